@@ -1,0 +1,279 @@
+"""Reading a directory corpus `ROOT/<split>/<class>/<file>`: classes, files, documents.
+
+Pure Python with no Beam or TFX, so every policy here is unit-tested directly.
+
+Policy for what is not a clean document (each skipped file is reported with
+its reason; nothing is dropped silently):
+
+| what                                   | policy                                        |
+|----------------------------------------|-----------------------------------------------|
+| hidden file or folder (`.DS_Store`)    | skipped: not a document                       |
+| file beside the class folders (README) | skipped: not inside a class folder            |
+| nested folder inside a class           | read: its files belong to that class          |
+| link to a file inside the root         | read through the link                          |
+| link leading outside the root          | skipped                                       |
+| broken link, link loop                 | skipped                                       |
+| link to a folder                       | skipped: not followed (avoids loops)          |
+| larger than `max_file_bytes`           | skipped                                       |
+| NUL bytes (binary), no UTF-16 BOM      | skipped                                       |
+| UTF-8 / UTF-16 with BOM                | decoded                                       |
+| not valid UTF-8                        | decoded as cp1252, else latin-1; counted      |
+| empty or whitespace-only after decoding| skipped                                       |
+
+Text is stored as UTF-8: for a UTF-8 file these are the bytes as read.
+"""
+from __future__ import annotations
+
+import dataclasses
+import errno
+import hashlib
+import os
+import re
+import stat
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import tensorflow as tf
+
+_RATING_RE = re.compile(r"^\d+_(\d+)\.[A-Za-z0-9]+$")  # IMDB: <id>_<rating>.txt
+_HTML_RE = re.compile(rb"<\s*/?\s*[A-Za-z][^<>]*>")
+
+TRAIN, EVAL, TEST = "train", "eval", "test"
+
+
+class CorpusError(ValueError):
+    """The corpus cannot be used as it is; the message names the path and what to do."""
+
+
+class SkipDocument(Exception):
+    """A file that is not a usable document; `args[0]` is the reason."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Skipped:
+    path: str  # relative to the corpus root
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Document:
+    path: str  # absolute path to read
+    rel: str  # path relative to the corpus root, '/'-separated
+    label: int
+    split: str  # output split the file goes to
+
+
+def _visible_subdirs(folder: Path) -> List[str]:
+    return sorted(
+        e.name for e in os.scandir(folder)
+        if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)
+    )
+
+
+def discover_classes(root: Path, train_dir: str, exclude_dirs: Sequence[str] = ()) -> List[str]:
+    """Class names: the sub-folders of the training folder, sorted (label = index)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise CorpusError(f"corpus root {root} does not exist or is not a folder; "
+                          "pass the folder that holds train/ (and test/)")
+    train = root / train_dir
+    if not train.is_dir():
+        raise CorpusError(f"{root} has no '{train_dir}/' folder; the layout is "
+                          f"{root}/{train_dir}/<class>/<file> (and optionally test/<class>/<file>)")
+    classes = [c for c in _visible_subdirs(train) if c not in exclude_dirs]
+    if not classes:
+        raise CorpusError(f"{train} holds no class folders; put each class's documents in "
+                          f"{train}/<class>/")
+    if len(classes) < 2:
+        raise CorpusError(f"{train} holds a single class folder ('{classes[0]}'); a classifier "
+                          "needs at least two classes")
+    return classes
+
+
+def check_same_classes(root: Path, train_dir: str, test_dir: str, classes: Sequence[str],
+                       exclude_dirs: Sequence[str] = ()) -> None:
+    test = Path(root) / test_dir
+    test_classes = [c for c in _visible_subdirs(test) if c not in exclude_dirs]
+    if list(test_classes) != list(classes):
+        only_train = sorted(set(classes) - set(test_classes))
+        only_test = sorted(set(test_classes) - set(classes))
+        raise CorpusError(
+            f"class folders differ between {Path(root) / train_dir} and {test}: "
+            f"only in {train_dir}: {only_train or 'none'}; only in {test_dir}: {only_test or 'none'}. "
+            "Both splits must hold the same classes."
+        )
+
+
+def hash_bucket(key: str, buckets: int = 100) -> int:
+    """A bucket from a stable hash of `key` (same on every run, machine and Python)."""
+    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big") % buckets
+
+
+def split_for(rel_in_split: str, cuts: Sequence[Tuple[str, int]]) -> str:
+    """`cuts` is [(split, upper bucket bound)...] in order, last bound 100."""
+    bucket = hash_bucket(rel_in_split)
+    for split, upper in cuts:
+        if bucket < upper:
+            return split
+    raise AssertionError(f"cuts {cuts} do not cover bucket {bucket}")
+
+
+def _within(path: str, root_real: str) -> bool:
+    return path == root_real or path.startswith(root_real + os.sep)
+
+
+def scan_split_folder(
+    root: Path,
+    folder: str,
+    classes: Sequence[str],
+    cuts: Sequence[Tuple[str, int]],
+    max_file_bytes: int,
+    exclude_dirs: Sequence[str] = (),
+) -> Tuple[List[Document], List[Skipped]]:
+    """Lists the documents of `root/folder/<class>/...` and the files it will not read."""
+    root = Path(root)
+    root_real = os.path.realpath(root)
+    base = root / folder
+    docs: List[Document] = []
+    skipped: List[Skipped] = []
+
+    def rel(p: str) -> str:
+        return Path(os.path.relpath(p, root)).as_posix()
+
+    for entry in sorted(os.scandir(base), key=lambda e: e.name):
+        if entry.name in classes and entry.is_dir(follow_symlinks=False):
+            continue
+        if entry.name in exclude_dirs:
+            skipped.append(Skipped(rel(entry.path) + "/", "folder excluded by configuration"))
+        elif entry.name.startswith("."):
+            skipped.append(Skipped(rel(entry.path), "hidden file or folder: not a document"))
+        elif entry.is_dir(follow_symlinks=False):
+            skipped.append(Skipped(rel(entry.path) + "/", f"folder is not a class of {classes}"))
+        else:
+            skipped.append(Skipped(rel(entry.path), "not inside a class folder"))
+
+    for label, name in enumerate(classes):
+        class_dir = base / name
+        for dirpath, dirnames, filenames in os.walk(class_dir, followlinks=False):
+            for d in sorted(dirnames):
+                full = os.path.join(dirpath, d)
+                if d.startswith("."):
+                    skipped.append(Skipped(rel(full) + "/", "hidden folder: not read"))
+                elif os.path.islink(full):
+                    skipped.append(Skipped(rel(full), "link to a folder: not followed"))
+            dirnames[:] = sorted(d for d in dirnames
+                                 if not d.startswith(".") and not os.path.islink(os.path.join(dirpath, d)))
+            for f in sorted(filenames):
+                full = os.path.join(dirpath, f)
+                relpath = rel(full)
+                if f.startswith("."):
+                    skipped.append(Skipped(relpath, "hidden file: not a document"))
+                    continue
+                reason = _unreadable_reason(full, root_real, max_file_bytes)
+                if reason:
+                    skipped.append(Skipped(relpath, reason))
+                    continue
+                rel_in_split = Path(os.path.relpath(full, base)).as_posix()
+                docs.append(Document(full, relpath, label, split_for(rel_in_split, cuts)))
+    return docs, skipped
+
+
+def _unreadable_reason(full: str, root_real: str, max_file_bytes: int) -> Optional[str]:
+    """Why the file at `full` is not read, from its metadata alone; None if it is read."""
+    if os.path.islink(full):
+        try:
+            os.stat(full)
+        except OSError as err:
+            if err.errno == errno.ELOOP:
+                return "link loop"
+            return "broken link"
+        if not _within(os.path.realpath(full), root_real):
+            return "link leads outside the corpus root"
+    try:
+        st = os.stat(full)
+    except OSError as err:
+        return f"cannot stat: {err.strerror}"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file"
+    if st.st_size > max_file_bytes:
+        return f"too large: {st.st_size} bytes > max_file_bytes {max_file_bytes}"
+    return None
+
+
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+def decode_document(data: bytes) -> Tuple[str, str]:
+    """Returns (text, encoding used); raises SkipDocument for what is not text."""
+    encoding = None
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            encoding = enc
+            break
+    if encoding:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as err:
+            raise SkipDocument(f"undecodable {encoding} despite its byte-order mark: {err.reason}")
+    elif b"\x00" in data:
+        raise SkipDocument("binary file (NUL bytes)")
+    else:
+        for encoding in ("utf-8", "cp1252", "latin-1"):
+            try:
+                text = data.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+    if not text.strip():
+        raise SkipDocument("empty or whitespace-only")
+    return text, encoding
+
+
+def make_example(text: bytes, label: int, filename: str) -> tf.train.Example:
+    """The features every later step sees; the slicing features are computed here once."""
+    feats = {
+        "text": tf.train.Feature(bytes_list=tf.train.BytesList(value=[text])),
+        "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[label])),
+        "word_count": tf.train.Feature(int64_list=tf.train.Int64List(value=[len(text.split())])),
+        "has_html": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(bool(_HTML_RE.search(text)))])),
+    }
+    match = _RATING_RE.match(filename)
+    if match:
+        feats["rating"] = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(match.group(1))]))
+    return tf.train.Example(features=tf.train.Features(feature=feats))
+
+
+def read_documents(docs: Iterable[Document], max_file_bytes: int):
+    """Yields ('example', split, label, serialized) | ('skipped', Skipped) | ('fallback', rel, encoding)."""
+    for doc in docs:
+        try:
+            with open(doc.path, "rb") as f:
+                data = f.read(max_file_bytes + 1)
+            if len(data) > max_file_bytes:
+                raise SkipDocument(f"too large: over max_file_bytes {max_file_bytes}")
+            text, encoding = decode_document(data)
+        except SkipDocument as skip:
+            yield ("skipped", Skipped(doc.rel, skip.args[0]))
+            continue
+        except OSError as err:
+            yield ("skipped", Skipped(doc.rel, f"cannot read: {err.strerror or err}"))
+            continue
+        if encoding not in ("utf-8", "utf-8-sig"):
+            yield ("fallback", doc.rel, encoding)
+        example = make_example(text.encode("utf-8"), doc.label, os.path.basename(doc.path))
+        yield ("example", doc.split, doc.label, example.SerializeToString())
+
+
+def split_cuts(eval_percent: int, test_percent: Optional[int]) -> List[Tuple[str, int]]:
+    """Bucket bounds for the training folder: [train | eval] or [train | eval | test]."""
+    if test_percent is None:
+        return [(TRAIN, 100 - eval_percent), (EVAL, 100)]
+    return [(TRAIN, 100 - eval_percent - test_percent), (EVAL, 100 - test_percent), (TEST, 100)]
+
+
+def count_table(counts: Dict[Tuple[str, int], int], classes: Sequence[str], splits: Sequence[str]) -> Dict:
+    return {s: {c: counts.get((s, i), 0) for i, c in enumerate(classes)} for s in splits}

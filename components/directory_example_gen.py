@@ -1,0 +1,258 @@
+"""DirectoryExampleGen: a TFX ExampleGen for corpora laid out as `ROOT/<split>/<class>/<file>`.
+
+Output splits: `train` and `eval` (a stable hash split of the training folder)
+and `test` (the test folder untouched; a hash split of the training folder
+when the corpus has none). The Examples artifact also holds
+
+    class_names.json         the class list; label i is class_names[i]
+    ingestion_report.json    documents per split and class, every skipped file
+                             with its reason, every file decoded with a fallback
+
+and carries `class_names` as a custom property, so every later step and the
+served model use the same label mapping. Each source folder is listed and read
+once; see `components/corpus.py` for what happens to files that are not clean
+documents.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from typing import Any, Dict, List, Optional
+
+import apache_beam as beam
+from google.protobuf import any_pb2, json_format, struct_pb2
+from tfx import types
+from tfx.components.example_gen import base_example_gen_executor
+from tfx.components.example_gen.component import FileBasedExampleGen
+from tfx.dsl.components.base import executor_spec
+from tfx.dsl.io import fileio
+from tfx.proto import example_gen_pb2
+from tfx.types import artifact_utils, standard_component_specs
+from tfx.utils import proto_utils
+
+from components import corpus
+
+CLASS_NAMES_FILE = "class_names.json"
+REPORT_FILE = "ingestion_report.json"
+_PARTS_DIR = "_ingestion_parts"
+
+
+@dataclasses.dataclass(frozen=True)
+class IngestSettings:
+    """What the executor needs from configs.IngestConfig, carried as custom_config."""
+
+    train_dir: str
+    test_dir: Optional[str]  # None: the corpus has no test folder
+    eval_percent: int
+    test_percent: int
+    exclude_dirs: List[str]
+    max_file_bytes: int
+    read_batch_size: int
+
+    @classmethod
+    def from_exec_properties(cls, exec_properties: Dict[str, Any]) -> "IngestSettings":
+        custom = example_gen_pb2.CustomConfig()
+        proto_utils.json_to_proto(exec_properties[standard_component_specs.CUSTOM_CONFIG_KEY], custom)
+        struct = struct_pb2.Struct()
+        custom.custom_config.Unpack(struct)
+        values = json_format.MessageToDict(struct)
+        for key in ("eval_percent", "test_percent", "max_file_bytes", "read_batch_size"):
+            values[key] = int(values[key])  # Struct numbers come back as floats
+        return cls(**values)
+
+    def to_custom_config(self) -> example_gen_pb2.CustomConfig:
+        struct = struct_pb2.Struct()
+        struct.update(dataclasses.asdict(self))
+        packed = any_pb2.Any()
+        packed.Pack(struct)
+        return example_gen_pb2.CustomConfig(custom_config=packed)
+
+    def cuts_for(self, folder: str):
+        """How the files of `folder` are spread over output splits."""
+        if folder == self.test_dir:
+            return [(corpus.TEST, 100)]
+        test_share = None if self.test_dir else self.test_percent
+        return corpus.split_cuts(self.eval_percent, test_share)
+
+
+def _folder_of(split_pattern: str) -> str:
+    return split_pattern.split("/", 1)[0]
+
+
+def _read_batch(batch, max_file_bytes: int):
+    for item in corpus.read_documents(batch, max_file_bytes):
+        if item[0] == "example":
+            yield item[1:]  # (split, label, serialized example)
+        elif item[0] == "skipped":
+            yield beam.pvalue.TaggedOutput("skipped", json.dumps(dataclasses.asdict(item[1])))
+        else:
+            yield beam.pvalue.TaggedOutput("fallback", json.dumps({"path": item[1], "encoding": item[2]}))
+
+
+@beam.ptransform_fn
+@beam.typehints.with_input_types(beam.Pipeline)
+def _ReadCorpusFolder(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], split_pattern: str):
+    """Lists and reads one split folder; returns {examples, skipped, fallback} PCollections."""
+    settings = IngestSettings.from_exec_properties(exec_properties)
+    root = exec_properties[standard_component_specs.INPUT_BASE_KEY]
+    folder = _folder_of(split_pattern)
+    classes = corpus.discover_classes(root, settings.train_dir, settings.exclude_dirs)
+    docs, skipped = corpus.scan_split_folder(
+        root, folder, classes, settings.cuts_for(folder), settings.max_file_bytes, settings.exclude_dirs)
+    listed = {d.label for d in docs}
+    for label, name in enumerate(classes):
+        if label not in listed:
+            raise corpus.CorpusError(
+                f"class folder {os.path.join(root, folder, name)} has no documents "
+                f"({sum(1 for s in skipped if s.path.startswith(f'{folder}/{name}/'))} files skipped); "
+                "add documents or remove the folder")
+    logging.info("DirectoryExampleGen: %s/: %d files to read, %d skipped by listing", folder, len(docs), len(skipped))
+    size = settings.read_batch_size
+    batches = [docs[i:i + size] for i in range(0, len(docs), size)]
+    read = (
+        pipeline
+        | "ListFiles" >> beam.Create(batches, reshuffle=False)
+        | "ReadFiles" >> beam.FlatMap(_read_batch, settings.max_file_bytes).with_outputs(
+            "skipped", "fallback", main="examples")
+    )
+    listing_skips = pipeline | "ListingSkips" >> beam.Create(
+        [json.dumps(dataclasses.asdict(s)) for s in skipped], reshuffle=False)
+    return {
+        "examples": read.examples,
+        "skipped": (read.skipped, listing_skips) | "AllSkips" >> beam.Flatten(),
+        "fallback": read.fallback,
+    }
+
+
+def _count_key(record) -> str:
+    return f"{record[0]}\t{record[1]}"
+
+
+class Executor(base_example_gen_executor.BaseExampleGenExecutor):
+    """Reads each source folder once, partitions by split, writes the ingestion report."""
+
+    _parts_dir: Optional[str] = None
+
+    def GetInputSourceToExamplePTransform(self) -> beam.PTransform:
+        return _ReadCorpusFolder
+
+    def GenerateExamplesByBeam(self, pipeline: beam.Pipeline, exec_properties: Dict[str, Any]):
+        input_config = example_gen_pb2.Input()
+        proto_utils.json_to_proto(exec_properties[standard_component_specs.INPUT_CONFIG_KEY], input_config)
+        split_names = [s.name for s in input_config.splits]
+        folders = list(dict.fromkeys(_folder_of(s.pattern) for s in input_config.splits))
+
+        read_folder = self.GetInputSourceToExamplePTransform()
+        outputs = [pipeline | f"ReadFolder[{f}]" >> read_folder(exec_properties, f"{f}/*/*") for f in folders]
+        records = [o["examples"] for o in outputs] | "AllExamples" >> beam.Flatten()
+        index = {name: i for i, name in enumerate(split_names)}
+        parts = records | "BySplit" >> beam.Partition(lambda r, _: index[r[0]], len(split_names))
+
+        parts_dir = self._parts_dir
+        (records | "CountKeys" >> beam.Map(_count_key)
+         | "Count" >> beam.combiners.Count.PerElement()
+         | "FormatCounts" >> beam.MapTuple(lambda k, n: f"{k}\t{n}")
+         | "WriteCounts" >> beam.io.WriteToText(os.path.join(parts_dir, "counts"), shard_name_template=""))
+        for kind in ("skipped", "fallback"):
+            ([o[kind] for o in outputs] | f"All[{kind}]" >> beam.Flatten()
+             | f"Write[{kind}]" >> beam.io.WriteToText(os.path.join(parts_dir, kind), shard_name_template=""))
+        return {name: parts[i] | f"Records[{name}]" >> beam.Map(lambda r: r[2]) for name, i in index.items()}
+
+    def Do(self, input_dict, output_dict, exec_properties) -> None:
+        examples = artifact_utils.get_single_instance(output_dict[standard_component_specs.EXAMPLES_KEY])
+        self._parts_dir = os.path.join(examples.uri, _PARTS_DIR)
+        super().Do(input_dict, output_dict, exec_properties)
+
+        settings = IngestSettings.from_exec_properties(exec_properties)
+        root = exec_properties[standard_component_specs.INPUT_BASE_KEY]
+        classes = corpus.discover_classes(root, settings.train_dir, settings.exclude_dirs)
+        split_names = artifact_utils.decode_split_names(examples.split_names)
+        report = build_report(root, classes, split_names, self._parts_dir)
+        fileio.rmtree(self._parts_dir)
+
+        with fileio.open(os.path.join(examples.uri, REPORT_FILE), "w") as f:
+            f.write(json.dumps(report, indent=2, ensure_ascii=False))
+        with fileio.open(os.path.join(examples.uri, CLASS_NAMES_FILE), "w") as f:
+            f.write(json.dumps(classes))
+        examples.set_string_custom_property("class_names", json.dumps(classes))
+        examples.set_int_custom_property("num_documents", report["documents"])
+        examples.set_int_custom_property("num_skipped", len(report["skipped"]))
+        log_report(report)
+        check_nothing_empty(report)
+
+
+def _read_lines(path: str) -> List[str]:
+    if not fileio.exists(path):
+        return []
+    with fileio.open(path, "r") as f:
+        return [line for line in f.read().splitlines() if line]
+
+
+def build_report(root: str, classes: List[str], split_names: List[str], parts_dir: str) -> Dict[str, Any]:
+    counts = {}
+    for line in _read_lines(os.path.join(parts_dir, "counts")):
+        split, label, n = line.split("\t")
+        counts[(split, int(label))] = int(n)
+    skipped = sorted((json.loads(s) for s in _read_lines(os.path.join(parts_dir, "skipped"))), key=lambda s: s["path"])
+    fallback = sorted((json.loads(s) for s in _read_lines(os.path.join(parts_dir, "fallback"))), key=lambda s: s["path"])
+    return {
+        "corpus_root": str(root),
+        "class_names": classes,
+        "documents": sum(counts.values()),
+        "splits": corpus.count_table(counts, classes, split_names),
+        "skipped": skipped,
+        "decoded_with_fallback": fallback,
+    }
+
+
+def log_report(report: Dict[str, Any]) -> None:
+    logging.info("DirectoryExampleGen: %d documents, classes %s", report["documents"], report["class_names"])
+    for split, per_class in report["splits"].items():
+        logging.info("  %-5s %s", split, ", ".join(f"{c}={n}" for c, n in per_class.items()))
+    if report["skipped"]:
+        reasons: Dict[str, int] = {}
+        for s in report["skipped"]:
+            reasons[s["reason"]] = reasons.get(s["reason"], 0) + 1
+        logging.warning("DirectoryExampleGen: %d files skipped (listed in %s): %s", len(report["skipped"]),
+                        REPORT_FILE, "; ".join(f"{r}: {n}" for r, n in sorted(reasons.items())))
+    if report["decoded_with_fallback"]:
+        logging.warning("DirectoryExampleGen: %d files were not UTF-8 and were decoded with a fallback "
+                        "(listed in %s)", len(report["decoded_with_fallback"]), REPORT_FILE)
+
+
+def check_nothing_empty(report: Dict[str, Any]) -> None:
+    for split, per_class in report["splits"].items():
+        if not sum(per_class.values()):
+            raise corpus.CorpusError(f"split '{split}' has no documents in {report['corpus_root']}; "
+                                     f"see {REPORT_FILE} for skipped files")
+        empty = [c for c, n in per_class.items() if n == 0]
+        if empty:
+            raise corpus.CorpusError(
+                f"class(es) {empty} have no documents in split '{split}' of {report['corpus_root']}; "
+                "add documents to those class folders or change eval_percent")
+
+
+class DirectoryExampleGen(FileBasedExampleGen):
+    """ExampleGen for `ROOT/<split>/<class>/<file>` corpora (see module docstring)."""
+
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(Executor)
+
+    def __init__(self, input_base: str, settings: IngestSettings):
+        # Input splits name where each output split comes from; the patterns
+        # also drive the driver's input fingerprint, so a changed corpus
+        # invalidates the cache. train and eval share a folder, read once.
+        test_source = settings.test_dir or settings.train_dir
+        input_config = example_gen_pb2.Input(splits=[
+            example_gen_pb2.Input.Split(name=corpus.TRAIN, pattern=f"{settings.train_dir}/*/*"),
+            example_gen_pb2.Input.Split(name=corpus.EVAL, pattern=f"{settings.train_dir}/*/*"),
+            example_gen_pb2.Input.Split(name=corpus.TEST, pattern=f"{test_source}/*/*"),
+        ])
+        super().__init__(input_base=input_base, input_config=input_config,
+                         custom_config=settings.to_custom_config())
+
+
+def load_class_names(examples: types.Artifact) -> List[str]:
+    with fileio.open(os.path.join(examples.uri, CLASS_NAMES_FILE), "r") as f:
+        return json.loads(f.read())

@@ -1,0 +1,114 @@
+"""The single home of the pipeline's settings.
+
+Every runner (local, Kubeflow), every component module and every test reads
+its numbers from here; nothing else hard-codes a split ratio, a vocabulary
+size or a threshold. Settings that a user changes per run are fields of the
+dataclasses below and have a flag in `run_local.py`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Optional, Tuple
+
+# The project's own root: schemas and component modules are found relative
+# to it, never through a path of a particular machine.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SCHEMAS_DIR = PROJECT_ROOT / "schemas"
+
+PIPELINE_NAME = "text-classifier"
+
+# Where generated state lives unless a flag says otherwise. Relative to the
+# working directory, so a clone is self-contained; all of it is git-ignored.
+DEFAULT_WORK_DIR = Path(os.environ.get("TC_WORK_DIR", "runs"))
+
+# Downloaded and extracted corpora are cached here (override: TC_DATA_CACHE).
+DEFAULT_DATA_CACHE = Path(
+    os.environ.get("TC_DATA_CACHE", Path.home() / ".cache" / "text-classifier" / "datasets")
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSpec:
+    """A known corpus: where its archive comes from and how to read it."""
+
+    name: str
+    archive: str  # canonical file name, also the name looked up in a mirror
+    url: str  # canonical download URL
+    # sha256 of the archive at `url`. A mirror's own SHA256SUMS takes
+    # precedence for archives fetched from that mirror (a mirror may repack).
+    sha256: Optional[str]
+    root_in_archive: str  # folder inside the archive that holds train/ and test/
+    exclude_dirs: Tuple[str, ...] = ()  # folders of train/ that are not classes
+    schema: str = "generic"  # folder under schemas/
+
+
+DATASETS = {
+    "imdb": DatasetSpec(
+        name="imdb",
+        archive="aclImdb_v1.tar.gz",
+        url="https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
+        sha256="c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe",
+        root_in_archive="aclImdb",
+        exclude_dirs=("unsup",),
+        schema="imdb",
+    ),
+    "stackoverflow": DatasetSpec(
+        name="stackoverflow",
+        archive="stack_overflow_16k.tar.gz",
+        url="https://storage.googleapis.com/download.tensorflow.org/data/stack_overflow_16k.tar.gz",
+        # Checksum of the archive as distributed by the project's data mirror;
+        # the upstream bucket publishes none.
+        sha256="3ae12e7c1bd6fb7f389958a8dc90c23795f8b2f63bc1d7fd6c218284d3699ca8",
+        root_in_archive="",
+        schema="stackoverflow",
+    ),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class IngestConfig:
+    """How DirectoryExampleGen turns `ROOT/<split>/<class>/<file>` into examples."""
+
+    train_dir: str = "train"
+    test_dir: str = "test"
+    # Percent of the training folder held out as the `eval` split (hash split
+    # on the file's path relative to the split folder: stable across runs,
+    # machines and file-system listing order).
+    eval_percent: int = 20
+    # Percent of the training folder held out as `test` when the corpus has no
+    # test folder.
+    test_percent: int = 20
+    exclude_dirs: Tuple[str, ...] = ()
+    # Files larger than this are skipped and reported (a 50 MB "review" is a
+    # mistake, not a document).
+    max_file_bytes: int = 1 << 20
+    # Files are handed to Beam in batches to keep per-element overhead low.
+    read_batch_size: int = 500
+
+    def validate(self) -> None:
+        for name in ("eval_percent", "test_percent"):
+            value = getattr(self, name)
+            if not 0 < value < 100:
+                raise ValueError(f"IngestConfig.{name} must be between 1 and 99, got {value}")
+        if self.eval_percent + self.test_percent >= 100:
+            raise ValueError(
+                "IngestConfig.eval_percent + test_percent must leave room for training, "
+                f"got {self.eval_percent} + {self.test_percent}"
+            )
+        if self.max_file_bytes <= 0:
+            raise ValueError(f"IngestConfig.max_file_bytes must be positive, got {self.max_file_bytes}")
+
+
+# Beam: the in-process runner suits these 2-core machines; a real runner's
+# args (Flink, Spark, Dataflow) are passed through unchanged by the runners.
+DEFAULT_BEAM_ARGS = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
+
+
+def schema_path(schema_name: str) -> Path:
+    path = SCHEMAS_DIR / schema_name / "schema.pbtxt"
+    if not path.is_file():
+        known = sorted(p.name for p in SCHEMAS_DIR.iterdir() if (p / "schema.pbtxt").is_file())
+        raise FileNotFoundError(f"no curated schema '{schema_name}' at {path}; known: {', '.join(known)}")
+    return path
