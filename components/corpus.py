@@ -36,7 +36,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import tensorflow as tf
 
 _RATING_RE = re.compile(r"^\d+_(\d+)\.[A-Za-z0-9]+$")  # IMDB: <id>_<rating>.txt
-_HTML_RE = re.compile(rb"<\s*/?\s*[A-Za-z][^<>]*>")
+# An HTML tag: `<br />`, `<p>`, `</a>`, `<a href="...">`; not `a < b and c > d`.
+_HTML_RE = re.compile(rb"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
 
 TRAIN, EVAL, TEST = "train", "eval", "test"
 
@@ -238,7 +239,8 @@ def make_example(text: bytes, label: int, filename: str) -> tf.train.Example:
     feats = {
         "text": tf.train.Feature(bytes_list=tf.train.BytesList(value=[text])),
         "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[label])),
-        "word_count": tf.train.Feature(int64_list=tf.train.Int64List(value=[len(text.split())])),
+        # Words of the text as a reader sees it: HTML tags are not words.
+        "word_count": tf.train.Feature(int64_list=tf.train.Int64List(value=[len(_HTML_RE.sub(b" ", text).split())])),
         "has_html": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(bool(_HTML_RE.search(text)))])),
     }
     match = _RATING_RE.match(filename)
@@ -265,7 +267,9 @@ def read_documents(docs: Iterable[Document], max_file_bytes: int):
         if encoding not in ("utf-8", "utf-8-sig"):
             yield ("fallback", doc.rel, encoding)
         example = make_example(text.encode("utf-8"), doc.label, os.path.basename(doc.path))
-        yield ("example", doc.split, doc.label, example.SerializeToString())
+        # deterministic=True: feature maps serialize in key order, so the same
+        # corpus gives byte-identical records on every run.
+        yield ("example", doc.split, doc.label, example.SerializeToString(deterministic=True))
 
 
 def split_cuts(eval_percent: int, test_percent: Optional[int]) -> List[Tuple[str, int]]:

@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -35,6 +36,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--max-file-bytes", type=int, default=configs.IngestConfig.max_file_bytes)
     p.add_argument("--beam-arg", action="append", default=None,
                    help="a Beam pipeline arg, repeatable, e.g. --beam-arg=--runner=PortableRunner")
+    p.add_argument("--until", choices=("validation", "push"), default="push",
+                   help="'validation': stop after ExampleValidator (check the data only)")
     p.add_argument("--no-cache", action="store_true", help="re-run every component")
     p.add_argument("--summary", type=Path, help="also write the run summary as JSON here")
     p.add_argument("-v", "--verbose", action="store_true", help="show TFX and Beam logs")
@@ -97,6 +100,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         beam_pipeline_args=args.beam_arg if args.beam_arg is not None else configs.DEFAULT_BEAM_ARGS,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(str(metadata_path)),
         enable_cache=not args.no_cache,
+        until=args.until,
     )
     started = time.monotonic()
     failure = None
@@ -155,6 +159,10 @@ def print_summary(summary: Dict) -> None:
 
 
 def _quiet_logs(verbose: bool) -> None:
+    if not verbose:  # google-cloud and TF deprecation notices drown the summary
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=UserWarning)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1" if verbose else "2")
     level = logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")

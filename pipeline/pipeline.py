@@ -35,8 +35,12 @@ def create_pipeline(
     beam_pipeline_args: Sequence[str] = configs.DEFAULT_BEAM_ARGS,
     metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
     enable_cache: bool = True,
+    until: str = "push",
 ) -> tfx_pipeline.Pipeline:
-    """ExampleGen -> StatisticsGen -> ImportSchemaGen -> ExampleValidator (the data half)."""
+    """ExampleGen -> StatisticsGen -> ImportSchemaGen -> ExampleValidator (the data half).
+
+    `until="validation"` builds the data half alone.
+    """
     example_gen = DirectoryExampleGen(input_base=data_root, settings=ingest_settings(ingest, has_test_dir))
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_file)

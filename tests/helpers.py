@@ -1,0 +1,78 @@
+"""Helpers for tests: small generated corpora and readers of what the pipeline wrote."""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+# Words that carry each class, and filler shared by all: a model can learn
+# the tiny corpus, and a standardization bug shows up as a skew.
+CLASS_WORDS: Dict[str, Sequence[str]] = {
+    "neg": "awful boring terrible waste dull worst bad poor".split(),
+    "pos": "wonderful great loved excellent brilliant best superb fun".split(),
+    "csharp": "linq nuget dotnet visualstudio async await".split(),
+    "java": "jvm maven spring gradle hibernate servlet".split(),
+}
+FILLER = "the movie film was and it a of plot actor story this that with".split()
+
+
+def write_doc(path: Path, text, encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text if isinstance(text, bytes) else text.encode(encoding))
+    return path
+
+
+def make_corpus(
+    root: Path,
+    classes: Sequence[str] = ("neg", "pos"),
+    n_train: int = 40,
+    n_test: int = 20,
+    seed: int = 0,
+    imdb_names: bool = True,
+    with_test: bool = True,
+) -> Path:
+    """A small corpus `root/{train,test}/<class>/<file>` that a model can learn."""
+    rng = random.Random(seed)
+    splits = [("train", n_train)] + ([("test", n_test)] if with_test else [])
+    for split, n in splits:
+        for ci, cls in enumerate(classes):
+            words = list(CLASS_WORDS.get(cls, [f"{cls}word{j}" for j in range(6)]))
+            for i in range(n):
+                body = " ".join(rng.choice(words + FILLER) for _ in range(rng.randint(8, 40)))
+                if i % 5 == 0:
+                    body = body.capitalize() + "!<br /><br />The END."
+                rating = (rng.choice([1, 2, 3, 4]) if ci == 0 else rng.choice([7, 8, 9, 10]))
+                name = f"{i}_{rating}.txt" if imdb_names else f"{i}.txt"
+                write_doc(root / split / cls / name, body)
+    return root
+
+
+
+def read_records(pattern: str) -> List[bytes]:
+    """Raw records of the gzipped TFRecord files matching `pattern`, in file order."""
+    import tensorflow as tf
+
+    files = sorted(tf.io.gfile.glob(pattern))
+    return [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+
+
+def read_examples(pattern: str):
+    """Parsed tf.Examples from gzipped TFRecords matching `pattern`."""
+    import tensorflow as tf
+
+    return [tf.train.Example.FromString(r) for r in read_records(pattern)]
+
+
+def feature(example, name: str):
+    f = example.features.feature[name]
+    kind = f.WhichOneof("kind")
+    return list(getattr(f, kind).value) if kind else []
+
+
+def examples_by_split(examples_uri: Path, splits=("train", "eval", "test")) -> Dict[str, list]:
+    return {s: read_examples(str(examples_uri / f"Split-{s}" / "*")) for s in splits}
+
+
+def only(items, msg: Optional[str] = None):
+    assert len(items) == 1, msg or items
+    return items[0]
