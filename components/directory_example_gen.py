@@ -82,13 +82,19 @@ def _folder_of(split_pattern: str) -> str:
 
 
 def _read_batch(batch, max_file_bytes: int):
+    # Counted per batch: a per-record count would cost a GroupByKey over every document.
+    counts: Dict[str, int] = {}
     for item in corpus.read_documents(batch, max_file_bytes):
         if item[0] == "example":
+            key = f"{item[1]}\t{item[2]}"
+            counts[key] = counts.get(key, 0) + 1
             yield item[1:]  # (split, label, serialized example)
         elif item[0] == "skipped":
             yield beam.pvalue.TaggedOutput("skipped", json.dumps(dataclasses.asdict(item[1])))
         else:
             yield beam.pvalue.TaggedOutput("fallback", json.dumps({"path": item[1], "encoding": item[2]}))
+    for key, n in sorted(counts.items()):
+        yield beam.pvalue.TaggedOutput("counts", f"{key}\t{n}")
 
 
 @beam.ptransform_fn
@@ -115,7 +121,7 @@ def _ReadCorpusFolder(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], 
         pipeline
         | "ListFiles" >> beam.Create(batches, reshuffle=False)
         | "ReadFiles" >> beam.FlatMap(_read_batch, settings.max_file_bytes).with_outputs(
-            "skipped", "fallback", main="examples")
+            "skipped", "fallback", "counts", main="examples")
     )
     listing_skips = pipeline | "ListingSkips" >> beam.Create(
         [json.dumps(dataclasses.asdict(s)) for s in skipped], reshuffle=False)
@@ -123,11 +129,8 @@ def _ReadCorpusFolder(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], 
         "examples": read.examples,
         "skipped": (read.skipped, listing_skips) | "AllSkips" >> beam.Flatten(),
         "fallback": read.fallback,
+        "counts": read.counts,
     }
-
-
-def _count_key(record) -> str:
-    return f"{record[0]}\t{record[1]}"
 
 
 class Executor(base_example_gen_executor.BaseExampleGenExecutor):
@@ -151,11 +154,7 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         parts = records | "BySplit" >> beam.Partition(lambda r, _: index[r[0]], len(split_names))
 
         parts_dir = self._parts_dir
-        (records | "CountKeys" >> beam.Map(_count_key)
-         | "Count" >> beam.combiners.Count.PerElement()
-         | "FormatCounts" >> beam.MapTuple(lambda k, n: f"{k}\t{n}")
-         | "WriteCounts" >> beam.io.WriteToText(os.path.join(parts_dir, "counts"), shard_name_template=""))
-        for kind in ("skipped", "fallback"):
+        for kind in ("skipped", "fallback", "counts"):
             ([o[kind] for o in outputs] | f"All[{kind}]" >> beam.Flatten()
              | f"Write[{kind}]" >> beam.io.WriteToText(os.path.join(parts_dir, kind), shard_name_template=""))
         return {name: parts[i] | f"Records[{name}]" >> beam.Map(lambda r: r[2]) for name, i in index.items()}
@@ -194,7 +193,7 @@ def build_report(root: str, classes: List[str], split_names: List[str], parts_di
     counts = {}
     for line in _read_lines(os.path.join(parts_dir, "counts")):
         split, label, n = line.split("\t")
-        counts[(split, int(label))] = int(n)
+        counts[(split, int(label))] = counts.get((split, int(label)), 0) + int(n)
     skipped = sorted((json.loads(s) for s in _read_lines(os.path.join(parts_dir, "skipped"))), key=lambda s: s["path"])
     fallback = sorted((json.loads(s) for s in _read_lines(os.path.join(parts_dir, "fallback"))), key=lambda s: s["path"])
     return {
