@@ -41,6 +41,19 @@ _HTML_RE = re.compile(rb"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
 
 TRAIN, EVAL, TEST = "train", "eval", "test"
 
+# Upper bounds (exclusive) of the document-length slices TFMA reports on.
+LENGTH_BUCKETS = (100, 250, 500)
+
+
+def length_bucket(words: int) -> str:
+    """'0-99', '100-249', '250-499', '500+': a slice key, since TFMA slices on feature values."""
+    lower = 0
+    for upper in LENGTH_BUCKETS:
+        if words < upper:
+            return f"{lower}-{upper - 1}"
+        lower = upper
+    return f"{lower}+"
+
 
 class CorpusError(ValueError):
     """The corpus cannot be used as it is; the message names the path and what to do."""
@@ -236,11 +249,13 @@ def decode_document(data: bytes) -> Tuple[str, str]:
 
 def make_example(text: bytes, label: int, filename: str) -> tf.train.Example:
     """The features every later step sees; the slicing features are computed here once."""
+    # Words of the text as a reader sees it: HTML tags are not words.
+    words = len(_HTML_RE.sub(b" ", text).split())
     feats = {
         "text": tf.train.Feature(bytes_list=tf.train.BytesList(value=[text])),
         "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[label])),
-        # Words of the text as a reader sees it: HTML tags are not words.
-        "word_count": tf.train.Feature(int64_list=tf.train.Int64List(value=[len(_HTML_RE.sub(b" ", text).split())])),
+        "word_count": tf.train.Feature(int64_list=tf.train.Int64List(value=[words])),
+        "length_bucket": tf.train.Feature(bytes_list=tf.train.BytesList(value=[length_bucket(words).encode()])),
         "has_html": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(bool(_HTML_RE.search(text)))])),
     }
     match = _RATING_RE.match(filename)

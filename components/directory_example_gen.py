@@ -50,6 +50,9 @@ class IngestSettings:
     exclude_dirs: List[str]
     max_file_bytes: int
     read_batch_size: int
+    # Fingerprint of the ingestion code: part of the cache key, so examples
+    # written by older code are not served from the cache.
+    code_version: str = ""
 
     @classmethod
     def from_exec_properties(cls, exec_properties: Dict[str, Any]) -> "IngestSettings":

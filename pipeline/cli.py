@@ -25,6 +25,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help="where pipeline roots and metadata live (default: %(default)s)")
     p.add_argument("--pipeline-root", type=Path, help="default: WORK_DIR/NAME/pipeline_root")
     p.add_argument("--metadata", type=Path, help="SQLite ML Metadata file (default: WORK_DIR/NAME/metadata.sqlite)")
+    p.add_argument("--serving-dir", type=Path, help="where blessed models are pushed (default: WORK_DIR/NAME/serving)")
     p.add_argument("--mirror", help=f"directory or URL prefix holding the archives (default: ${datasets.MIRROR_ENV})")
     p.add_argument("--data-cache", type=Path, default=None,
                    help=f"where acquired corpora are cached (default: {configs.DEFAULT_DATA_CACHE})")
@@ -34,6 +35,22 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help="folder of train/ that is not a class (repeatable; IMDB: unsup)")
     p.add_argument("--eval-percent", type=int, default=configs.IngestConfig.eval_percent)
     p.add_argument("--max-file-bytes", type=int, default=configs.IngestConfig.max_file_bytes)
+    t = configs.TransformConfig()
+    p.add_argument("--vocab-size", type=int, default=t.vocab_size, help="default: %(default)s")
+    p.add_argument("--max-len", type=int, default=t.max_len, help="token ids per document (default: %(default)s)")
+    p.add_argument("--ngrams", type=int, default=t.ngrams, choices=(1, 2), help="2: unigrams + bigrams")
+    tr = configs.TrainConfig()
+    p.add_argument("--epochs", type=int, default=tr.epochs, help="default: %(default)s")
+    p.add_argument("--batch-size", type=int, default=tr.batch_size, help="default: %(default)s")
+    p.add_argument("--learning-rate", type=float, default=tr.learning_rate, help="default: %(default)s")
+    p.add_argument("--embedding-dim", type=int, default=tr.embedding_dim, help="default: %(default)s")
+    p.add_argument("--patience", type=int, default=tr.early_stopping_patience,
+                   help="early stopping: epochs without a better eval loss (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=tr.seed, help="default: %(default)s")
+    p.add_argument("--min-accuracy", type=float, default=None,
+                   help="blessing: lowest test accuracy (default: the dataset's, 0.5 for --data-dir)")
+    p.add_argument("--max-accuracy-drop", type=float, default=configs.EvaluationConfig.max_accuracy_drop,
+                   help="blessing: largest accuracy drop against the last blessed model (default: %(default)s)")
     p.add_argument("--beam-arg", action="append", default=None,
                    help="a Beam pipeline arg, repeatable, e.g. --beam-arg=--runner=PortableRunner")
     p.add_argument("--until", choices=("validation", "push"), default="push",
@@ -45,20 +62,24 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def resolve_corpus(args: argparse.Namespace):
-    """Returns (corpus root, run name, schema file, exclude dirs)."""
+    """Returns (corpus root, run name, schema file, exclude dirs, min accuracy)."""
     if args.dataset:
         spec = configs.DATASETS[args.dataset]
         root = datasets.acquire(args.dataset, mirror=args.mirror, cache_dir=args.data_cache)
         name, schema, exclude = args.name or spec.name, args.schema or spec.schema, spec.exclude_dirs
+        min_accuracy = spec.min_accuracy
     else:
         root = args.data_dir.expanduser().resolve()
         name, schema, exclude = args.name or root.name, args.schema or "generic", ()
+        min_accuracy = configs.EvaluationConfig.min_accuracy
+    if args.min_accuracy is not None:
+        min_accuracy = args.min_accuracy
     if args.exclude_dir is not None:
         exclude = tuple(args.exclude_dir)
     schema_file = Path(schema) if schema.endswith(".pbtxt") else configs.schema_path(schema)
     if not schema_file.is_file():
         raise FileNotFoundError(f"--schema {schema}: no such file")
-    return Path(root).resolve(), name, schema_file.resolve(), exclude
+    return Path(root).resolve(), name, schema_file.resolve(), exclude, min_accuracy
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -67,7 +88,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from components import corpus  # noqa: WPS433 (imports TensorFlow: after the log settings)
 
     try:
-        root, name, schema_file, exclude = resolve_corpus(args)
+        root, name, schema_file, exclude, min_accuracy = resolve_corpus(args)
         ingest = configs.IngestConfig(exclude_dirs=exclude, eval_percent=args.eval_percent,
                                       max_file_bytes=args.max_file_bytes)
         ingest.validate()
@@ -83,6 +104,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     run_dir = args.work_dir / name
     pipeline_root = (args.pipeline_root or run_dir / "pipeline_root").resolve()
     metadata_path = (args.metadata or run_dir / "metadata.sqlite").resolve()
+    serving_dir = (args.serving_dir or run_dir / "serving").resolve()
     metadata_path.parent.mkdir(parents=True, exist_ok=True)
     pipeline_name = f"{configs.PIPELINE_NAME}-{name}"
     print(f"corpus {root}: classes {classes}{'' if has_test else ' (no test/ folder: test is a hash split)'}")
@@ -95,8 +117,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         pipeline_root=str(pipeline_root),
         data_root=str(root),
         schema_file=str(schema_file),
-        ingest=ingest,
+        serving_dir=str(serving_dir),
+        num_classes=len(classes),
         has_test_dir=has_test,
+        ingest=ingest,
+        transform=configs.TransformConfig(vocab_size=args.vocab_size, max_len=args.max_len, ngrams=args.ngrams),
+        train=configs.TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                                  embedding_dim=args.embedding_dim, early_stopping_patience=args.patience,
+                                  seed=args.seed),
+        evaluation=configs.EvaluationConfig(min_accuracy=min_accuracy, max_accuracy_drop=args.max_accuracy_drop),
         beam_pipeline_args=args.beam_arg if args.beam_arg is not None else configs.DEFAULT_BEAM_ARGS,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(str(metadata_path)),
         enable_cache=not args.no_cache,
@@ -110,7 +139,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         failure = f"{type(err).__name__}: {err}"
     wall = time.monotonic() - started
 
-    summary = build_summary(str(metadata_path), pipeline_name, wall, failure)
+    summary = build_summary(str(metadata_path), pipeline_name, wall, failure, classes)
     print_summary(summary)
     if args.summary:
         args.summary.parent.mkdir(parents=True, exist_ok=True)
@@ -118,12 +147,23 @@ def main(argv: Optional[List[str]] = None) -> int:
     return 1 if failure else 0
 
 
-def build_summary(metadata_path: str, pipeline_name: str, wall: float, failure: Optional[str]) -> Dict:
+def build_summary(metadata_path: str, pipeline_name: str, wall: float, failure: Optional[str],
+                  class_names: List[str]) -> Dict:
     store = run_summary.sqlite_store(metadata_path)
     run_id = run_summary.latest_run_id(store, pipeline_name)
     rows = run_summary.component_executions(store, run_id) if run_id else []
     summary: Dict = {"pipeline": pipeline_name, "run_id": run_id, "wall_seconds": round(wall, 2),
                      "components": rows, "failure": failure}
+    done = {r["component"]: r for r in rows if r["state"] in ("ran", "cached")}
+    if "Evaluator" in done:
+        summary["evaluation"] = evaluation_summary(store, done["Evaluator"]["execution_id"], class_names)
+    if "AtomicPusher" in done:
+        for artifact in run_summary.output_artifacts(store, done["AtomicPusher"]["execution_id"]):
+            props = artifact.custom_properties
+            summary["push"] = {
+                "pushed": bool(props["pushed"].int_value) if "pushed" in props else False,
+                "path": props["pushed_destination"].string_value if "pushed_destination" in props else None,
+            }
     for row in rows:
         if row["component"] == "DirectoryExampleGen" and row["state"] in ("ran", "cached"):
             for artifact in run_summary.output_artifacts(store, row["execution_id"]):
@@ -143,6 +183,30 @@ def build_summary(metadata_path: str, pipeline_name: str, wall: float, failure: 
     return summary
 
 
+def evaluation_summary(store, execution_id: int, class_names: List[str]) -> Dict:
+    from components.evaluation import accuracy_metric_name  # noqa: WPS433
+
+    out: Dict = {}
+    for artifact in run_summary.output_artifacts(store, execution_id):
+        if artifact.type == "ModelEvaluation" or "evaluation" in artifact.uri.split("/")[-2:]:
+            metrics = run_summary.evaluation_metrics(artifact.uri)
+            overall = metrics.get("overall", {})
+            out.update({
+                "uri": artifact.uri,
+                "test_accuracy": overall.get(accuracy_metric_name(len(class_names))),
+                "overall": overall,
+                "slices": metrics,
+                "failures": run_summary.validation_failures(artifact.uri),
+            })
+            if len(class_names) > 2:
+                out["confusion_matrix"] = {"classes": class_names,
+                                           "rows_actual_columns_predicted":
+                                               run_summary.confusion_matrix(artifact.uri, len(class_names))}
+        elif "blessed" in artifact.custom_properties:
+            out["blessed"] = bool(artifact.custom_properties["blessed"].int_value)
+    return out
+
+
 def print_summary(summary: Dict) -> None:
     print()
     print(f"pipeline {summary['pipeline']}  run {summary['run_id']}  wall {summary['wall_seconds']:.1f} s")
@@ -154,6 +218,22 @@ def print_summary(summary: Dict) -> None:
               f"{ingestion['decoded_with_fallback']} decoded with a fallback (report: {ingestion['report']})")
         for split, per_class in ingestion["splits"].items():
             print(f"  {split:<5} " + "  ".join(f"{c}={n}" for c, n in per_class.items()))
+    evaluation = summary.get("evaluation")
+    if evaluation:
+        overall = evaluation.get("overall", {})
+        shown = ", ".join(f"{k}={v:.4f}" for k, v in sorted(overall.items()) if "(diff)" not in k)
+        print(f"test metrics: {shown}")
+        if evaluation.get("confusion_matrix"):
+            cm = evaluation["confusion_matrix"]
+            print("confusion matrix (rows: actual, columns: predicted) " + " ".join(cm["classes"]))
+            for name, row in zip(cm["classes"], cm["rows_actual_columns_predicted"] or []):
+                print(f"  {name:>12} " + " ".join(f"{int(v):6d}" for v in row))
+        print(f"blessed: {'yes' if evaluation.get('blessed') else 'no'}")
+        for line in evaluation.get("failures", []):
+            print(f"  not blessed because {line}")
+    push = summary.get("push")
+    if push:
+        print(f"pushed: {push['path']}" if push["pushed"] else "pushed: no (serving keeps its current model)")
     if summary["failure"]:
         print(f"\nFAILED: {summary['failure']}", file=sys.stderr)
 

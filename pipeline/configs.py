@@ -8,6 +8,7 @@ dataclasses below and have a flag in `run_local.py`.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 from pathlib import Path
 from typing import Optional, Tuple
@@ -42,6 +43,8 @@ class DatasetSpec:
     root_in_archive: str  # folder inside the archive that holds train/ and test/
     exclude_dirs: Tuple[str, ...] = ()  # folders of train/ that are not classes
     schema: str = "generic"  # folder under schemas/
+    class_names: Tuple[str, ...] = ()  # as DirectoryExampleGen will find them (compile-time use)
+    min_accuracy: float = 0.5  # blessing: lowest test accuracy a model may have
 
 
 DATASETS = {
@@ -53,6 +56,8 @@ DATASETS = {
         root_in_archive="aclImdb",
         exclude_dirs=("unsup",),
         schema="imdb",
+        class_names=("neg", "pos"),
+        min_accuracy=0.85,
     ),
     "stackoverflow": DatasetSpec(
         name="stackoverflow",
@@ -63,6 +68,8 @@ DATASETS = {
         sha256="3ae12e7c1bd6fb7f389958a8dc90c23795f8b2f63bc1d7fd6c218284d3699ca8",
         root_in_archive="",
         schema="stackoverflow",
+        class_names=("csharp", "java", "javascript", "python"),
+        min_accuracy=0.70,
     ),
 }
 
@@ -101,9 +108,49 @@ class IngestConfig:
             raise ValueError(f"IngestConfig.max_file_bytes must be positive, got {self.max_file_bytes}")
 
 
+@dataclasses.dataclass(frozen=True)
+class TransformConfig:
+    """The text standardization and vocabulary (the tutorial's numbers)."""
+
+    vocab_size: int = 10000  # ids, padding (0) and out-of-vocabulary (1) included
+    max_len: int = 250  # token ids per document, padded or truncated
+    ngrams: int = 1  # 2: unigrams followed by bigrams
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    embedding_dim: int = 16
+    dropout: float = 0.2
+    early_stopping_patience: int = 2  # epochs without a better eval loss
+    seed: int = 42
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationConfig:
+    min_accuracy: float = 0.5  # absolute lower bound on test accuracy
+    max_accuracy_drop: float = 0.01  # largest drop allowed against the latest blessed model
+
+
 # Beam: the in-process runner suits these 2-core machines; a real runner's
 # args (Flink, Spark, Dataflow) are passed through unchanged by the runners.
 DEFAULT_BEAM_ARGS = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
+
+
+def code_fingerprint(*module_files: str) -> str:
+    """sha256 over the source of the given project files (paths relative to the project root).
+
+    Transform and Trainer load our code by Python path, not as module files,
+    so TFX's cache key would not see a code change. This fingerprint goes into
+    their custom_config: change a line, and the component runs again (and the
+    Kubeflow spec changes).
+    """
+    digest = hashlib.sha256()
+    for rel in sorted(module_files):
+        digest.update(rel.encode() + b"\0" + (PROJECT_ROOT / rel).read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def schema_path(schema_name: str) -> Path:

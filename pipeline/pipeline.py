@@ -1,15 +1,30 @@
-"""The one pipeline factory every runner (local, Kubeflow) builds from."""
+"""The one pipeline factory every runner (local, Kubeflow) builds from.
+
+    DirectoryExampleGen -> StatisticsGen -> ImportSchemaGen -> StrictExampleValidator
+      -> Transform -> Trainer -> Evaluator (vs. latest blessed model) -> AtomicPusher
+"""
 from __future__ import annotations
 
+import dataclasses
 from typing import List, Optional, Sequence
 
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 from tfx.orchestration import pipeline as tfx_pipeline
 
+from components.atomic_pusher import AtomicPusher
+from components.baseline_resolver import LatestBlessedBeforeCandidateStrategy
+from components.curated_schema_gen import CuratedSchemaGen
 from components.directory_example_gen import DirectoryExampleGen, IngestSettings
+from components.evaluation import make_eval_config
 from components.strict_example_validator import StrictExampleValidator
 from pipeline import configs
+
+PREPROCESSING_FN = "components.preprocessing.preprocessing_fn"
+RUN_FN = "components.trainer.run_fn"
+EXAMPLE_GEN_CODE = ("components/corpus.py", "components/directory_example_gen.py")
+TRANSFORM_CODE = ("components/preprocessing.py",)
+TRAINER_CODE = ("components/preprocessing.py", "components/model.py", "components/trainer.py")
 
 
 def ingest_settings(ingest: configs.IngestConfig, has_test_dir: bool) -> IngestSettings:
@@ -22,6 +37,7 @@ def ingest_settings(ingest: configs.IngestConfig, has_test_dir: bool) -> IngestS
         exclude_dirs=list(ingest.exclude_dirs),
         max_file_bytes=ingest.max_file_bytes,
         read_batch_size=ingest.read_batch_size,
+        code_version=configs.code_fingerprint(*EXAMPLE_GEN_CODE),
     )
 
 
@@ -30,24 +46,79 @@ def create_pipeline(
     pipeline_root: str,
     data_root: str,
     schema_file: str,
-    ingest: configs.IngestConfig,
-    has_test_dir: bool,
+    serving_dir: str,
+    num_classes: int,
+    has_test_dir: bool = True,
+    ingest: configs.IngestConfig = configs.IngestConfig(),
+    transform: configs.TransformConfig = configs.TransformConfig(),
+    train: configs.TrainConfig = configs.TrainConfig(),
+    evaluation: configs.EvaluationConfig = configs.EvaluationConfig(),
     beam_pipeline_args: Sequence[str] = configs.DEFAULT_BEAM_ARGS,
     metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
     enable_cache: bool = True,
     until: str = "push",
+    train_devices: Optional[Sequence[str]] = None,
 ) -> tfx_pipeline.Pipeline:
-    """ExampleGen -> StatisticsGen -> ImportSchemaGen -> ExampleValidator (the data half).
-
-    `until="validation"` builds the data half alone.
-    """
+    """The whole pipeline; `until="validation"` builds the data half alone."""
     example_gen = DirectoryExampleGen(input_base=data_root, settings=ingest_settings(ingest, has_test_dir))
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-    schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_file)
+    schema_gen = CuratedSchemaGen(schema_file=schema_file).with_id("ImportSchemaGen")
     example_validator = StrictExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
-
     components: List = [example_gen, statistics_gen, schema_gen, example_validator]
+
+    if until == "push":
+        transform_component = tfx.components.Transform(
+            examples=example_gen.outputs["examples"],
+            schema=schema_gen.outputs["schema"],
+            preprocessing_fn=PREPROCESSING_FN,
+            # The vocabulary is computed on the training split only.
+            splits_config=tfx.proto.SplitsConfig(analyze=["train"], transform=["train", "eval", "test"]),
+            custom_config={**dataclasses.asdict(transform),
+                           "code_version": configs.code_fingerprint(*TRANSFORM_CODE)},
+        )
+        # Bad data never reaches Transform: it waits for the validator's verdict.
+        transform_component.add_upstream_node(example_validator)
+
+        trainer = tfx.components.Trainer(
+            run_fn=RUN_FN,
+            # Raw examples: the class list sits beside them; the Transform
+            # graph is applied in the Trainer's input pipeline.
+            examples=example_gen.outputs["examples"],
+            transform_graph=transform_component.outputs["transform_graph"],
+            schema=schema_gen.outputs["schema"],
+            train_args=tfx.proto.TrainArgs(splits=["train"]),
+            eval_args=tfx.proto.EvalArgs(splits=["eval"]),
+            custom_config={
+                **dataclasses.asdict(train),
+                "vocab_size": transform.vocab_size,
+                "max_len": transform.max_len,
+                "devices": list(train_devices) if train_devices else None,
+                "code_version": configs.code_fingerprint(*TRAINER_CODE),
+            },
+        )
+        latest_blessed = tfx.dsl.Resolver(
+            strategy_class=LatestBlessedBeforeCandidateStrategy,
+            model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+            model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+        ).with_id("latest_blessed_model_resolver")
+        # After the Trainer: the newest Model is then the candidate (see the strategy).
+        latest_blessed.add_upstream_node(trainer)
+        evaluator = tfx.components.Evaluator(
+            examples=example_gen.outputs["examples"],
+            model=trainer.outputs["model"],
+            baseline_model=latest_blessed.outputs["model"],
+            example_splits=["test"],
+            eval_config=make_eval_config(num_classes, evaluation.min_accuracy, evaluation.max_accuracy_drop),
+        )
+        pusher = AtomicPusher(
+            model=trainer.outputs["model"],
+            model_blessing=evaluator.outputs["blessing"],
+            push_destination=tfx.proto.PushDestination(
+                filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_dir)),
+        )
+        components += [transform_component, trainer, latest_blessed, evaluator, pusher]
+
     return tfx_pipeline.Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,

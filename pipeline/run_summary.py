@@ -66,3 +66,85 @@ def format_table(rows: List[Dict]) -> str:
     for r in rows:
         lines.append(f"{r['component']:<{width}}  {r['state']:<7} {r['seconds']:>8.2f}")
     return "\n".join(lines)
+
+
+def metric_name(key) -> str:
+    """A readable name for a TFMA MetricKey proto: 'precision/class_2', 'binary_accuracy (diff)'."""
+    name = key.name
+    if key.HasField("sub_key"):
+        sub = key.sub_key
+        if sub.HasField("class_id"):
+            name += f"/class_{sub.class_id.value}"
+        elif sub.HasField("top_k"):
+            name += f"/top_{sub.top_k.value}"
+    if key.is_diff:
+        name += " (diff)"
+    return name
+
+
+def metric_value(value):
+    kind = value.WhichOneof("type")
+    if kind == "double_value":
+        return value.double_value.value
+    if kind == "bounded_value":
+        return value.bounded_value.value.value
+    return None  # arrays, matrices: shown by the plots, not as scalars
+
+
+def slice_name(slice_key) -> str:
+    parts = []
+    for sk in slice_key.single_slice_keys:
+        kind = sk.WhichOneof("kind")
+        value = getattr(sk, kind) if kind else ""
+        parts.append(f"{sk.column}={value.decode() if isinstance(value, bytes) else value}")
+    return ", ".join(parts) or "overall"
+
+
+def evaluation_metrics(eval_uri: str) -> Dict[str, Dict[str, float]]:
+    """{slice: {metric: value}} for every slice TFMA wrote."""
+    import tensorflow_model_analysis as tfma
+
+    out: Dict[str, Dict[str, float]] = {}
+    for metrics in tfma.load_metrics(eval_uri):
+        values = out.setdefault(slice_name(metrics.slice_key), {})
+        for kv in metrics.metric_keys_and_values:
+            v = metric_value(kv.value)
+            if v is not None:
+                values[metric_name(kv.key)] = v
+    return out
+
+
+def confusion_matrix(eval_uri: str, num_classes: int) -> Optional[List[List[float]]]:
+    """The overall multi-class confusion matrix, rows = actual class, columns = predicted."""
+    import tensorflow_model_analysis as tfma
+
+    for plots in tfma.load_plots(eval_uri):
+        if plots.slice_key.single_slice_keys:
+            continue
+        for kv in plots.plot_keys_and_values:
+            if kv.value.HasField("multi_class_confusion_matrix_at_thresholds"):
+                matrix = [[0.0] * num_classes for _ in range(num_classes)]
+                cm = kv.value.multi_class_confusion_matrix_at_thresholds.matrices[0]
+                for entry in cm.entries:
+                    if 0 <= entry.actual_class_id < num_classes and 0 <= entry.predicted_class_id < num_classes:
+                        matrix[entry.actual_class_id][entry.predicted_class_id] = entry.num_weighted_examples
+                return matrix
+    return None
+
+
+def validation_failures(eval_uri: str) -> List[str]:
+    """Why TFMA refused the blessing: one line per failed threshold."""
+    import tensorflow_model_analysis as tfma
+
+    result = tfma.load_validation_result(eval_uri)
+    lines = []
+    for per_slice in result.metric_validations_per_slice:
+        for failure in per_slice.failures:
+            threshold = failure.metric_threshold
+            if threshold.HasField("value_threshold"):
+                bound = f"lower bound {threshold.value_threshold.lower_bound.value}"
+            else:
+                bound = f"change of at least {threshold.change_threshold.absolute.value} vs. the baseline"
+            lines.append(f"{slice_name(per_slice.slice_key)}: {metric_name(failure.metric_key)} = "
+                         f"{metric_value(failure.metric_value):.4f} fails {bound}")
+    return lines

@@ -162,6 +162,9 @@ def test_example_features(tmp_path):
     assert feature(ex, "word_count") == [4]
     assert feature(ex, "has_html") == [1]
     assert feature(ex, "rating") == [9]
+    assert feature(ex, "length_bucket") == [b"0-99"]
+    assert [corpus.length_bucket(n) for n in (0, 99, 100, 249, 250, 499, 500, 10**6)] == [
+        "0-99", "0-99", "100-249", "100-249", "250-499", "250-499", "500+", "500+"]
     plain = corpus.make_example(b"if a < b and c > d", 0, "42.txt")
     assert feature(plain, "has_html") == [0]
     assert "rating" not in plain.features.feature

@@ -1,0 +1,80 @@
+"""TFMA configuration: metrics, slices and the blessing thresholds.
+
+Blessing = test accuracy at least `min_accuracy` AND no drop of more than
+`max_accuracy_drop` against the latest blessed model (TFMA skips the change
+threshold when there is no baseline yet, i.e. on the first run).
+"""
+from __future__ import annotations
+
+from typing import List, Sequence
+
+import tensorflow_model_analysis as tfma
+
+SLICE_FEATURES = ("label", "length_bucket", "has_html", "rating")
+BINARY_ACCURACY = "binary_accuracy"
+MULTICLASS_ACCURACY = "sparse_categorical_accuracy"
+
+
+def accuracy_metric_name(num_classes: int) -> str:
+    return BINARY_ACCURACY if num_classes == 2 else MULTICLASS_ACCURACY
+
+
+def _accuracy_gate(min_accuracy: float, max_accuracy_drop: float) -> List[tfma.PerSliceMetricThreshold]:
+    """The blessing thresholds, on the overall slice only (slices are for looking, not gating)."""
+    return [tfma.PerSliceMetricThreshold(
+        slicing_specs=[tfma.SlicingSpec()],
+        threshold=tfma.MetricThreshold(
+            value_threshold=tfma.GenericValueThreshold(lower_bound={"value": min_accuracy}),
+            change_threshold=tfma.GenericChangeThreshold(
+                direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -max_accuracy_drop}),
+        ),
+    )]
+
+
+def _metric(class_name: str, **kwargs) -> tfma.MetricConfig:
+    return tfma.MetricConfig(class_name=class_name, **kwargs)
+
+
+def make_eval_config(
+    num_classes: int,
+    min_accuracy: float,
+    max_accuracy_drop: float,
+    slice_features: Sequence[str] = SLICE_FEATURES,
+) -> tfma.EvalConfig:
+    binary = num_classes == 2
+    gate = _accuracy_gate(min_accuracy, max_accuracy_drop)
+    if binary:
+        metrics: List[tfma.MetricConfig] = [
+            _metric("ExampleCount"),
+            _metric("BinaryAccuracy", per_slice_thresholds=gate),
+            _metric("AUC"),
+            _metric("Precision"),
+            _metric("Recall"),
+            _metric("Calibration"),
+            _metric("CalibrationPlot"),
+            _metric("ConfusionMatrixPlot"),
+        ]
+        metrics_specs = [tfma.MetricsSpec(metrics=metrics)]
+    else:
+        metrics = [
+            _metric("ExampleCount"),
+            _metric("SparseCategoricalAccuracy", per_slice_thresholds=gate),
+            _metric("MultiClassConfusionMatrixPlot"),
+        ]
+        per_class = tfma.MetricsSpec(
+            metrics=[_metric("Precision"), _metric("Recall")],
+            binarize=tfma.BinarizationOptions(class_ids={"values": list(range(num_classes))}),
+        )
+        metrics_specs = [tfma.MetricsSpec(metrics=metrics), per_class]
+    return tfma.EvalConfig(
+        model_specs=[tfma.ModelSpec(
+            signature_name="serving_default",
+            label_key="label",
+            prediction_key="score" if binary else "probabilities",
+        )],
+        metrics_specs=metrics_specs,
+        slicing_specs=[tfma.SlicingSpec()] + [tfma.SlicingSpec(feature_keys=[f]) for f in slice_features],
+        # Not the Keras model's compiled metrics: they expect logits, the
+        # serving signature returns probabilities.
+        options=tfma.Options(include_default_metrics={"value": False}),
+    )

@@ -1,0 +1,68 @@
+"""The embedding-pooling classifier of the TensorFlow text-classification tutorial.
+
+    token ids -> Embedding -> Dropout -> GlobalAveragePooling1D -> Dropout -> Dense (logits)
+
+One logit and binary cross-entropy for two classes; one logit per class and
+sparse categorical cross-entropy for more.
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional, Sequence
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import tensorflow as tf  # noqa: E402
+import tf_keras  # noqa: E402
+
+
+def build_model(
+    num_classes: int,
+    vocab_size: int,
+    max_len: int,
+    embedding_dim: int = 16,
+    dropout: float = 0.2,
+    learning_rate: float = 1e-3,
+) -> tf_keras.Model:
+    if num_classes < 2:
+        raise ValueError(f"a classifier needs at least two classes, got {num_classes}")
+    binary = num_classes == 2
+    token_ids = tf_keras.Input(shape=(max_len,), dtype=tf.int64, name="token_ids")
+    x = tf_keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(token_ids)
+    x = tf_keras.layers.Dropout(dropout)(x)
+    x = tf_keras.layers.GlobalAveragePooling1D()(x)
+    x = tf_keras.layers.Dropout(dropout)(x)
+    logits = tf_keras.layers.Dense(1 if binary else num_classes, name="logits")(x)
+    model = tf_keras.Model(token_ids, logits, name="embedding_pooling_classifier")
+    if binary:
+        loss = tf_keras.losses.BinaryCrossentropy(from_logits=True)
+        metrics = [tf_keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)]
+    else:
+        loss = tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        metrics = [tf_keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+    model.compile(optimizer=tf_keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics)
+    return model
+
+
+def probabilities(logits: tf.Tensor, num_classes: int) -> tf.Tensor:
+    """[batch, num_classes] class probabilities from the model's logits."""
+    if num_classes == 2:
+        positive = tf.sigmoid(logits[:, 0])
+        return tf.stack([1.0 - positive, positive], axis=1)
+    return tf.nn.softmax(logits, axis=1)
+
+
+def choose_strategy(devices: Optional[Sequence[str]] = None) -> tf.distribute.Strategy:
+    """Mirrored over the visible GPUs, one GPU, or the CPU.
+
+    `devices` forces a MirroredStrategy over the named devices: tests use it
+    with logical CPU devices to exercise the multi-device path without a GPU.
+    """
+    if devices:
+        return tf.distribute.MirroredStrategy(list(devices))
+    gpus = tf.config.list_logical_devices("GPU")
+    if len(gpus) > 1:
+        return tf.distribute.MirroredStrategy([g.name for g in gpus])
+    if gpus:
+        return tf.distribute.OneDeviceStrategy(gpus[0].name)
+    return tf.distribute.get_strategy()

@@ -1,0 +1,73 @@
+"""Transform's module: the one text standardization, shared by training and serving.
+
+The graph built here is saved by Transform and loaded into the exported model,
+so a served request goes through exactly these ops (no train/serving skew).
+
+Token ids follow Keras' TextVectorization: 0 is padding, 1 is out-of-vocabulary,
+2.. are the vocabulary's tokens by descending frequency in the training split.
+"""
+from __future__ import annotations
+
+import re
+import string
+from typing import Any, Dict
+
+import tensorflow as tf
+import tensorflow_transform as tft
+
+TEXT_KEY = "text"
+LABEL_KEY = "label"
+TOKEN_IDS_KEY = "token_ids"
+VOCAB_NAME = "tokens"
+PAD_ID, OOV_ID = 0, 1
+_RESERVED_IDS = 2
+
+# Defaults of the TensorFlow text-classification tutorial; pipeline/configs.py
+# passes the configured values through Transform's custom_config.
+DEFAULTS = {"vocab_size": 10000, "max_len": 250, "ngrams": 1}
+
+_PUNCTUATION = "[%s]" % re.escape(string.punctuation)
+
+
+def standardize(text: tf.Tensor) -> tf.Tensor:
+    """Lowercase, `<br />` to a space, ASCII punctuation removed (the tutorial's standardization)."""
+    lowered = tf.strings.lower(text)
+    no_breaks = tf.strings.regex_replace(lowered, "<br />", " ")
+    return tf.strings.regex_replace(no_breaks, _PUNCTUATION, "")
+
+
+def tokenize(text: tf.Tensor, ngrams: int = 1) -> tf.RaggedTensor:
+    """Whitespace tokens of the standardized text; with ngrams=2, bigrams follow the unigrams."""
+    tokens = tf.strings.split(standardize(text))
+    if ngrams <= 1:
+        return tokens
+    grams = [tokens] + [tf.strings.ngrams(tokens, n, separator=" ") for n in range(2, ngrams + 1)]
+    return tf.concat(grams, axis=1)
+
+
+def _dense_text(text) -> tf.Tensor:
+    """The text feature as a [batch] string tensor, whatever shape the schema gave it."""
+    if isinstance(text, tf.SparseTensor):
+        text = tf.sparse.to_dense(text, default_value="")
+    return tf.reshape(text, [-1])
+
+
+def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any] = None) -> Dict[str, tf.Tensor]:
+    config = {**DEFAULTS, **(custom_config or {})}
+    tokens = tokenize(_dense_text(inputs[TEXT_KEY]), config["ngrams"])
+    vocab_ids = tft.compute_and_apply_vocabulary(
+        tokens,
+        top_k=config["vocab_size"] - _RESERVED_IDS,
+        default_value=-1,
+        num_oov_buckets=0,
+        vocab_filename=VOCAB_NAME,
+    )
+    ids = tf.where(vocab_ids < 0, tf.cast(OOV_ID, tf.int64), vocab_ids + _RESERVED_IDS)
+    token_ids = ids.to_tensor(default_value=PAD_ID, shape=[None, config["max_len"]])
+    outputs = {TOKEN_IDS_KEY: token_ids}
+    if LABEL_KEY in inputs:  # absent at serving
+        label = inputs[LABEL_KEY]
+        if isinstance(label, tf.SparseTensor):
+            label = tf.sparse.to_dense(label)
+        outputs[LABEL_KEY] = tf.reshape(label, [-1])
+    return outputs

@@ -1,0 +1,181 @@
+"""Trainer's module: `run_fn` trains the model and exports it with its serving signatures.
+
+The Trainer reads the raw examples and applies the Transform graph in its input
+pipeline (then caches the token ids), so the class list written beside the raw
+examples by DirectoryExampleGen is at hand, and training sees exactly the ops
+that serving runs.
+
+Exported signatures (all carry the Transform graph and the class names):
+  serving_default  serialized tf.Examples ('examples')  -> probabilities, class_id, class_name[, score]
+  predict_text     raw strings ('text')                  -> the same
+  tokenize         raw strings ('text')                  -> token_ids, as Transform computes them
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Dict, List, Optional
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import tensorflow as tf  # noqa: E402
+import tensorflow_transform as tft  # noqa: E402
+import tf_keras  # noqa: E402
+
+from components import model as model_lib  # noqa: E402
+from components.preprocessing import LABEL_KEY, TEXT_KEY, TOKEN_IDS_KEY  # noqa: E402
+
+CLASS_NAMES_FILE = "class_names.json"  # written by DirectoryExampleGen beside Split-*/
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainSettings:
+    """The Trainer's knobs, carried as custom_config (see pipeline/configs.TrainConfig)."""
+
+    epochs: int = 10
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    embedding_dim: int = 16
+    dropout: float = 0.2
+    early_stopping_patience: int = 2
+    seed: int = 42
+    vocab_size: int = 10000
+    max_len: int = 250
+    devices: Optional[List[str]] = None  # forces MirroredStrategy over these (tests)
+
+    @classmethod
+    def from_custom_config(cls, custom_config: Optional[Dict]) -> "TrainSettings":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in (custom_config or {}).items() if k in known})
+
+
+def class_names_for(file_patterns: List[str]) -> List[str]:
+    """The class list DirectoryExampleGen wrote into the examples artifact of these files."""
+    # A file pattern is <examples uri>/Split-<name>/*.
+    examples_uri = os.path.dirname(os.path.dirname(file_patterns[0]))
+    path = os.path.join(examples_uri, CLASS_NAMES_FILE)
+    if not tf.io.gfile.exists(path):
+        raise FileNotFoundError(f"{path} not found: the Trainer expects the raw examples of DirectoryExampleGen")
+    with tf.io.gfile.GFile(path) as f:
+        return json.loads(f.read())
+
+
+def _raw_input_spec(tft_output: tft.TFTransformOutput, with_label: bool) -> Dict:
+    spec = tft_output.raw_feature_spec()
+    keys = [TEXT_KEY] + ([LABEL_KEY] if with_label else [])
+    return {k: spec[k] for k in keys}
+
+
+def complete_raw_features(features: Dict[str, tf.Tensor], raw_spec: Dict) -> Dict[str, tf.Tensor]:
+    """`features` plus an empty value for every other raw feature of the Transform graph.
+
+    The graph's input signature holds every feature of the schema, and TFT
+    1.16's path for missing inputs fails when some are sparse. The token ids
+    depend on the text alone, so the other inputs are fed empty.
+    """
+    batch = tf.shape(features[TEXT_KEY])[0]
+    out = dict(features)
+    for key, spec in raw_spec.items():
+        if key in out:
+            continue
+        if isinstance(spec, tf.io.FixedLenFeature):
+            out[key] = tf.zeros(tf.concat([[batch], tf.constant(spec.shape, tf.int32)], 0), spec.dtype)
+        else:
+            out[key] = tf.SparseTensor(tf.zeros([0, 2], tf.int64), tf.zeros([0], spec.dtype),
+                                       tf.stack([tf.cast(batch, tf.int64), tf.constant(1, tf.int64)]))
+    return out
+
+
+def make_dataset(file_patterns: List[str], tft_output: tft.TFTransformOutput, settings: TrainSettings,
+                 shuffle: bool) -> tf.data.Dataset:
+    """(token_ids, label) batches; the Transform graph runs once, then the ids are cached."""
+    files = sorted(f for pattern in file_patterns for f in tf.io.gfile.glob(pattern))
+    tft_layer = tft_output.transform_features_layer()
+    spec = _raw_input_spec(tft_output, with_label=True)
+    raw_spec = tft_output.raw_feature_spec()
+
+    def transform(serialized):
+        transformed = tft_layer(complete_raw_features(tf.io.parse_example(serialized, spec), raw_spec))
+        return transformed[TOKEN_IDS_KEY], transformed[LABEL_KEY]
+
+    ds = (tf.data.TFRecordDataset(files, compression_type="GZIP")
+          .batch(1024)
+          .map(transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+          .unbatch()
+          .cache())
+    if shuffle:
+        ds = ds.shuffle(50_000, seed=settings.seed, reshuffle_each_iteration=True)
+    return ds.batch(settings.batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def export_serving_model(model: tf_keras.Model, tft_output: tft.TFTransformOutput, class_names: List[str],
+                         export_dir: str) -> None:
+    num_classes = len(class_names)
+    model.tft_layer = tft_output.transform_features_layer()  # tracked: the vocabulary travels as an asset
+    names = tf.constant(class_names)
+    text_spec = _raw_input_spec(tft_output, with_label=False)
+    raw_spec = tft_output.raw_feature_spec()
+
+    def token_ids_of(features):
+        return model.tft_layer(complete_raw_features(features, raw_spec))[TOKEN_IDS_KEY]
+
+    def predict(features):
+        token_ids = token_ids_of(features)
+        probs = model_lib.probabilities(model(token_ids, training=False), num_classes)
+        class_id = tf.argmax(probs, axis=1)
+        outputs = {"probabilities": probs, "class_id": class_id, "class_name": tf.gather(names, class_id)}
+        if num_classes == 2:  # TFMA's binary metrics read the positive-class probability
+            outputs["score"] = probs[:, 1:]
+        return outputs
+
+    def as_features(text):
+        return {TEXT_KEY: tf.reshape(text, [-1, 1])}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def serve_examples(serialized):
+        return predict(tf.io.parse_example(serialized, text_spec))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    def predict_text(text):
+        return predict(as_features(text))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    def tokenize(text):
+        return {TOKEN_IDS_KEY: token_ids_of(as_features(text))}
+
+    signatures = {
+        "serving_default": serve_examples.get_concrete_function(),
+        "predict_text": predict_text.get_concrete_function(),
+        "tokenize": tokenize.get_concrete_function(),
+    }
+    model.save(export_dir, save_format="tf", signatures=signatures)
+    tf.io.gfile.makedirs(os.path.join(export_dir, "assets.extra"))
+    with tf.io.gfile.GFile(os.path.join(export_dir, "assets.extra", CLASS_NAMES_FILE), "w") as f:
+        f.write(json.dumps(class_names))
+
+
+def run_fn(fn_args) -> None:
+    """TFX Trainer entry point."""
+    settings = TrainSettings.from_custom_config(fn_args.custom_config)
+    tf_keras.utils.set_random_seed(settings.seed)
+    tf.config.experimental.enable_op_determinism()
+
+    tft_output = tft.TFTransformOutput(fn_args.transform_output)
+    class_names = class_names_for(fn_args.train_files)
+    train_ds = make_dataset(fn_args.train_files, tft_output, settings, shuffle=True)
+    eval_ds = make_dataset(fn_args.eval_files, tft_output, settings, shuffle=False)
+
+    strategy = model_lib.choose_strategy(settings.devices)
+    with strategy.scope():
+        model = model_lib.build_model(
+            num_classes=len(class_names), vocab_size=settings.vocab_size, max_len=settings.max_len,
+            embedding_dim=settings.embedding_dim, dropout=settings.dropout, learning_rate=settings.learning_rate)
+    callbacks = [
+        tf_keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.early_stopping_patience,
+                                         restore_best_weights=True),
+        tf_keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir),
+    ]
+    if settings.epochs > 0:
+        model.fit(train_ds, validation_data=eval_ds, epochs=settings.epochs, callbacks=callbacks, verbose=2)
+    export_serving_model(model, tft_output, class_names, fn_args.serving_model_dir)

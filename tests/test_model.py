@@ -1,0 +1,69 @@
+"""The embedding-pooling model and the device strategy."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from components import model as model_lib
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("classes, logits, loss", [(2, 1, "BinaryCrossentropy"),
+                                                   (4, 4, "SparseCategoricalCrossentropy")])
+def test_head_and_loss_follow_the_class_count(classes, logits, loss):
+    m = model_lib.build_model(num_classes=classes, vocab_size=50, max_len=7)
+    assert m.output_shape == (None, logits)
+    assert type(m.loss).__name__ == loss
+    names = [layer.__class__.__name__ for layer in m.layers]
+    assert names == ["InputLayer", "Embedding", "Dropout", "GlobalAveragePooling1D", "Dropout", "Dense"]
+
+
+def test_probabilities_sum_to_one():
+    binary = model_lib.probabilities(tf.constant([[0.0], [2.0]]), 2).numpy()
+    np.testing.assert_allclose(binary.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(binary[1, 1], 1 / (1 + np.exp(-2.0)), rtol=1e-6)
+    multi = model_lib.probabilities(tf.constant([[1.0, 2.0, 3.0]]), 3).numpy()
+    np.testing.assert_allclose(multi.sum(), 1.0, rtol=1e-6)
+
+
+def test_single_class_is_refused():
+    with pytest.raises(ValueError, match="at least two classes"):
+        model_lib.build_model(num_classes=1, vocab_size=10, max_len=3)
+
+
+def test_cpu_without_gpu_uses_the_default_strategy():
+    if tf.config.list_logical_devices("GPU"):
+        pytest.skip("this machine has a GPU")
+    assert model_lib.choose_strategy() is tf.distribute.get_strategy()
+
+
+def test_mirrored_strategy_trains_on_two_logical_cpus():
+    """The multi-device path (as on several GPUs), exercised with two logical CPUs in a fresh process."""
+    script = textwrap.dedent("""
+        import os
+        os.environ["TF_USE_LEGACY_KERAS"] = "1"
+        import numpy as np, tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from components import model as model_lib
+        strategy = model_lib.choose_strategy(["/cpu:0", "/cpu:1"])
+        assert strategy.num_replicas_in_sync == 2, strategy.num_replicas_in_sync
+        with strategy.scope():
+            m = model_lib.build_model(num_classes=3, vocab_size=20, max_len=6, learning_rate=0.05)
+        rng = np.random.default_rng(0)
+        y = rng.integers(0, 3, 256)
+        x = np.stack([np.full(6, 2 + label) for label in y])  # the class is in the token id
+        hist = m.fit(x, y, batch_size=32, epochs=15, verbose=0)
+        assert hist.history["accuracy"][-1] > 0.9, hist.history["accuracy"]
+        print("OK", strategy.num_replicas_in_sync, round(hist.history["accuracy"][-1], 3))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "OK 2" in result.stdout

@@ -1,0 +1,160 @@
+"""The whole pipeline on a tiny generated corpus: train, evaluate, gate, push, serve without skew.
+
+One cold run is shared by the module; later tests re-run on top of it, in file order.
+"""
+from __future__ import annotations
+
+import glob
+import json
+import os
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from components import atomic_pusher
+from pipeline import cli, predict
+from tests.helpers import make_corpus, read_examples, read_records, write_doc
+
+pytestmark = pytest.mark.pipeline
+
+# Raw texts that exercise every step of the standardization.
+SKEW_TEXTS = [
+    "Hello, WORLD!<br /><br />It's a GREAT film...",
+    "zyxxyq unknownword qwertyuiop",
+    "TERRIBLE!!! (awful) <br />boring-plot; a waste.",
+    "MiXeD CaSe: wonderful & excellent, superb?",
+]
+
+
+def run_cli(base: Path, args, *extra):
+    summary = base / "summary.json"
+    summary.unlink(missing_ok=True)
+    code = cli.main([*args, *extra, "--summary", str(summary)])
+    return code, json.loads(summary.read_text())
+
+
+def states(summary):
+    return {row["component"]: row["state"] for row in summary["components"]}
+
+
+@pytest.fixture(scope="module")
+def cold(tmp_path_factory):
+    base = tmp_path_factory.mktemp("e2e")
+    root = make_corpus(base / "corpus", n_train=60, n_test=30)
+    for i, text in enumerate(SKEW_TEXTS):
+        label, rating = ("pos", 9) if i % 2 else ("neg", 2)
+        write_doc(root / "test" / label / f"900{i}_{rating}.txt", text)
+    args = ["--data-dir", str(root), "--work-dir", str(base / "runs"), "--schema", "imdb",
+            "--epochs", "30", "--learning-rate", "0.02", "--min-accuracy", "0.7"]
+    code, summary = run_cli(base, args)
+    assert code == 0, summary["failure"]
+    return SimpleNamespace(base=base, root=root, args=args, summary=summary,
+                           serving=base / "runs" / "corpus" / "serving",
+                           pipeline_root=base / "runs" / "corpus" / "pipeline_root")
+
+
+def test_cold_run_trains_evaluates_blesses_and_pushes(cold):
+    s = cold.summary
+    assert set(states(s)) >= {"DirectoryExampleGen", "ImportSchemaGen", "StatisticsGen", "StrictExampleValidator",
+                              "Transform", "Trainer", "Evaluator", "AtomicPusher"}
+    assert all(state == "ran" for state in states(s).values())
+    evaluation = s["evaluation"]
+    assert evaluation["test_accuracy"] >= 0.8
+    assert evaluation["overall"]["example_count"] == 64
+    for metric in ("auc", "precision", "recall", "calibration"):
+        assert metric in evaluation["overall"]
+    assert {"overall", "label=0", "label=1", "has_html=1", "has_html=0"} <= set(evaluation["slices"])
+    assert any(k.startswith("length_bucket=") for k in evaluation["slices"])
+    assert any(k.startswith("rating=") for k in evaluation["slices"])
+    assert evaluation["blessed"] is True
+    assert s["push"]["pushed"] is True
+    pushed = Path(s["push"]["path"])
+    assert pushed.parent == cold.serving and (pushed / "saved_model.pb").is_file()
+    assert json.loads((pushed / "assets.extra" / "class_names.json").read_text()) == ["neg", "pos"]
+
+
+def _pushed_model(cold):
+    return tf.saved_model.load(cold.summary["push"]["path"])
+
+
+def test_serving_tokenizes_exactly_as_transform_materialized(cold):
+    """No train/serving skew: ids from the exported graph == ids Transform wrote, document for document."""
+    examples_uri = Path(cold.summary["ingestion"]["examples_uri"])
+    raw = read_examples(str(examples_uri / "Split-test" / "*"))
+    texts = [ex.features.feature["text"].bytes_list.value[0] for ex in raw]
+    assert {t.decode() for t in texts} >= set(SKEW_TEXTS)
+
+    served = _pushed_model(cold).signatures["tokenize"](text=tf.constant(texts))["token_ids"].numpy()
+    transformed_dir = only_dir(cold.pipeline_root / "Transform" / "transformed_examples")
+    materialized = [ex.features.feature["token_ids"].int64_list.value
+                    for ex in read_examples(str(transformed_dir / "Split-test" / "*"))]
+    assert sorted(map(tuple, served.tolist())) == sorted(tuple(ids) for ids in materialized)
+
+    # The skew texts themselves: unknown words get the OOV id 1, then padding 0; case, HTML
+    # breaks and punctuation make no difference to the ids.
+    ids = dict(zip([t.decode() for t in texts], served.tolist()))
+    assert ids["zyxxyq unknownword qwertyuiop"][:4] == [1, 1, 1, 0]
+    plain = _pushed_model(cold).signatures["tokenize"](text=tf.constant([
+        "hello world its a great film", "terrible awful boringplot a waste",
+        "mixed case wonderful  excellent superb"]))["token_ids"].numpy().tolist()
+    assert [ids[SKEW_TEXTS[0]], ids[SKEW_TEXTS[2]], ids[SKEW_TEXTS[3]]] == plain
+
+
+def test_raw_text_and_example_signatures_agree(cold):
+    model = _pushed_model(cold)
+    examples_uri = Path(cold.summary["ingestion"]["examples_uri"])
+    records = read_records(str(examples_uri / "Split-test" / "*"))
+    texts = [tf.train.Example.FromString(r).features.feature["text"].bytes_list.value[0] for r in records]
+    from_examples = model.signatures["serving_default"](examples=tf.constant(records))
+    from_text = model.signatures["predict_text"](text=tf.constant(texts))
+    np.testing.assert_allclose(from_text["probabilities"].numpy(), from_examples["probabilities"].numpy(), atol=1e-6)
+    assert from_text["class_name"].numpy().tolist() == from_examples["class_name"].numpy().tolist()
+    np.testing.assert_allclose(from_examples["score"].numpy()[:, 0], from_examples["probabilities"].numpy()[:, 1])
+
+
+def test_predict_command_classifies_texts(cold, capsys):
+    code = predict.main(["--model", str(cold.serving), "wonderful great loved excellent brilliant superb",
+                         "awful boring terrible waste dull worst"])
+    assert code == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split("\t")[0] for line in lines] == ["pos", "neg"]
+
+
+def test_unchanged_rerun_runs_nothing(cold):
+    code, s = run_cli(cold.base, cold.args)
+    assert code == 0
+    components = {k: v for k, v in states(s).items() if k != "latest_blessed_model_resolver"}
+    assert set(components.values()) == {"cached"}, components
+
+
+def test_changing_epochs_reruns_only_the_training_half(cold):
+    code, s = run_cli(cold.base, cold.args, "--epochs", "29")
+    assert code == 0, s["failure"]
+    ran = {k for k, v in states(s).items() if v == "ran"} - {"latest_blessed_model_resolver"}
+    assert ran == {"Trainer", "Evaluator", "AtomicPusher"}
+
+
+@pytest.mark.parametrize("extra, reason", [
+    (("--min-accuracy", "0.9999"), "lower bound 0.9999"),  # a threshold above reach
+    (("--epochs", "0"), "binary_accuracy"),  # an untrained model
+])
+def test_model_missing_the_gate_is_not_pushed(cold, extra, reason):
+    before = atomic_pusher.versions(str(cold.serving))
+    if "--epochs" not in extra:
+        extra = ("--epochs", "28", *extra)  # a fresh model, not the cached blessed one
+    code, s = run_cli(cold.base, cold.args, *extra)
+    assert code == 0, s["failure"]
+    assert s["evaluation"]["blessed"] is False
+    assert any(reason in line for line in s["evaluation"]["failures"]), s["evaluation"]["failures"]
+    assert s["push"]["pushed"] is False
+    assert atomic_pusher.versions(str(cold.serving)) == before
+    assert (cold.serving / str(before[-1]) / "saved_model.pb").is_file()
+    assert not [n for n in os.listdir(cold.serving) if not n.isdigit()]  # no staging leftovers
+
+
+def only_dir(parent: Path) -> Path:
+    dirs = sorted(glob.glob(str(parent / "*")), key=lambda p: int(os.path.basename(p)))
+    return Path(dirs[-1])
