@@ -61,8 +61,10 @@ def make_eval_config(
             _metric("SparseCategoricalAccuracy", per_slice_thresholds=gate),
             _metric("MultiClassConfusionMatrixPlot"),
         ]
+        # Per class, one class against the rest, where the prediction is the
+        # top-1 class (the default would threshold each probability at 0.5).
         per_class = tfma.MetricsSpec(
-            metrics=[_metric("Precision"), _metric("Recall")],
+            metrics=[_metric("Precision", config='{"top_k": 1}'), _metric("Recall", config='{"top_k": 1}')],
             binarize=tfma.BinarizationOptions(class_ids={"values": list(range(num_classes))}),
         )
         metrics_specs = [tfma.MetricsSpec(metrics=metrics), per_class]

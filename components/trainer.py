@@ -33,7 +33,7 @@ CLASS_NAMES_FILE = "class_names.json"  # written by DirectoryExampleGen beside S
 class TrainSettings:
     """The Trainer's knobs, carried as custom_config (see pipeline/configs.TrainConfig)."""
 
-    epochs: int = 10
+    epochs: int = 40
     batch_size: int = 32
     learning_rate: float = 1e-3
     embedding_dim: int = 16

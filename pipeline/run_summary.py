@@ -68,8 +68,15 @@ def format_table(rows: List[Dict]) -> str:
     return "\n".join(lines)
 
 
+BASELINE_MODEL = "baseline"
+
+
 def metric_name(key) -> str:
-    """A readable name for a TFMA MetricKey proto: 'precision/class_2', 'binary_accuracy (diff)'."""
+    """A readable name for a TFMA MetricKey proto.
+
+    'precision/class_2' (the candidate's), 'binary_accuracy (baseline)' (the
+    model it is compared with), 'binary_accuracy (diff)' (candidate - baseline).
+    """
     name = key.name
     if key.HasField("sub_key"):
         sub = key.sub_key
@@ -79,6 +86,8 @@ def metric_name(key) -> str:
             name += f"/top_{sub.top_k.value}"
     if key.is_diff:
         name += " (diff)"
+    elif key.model_name == BASELINE_MODEL:
+        name += " (baseline)"
     return name
 
 
@@ -115,13 +124,15 @@ def evaluation_metrics(eval_uri: str) -> Dict[str, Dict[str, float]]:
 
 
 def confusion_matrix(eval_uri: str, num_classes: int) -> Optional[List[List[float]]]:
-    """The overall multi-class confusion matrix, rows = actual class, columns = predicted."""
+    """The candidate's overall multi-class confusion matrix, rows = actual class, columns = predicted."""
     import tensorflow_model_analysis as tfma
 
     for plots in tfma.load_plots(eval_uri):
         if plots.slice_key.single_slice_keys:
             continue
         for kv in plots.plot_keys_and_values:
+            if kv.key.model_name == BASELINE_MODEL:
+                continue
             if kv.value.HasField("multi_class_confusion_matrix_at_thresholds"):
                 matrix = [[0.0] * num_classes for _ in range(num_classes)]
                 cm = kv.value.multi_class_confusion_matrix_at_thresholds.matrices[0]

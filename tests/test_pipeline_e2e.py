@@ -48,7 +48,7 @@ def cold(tmp_path_factory):
         label, rating = ("pos", 9) if i % 2 else ("neg", 2)
         write_doc(root / "test" / label / f"900{i}_{rating}.txt", text)
     args = ["--data-dir", str(root), "--work-dir", str(base / "runs"), "--schema", "imdb",
-            "--epochs", "30", "--learning-rate", "0.02", "--min-accuracy", "0.7"]
+            "--epochs", "30", "--learning-rate", "0.02", "--patience", "30", "--min-accuracy", "0.7"]
     code, summary = run_cli(base, args)
     assert code == 0, summary["failure"]
     return SimpleNamespace(base=base, root=root, args=args, summary=summary,
@@ -135,6 +135,12 @@ def test_changing_epochs_reruns_only_the_training_half(cold):
     assert code == 0, s["failure"]
     ran = {k for k, v in states(s).items() if v == "ran"} - {"latest_blessed_model_resolver"}
     assert ran == {"Trainer", "Evaluator", "AtomicPusher"}
+    # The new model is compared with the cold run's blessed model; each figure is reported apart.
+    overall, cold_overall = s["evaluation"]["overall"], cold.summary["evaluation"]["overall"]
+    assert overall["binary_accuracy (baseline)"] == pytest.approx(cold_overall["binary_accuracy"], abs=1e-6)
+    assert overall["binary_accuracy (diff)"] == pytest.approx(
+        overall["binary_accuracy"] - overall["binary_accuracy (baseline)"], abs=1e-6)
+    assert s["evaluation"]["test_accuracy"] == overall["binary_accuracy"]
 
 
 @pytest.mark.parametrize("extra, reason", [
@@ -158,3 +164,29 @@ def test_model_missing_the_gate_is_not_pushed(cold, extra, reason):
 def only_dir(parent: Path) -> Path:
     dirs = sorted(glob.glob(str(parent / "*")), key=lambda p: int(os.path.basename(p)))
     return Path(dirs[-1])
+
+
+def test_multiclass_corpus_gets_a_softmax_head_and_a_confusion_matrix(tmp_path):
+    root = make_corpus(tmp_path / "corpus", classes=("csharp", "java", "neg"), n_train=40, n_test=20,
+                       imdb_names=False)
+    args = ["--data-dir", str(root), "--work-dir", str(tmp_path / "runs"), "--epochs", "30",
+            "--learning-rate", "0.02", "--patience", "30", "--min-accuracy", "0.6"]
+    code, s = run_cli(tmp_path, args)
+    assert code == 0, s["failure"]
+    evaluation = s["evaluation"]
+    assert evaluation["test_accuracy"] >= 0.8
+    cm = evaluation["confusion_matrix"]
+    assert cm["classes"] == ["csharp", "java", "neg"]
+    matrix = np.array(cm["rows_actual_columns_predicted"])
+    assert matrix.shape == (3, 3) and matrix.sum() == 60 and np.trace(matrix) / 60 == pytest.approx(
+        evaluation["test_accuracy"], abs=1e-6)
+    for c in range(3):  # per-class precision/recall of the top-1 prediction, from the matrix
+        assert evaluation["overall"][f"recall/class_{c}"] == pytest.approx(matrix[c, c] / matrix[c].sum(), abs=1e-6)
+        assert evaluation["overall"][f"precision/class_{c}"] == pytest.approx(
+            matrix[c, c] / matrix[:, c].sum(), abs=1e-6)
+    model = tf.saved_model.load(s["push"]["path"])
+    # Texts as long as the training documents: the pooling averages over padding too.
+    out = model.signatures["predict_text"](text=tf.constant(["maven spring jvm gradle hibernate servlet " * 4,
+                                                             "linq nuget dotnet visualstudio async await " * 4]))
+    assert out["probabilities"].shape == (2, 3)
+    assert out["class_name"].numpy().tolist() == [b"java", b"csharp"]
