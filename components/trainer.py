@@ -25,23 +25,17 @@ import tf_keras  # noqa: E402
 
 from components import model as model_lib  # noqa: E402
 from components.preprocessing import LABEL_KEY, TEXT_KEY, TOKEN_IDS_KEY  # noqa: E402
+from pipeline import configs  # noqa: E402
 
 CLASS_NAMES_FILE = "class_names.json"  # written by DirectoryExampleGen beside Split-*/
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainSettings:
-    """The Trainer's knobs, carried as custom_config (see pipeline/configs.TrainConfig)."""
+class TrainSettings(configs.TrainConfig):
+    """TrainConfig plus what the Trainer needs from elsewhere, carried as custom_config."""
 
-    epochs: int = 40
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    embedding_dim: int = 16
-    dropout: float = 0.2
-    early_stopping_patience: int = 2
-    seed: int = 42
-    vocab_size: int = 10000
-    max_len: int = 250
+    vocab_size: int = configs.TransformConfig.vocab_size
+    max_len: int = configs.TransformConfig.max_len
     devices: Optional[List[str]] = None  # forces MirroredStrategy over these (tests)
 
     @classmethod

@@ -24,7 +24,7 @@ PREPROCESSING_FN = "components.preprocessing.preprocessing_fn"
 RUN_FN = "components.trainer.run_fn"
 EXAMPLE_GEN_CODE = ("components/corpus.py", "components/directory_example_gen.py")
 TRANSFORM_CODE = ("components/preprocessing.py",)
-TRAINER_CODE = ("components/preprocessing.py", "components/model.py", "components/trainer.py")
+TRAINER_CODE = ("components/preprocessing.py", "components/model.py", "components/trainer.py", "pipeline/configs.py")
 
 
 def ingest_settings(ingest: configs.IngestConfig, has_test_dir: bool) -> IngestSettings:
