@@ -8,6 +8,7 @@ edited schema is imported again (and validation and Transform re-run).
 from __future__ import annotations
 
 import hashlib
+from typing import Optional
 
 from tfx import types
 from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
@@ -30,10 +31,12 @@ def file_sha256(path: str) -> str:
 class CuratedSchemaGen(ImportSchemaGen):
     SPEC_CLASS = CuratedSchemaGenSpec
 
-    def __init__(self, schema_file: str):
+    def __init__(self, schema_file: str, content_from: Optional[str] = None):
+        """`content_from`: a local copy of the schema the fingerprint is read from, when
+        `schema_file` is where the components will find it (inside a container image)."""
         spec = CuratedSchemaGenSpec(
             schema_file=schema_file,
-            schema_sha256=file_sha256(schema_file),
+            schema_sha256=file_sha256(content_from or schema_file),
             schema=types.Channel(type=standard_artifacts.Schema),
         )
         super(ImportSchemaGen, self).__init__(spec=spec)  # skip ImportSchemaGen's spec-building __init__

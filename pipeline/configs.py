@@ -137,6 +137,33 @@ class EvaluationConfig:
     max_accuracy_drop: float = 0.01  # largest drop allowed against the latest blessed model
 
 
+@dataclasses.dataclass(frozen=True)
+class Resources:
+    """What one component's container asks Kubeflow for (0 / "" = the cluster's default)."""
+
+    cpu: float = 0
+    memory_gib: float = 0
+    accelerator_type: str = ""  # e.g. NVIDIA_TESLA_T4, NVIDIA_L4, NVIDIA_TESLA_A100
+    accelerator_count: int = 0
+
+
+# --- Kubeflow Pipelines -------------------------------------------------------
+PROJECT_VERSION = "0.1.0"  # also in pyproject.toml; the image tag
+KUBEFLOW_IMAGE_NAME = "tfx-text-classifier"  # prefix with your registry: --image REGISTRY/NAME:TAG
+# Where the Dockerfile copies the project inside the image: schemas and code are
+# read from there by the components.
+CONTAINER_PROJECT_ROOT = "/pipeline"
+KUBEFLOW_RESOURCES = {
+    "Transform": Resources(cpu=2, memory_gib=8),
+    "Trainer": Resources(cpu=4, memory_gib=16, accelerator_type="NVIDIA_TESLA_T4", accelerator_count=1),
+    "Evaluator": Resources(cpu=2, memory_gib=8),
+}
+
+
+def default_image() -> str:
+    return f"{KUBEFLOW_IMAGE_NAME}:{PROJECT_VERSION}"
+
+
 # Beam: the in-process runner suits these 2-core machines; a real runner's
 # args (Flink, Spark, Dataflow) are passed through unchanged by the runners.
 DEFAULT_BEAM_ARGS = ("--direct_running_mode=in_memory", "--direct_num_workers=1")

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
@@ -41,6 +41,21 @@ def ingest_settings(ingest: configs.IngestConfig, has_test_dir: bool) -> IngestS
     )
 
 
+def resource_spec(r: configs.Resources):
+    """KFP's ResourceSpec for a component's container."""
+    from kfp.pipeline_spec import pipeline_spec_pb2  # noqa: WPS433 (Kubeflow only)
+
+    spec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec()
+    if r.cpu:
+        spec.cpu_limit = spec.cpu_request = r.cpu
+    if r.memory_gib:
+        spec.memory_limit = spec.memory_request = r.memory_gib
+    if r.accelerator_type and r.accelerator_count:
+        spec.accelerator.type = r.accelerator_type
+        spec.accelerator.count = r.accelerator_count
+    return spec
+
+
 def create_pipeline(
     pipeline_name: str,
     pipeline_root: str,
@@ -58,11 +73,26 @@ def create_pipeline(
     enable_cache: bool = True,
     until: str = "push",
     train_devices: Optional[Sequence[str]] = None,
+    target: str = "local",
+    resources: Optional[Dict[str, configs.Resources]] = None,
+    schema_file_at_runtime: Optional[str] = None,
 ) -> tfx_pipeline.Pipeline:
-    """The whole pipeline; `until="validation"` builds the data half alone."""
+    """The whole pipeline; `until="validation"` builds the data half alone.
+
+    `target="kubeflow"` keeps the same components and dependencies, with what
+    KFP v2 can compile: TFX's stock LatestBlessedModelStrategy (KFP evaluates
+    it itself), and TFX's Pusher when the serving folder is a URI (gs://...),
+    where a rename is not atomic. `resources` maps component ids to what their
+    containers ask the cluster for. `schema_file_at_runtime` is where the
+    components find the schema (in the image) when that differs from
+    `schema_file`, the copy read here for its fingerprint.
+    """
+    if target not in ("local", "kubeflow"):
+        raise ValueError(f"target must be 'local' or 'kubeflow', got '{target}'")
     example_gen = DirectoryExampleGen(input_base=data_root, settings=ingest_settings(ingest, has_test_dir))
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-    schema_gen = CuratedSchemaGen(schema_file=schema_file).with_id("ImportSchemaGen")
+    schema_gen = CuratedSchemaGen(schema_file=schema_file_at_runtime or schema_file,
+                                  content_from=schema_file).with_id("ImportSchemaGen")
     example_validator = StrictExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
     components: List = [example_gen, statistics_gen, schema_gen, example_validator]
@@ -97,13 +127,15 @@ def create_pipeline(
                 "code_version": configs.code_fingerprint(*TRAINER_CODE),
             },
         )
+        local = target == "local"
         latest_blessed = tfx.dsl.Resolver(
-            strategy_class=LatestBlessedBeforeCandidateStrategy,
+            strategy_class=LatestBlessedBeforeCandidateStrategy if local
+            else tfx.dsl.experimental.LatestBlessedModelStrategy,
             model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
             model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
         ).with_id("latest_blessed_model_resolver")
-        # After the Trainer: the newest Model is then the candidate (see the strategy).
-        latest_blessed.add_upstream_node(trainer)
+        if local:  # after the Trainer: the newest Model is then the candidate (see the strategy)
+            latest_blessed.add_upstream_node(trainer)
         evaluator = tfx.components.Evaluator(
             examples=example_gen.outputs["examples"],
             model=trainer.outputs["model"],
@@ -111,13 +143,18 @@ def create_pipeline(
             example_splits=["test"],
             eval_config=make_eval_config(num_classes, evaluation.min_accuracy, evaluation.max_accuracy_drop),
         )
-        pusher = AtomicPusher(
+        pusher_class = AtomicPusher if "://" not in serving_dir else tfx.components.Pusher
+        pusher = pusher_class(
             model=trainer.outputs["model"],
             model_blessing=evaluator.outputs["blessing"],
             push_destination=tfx.proto.PushDestination(
                 filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_dir)),
         )
         components += [transform_component, trainer, latest_blessed, evaluator, pusher]
+
+    for component in components:
+        if resources and component.id in resources:
+            component.with_platform_config(resource_spec(resources[component.id]))
 
     return tfx_pipeline.Pipeline(
         pipeline_name=pipeline_name,

@@ -1,0 +1,18 @@
+#!/usr/bin/env python
+"""Compile the pipeline for Kubeflow Pipelines (KFP v2 spec), and schedule it.
+
+    python run_kubeflow.py compile --dataset imdb --output build/kubeflow/imdb.json
+    python run_kubeflow.py schedule --spec build/kubeflow/imdb.json --host http://localhost:8080 --cron "0 0 3 * * *"
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import sys  # noqa: E402
+
+from pipeline import kubeflow_cli  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(kubeflow_cli.main())

@@ -1,0 +1,262 @@
+"""Kubeflow: the compiled KFP v2 spec, the container image's recipe, and scheduling."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import threading
+import http.server
+from pathlib import Path
+
+import pytest
+from google.protobuf import json_format
+from kfp.pipeline_spec import pipeline_spec_pb2
+
+from pipeline import configs, kubeflow, kubeflow_cli
+from pipeline.pipeline import create_pipeline
+
+ROOT = Path(__file__).resolve().parent.parent
+IMAGE = "registry.example/team/text-classifier:test"
+RESOLVER = "latest_blessed_model_resolver"
+
+
+def compile_spec(tmp_path: Path, *extra) -> dict:
+    out = tmp_path / "spec.json"
+    kubeflow_cli.main(["compile", "--output", str(out), "--image", IMAGE, *extra])
+    return json.loads(out.read_text())
+
+
+@pytest.fixture(scope="module")
+def imdb_job(tmp_path_factory):
+    return compile_spec(tmp_path_factory.mktemp("kfp"), "--dataset", "imdb", "--trainer-gpu", "NVIDIA_L4:2")
+
+
+def tasks(job):
+    return job["pipelineSpec"]["root"]["dag"]["tasks"]
+
+
+def executors(job):
+    return job["pipelineSpec"]["deploymentSpec"]["executors"]
+
+
+def test_spec_parses_as_a_kfp_pipeline_spec(imdb_job):
+    spec = json_format.ParseDict(imdb_job["pipelineSpec"], pipeline_spec_pb2.PipelineSpec())
+    assert spec.pipeline_info.name == "text-classifier-imdb"
+
+
+def test_spec_has_the_local_pipelines_components_and_dependencies(imdb_job, tmp_path):
+    local = create_pipeline(
+        pipeline_name="x", pipeline_root=str(tmp_path), data_root=str(tmp_path),
+        schema_file=str(configs.schema_path("imdb")), serving_dir=str(tmp_path / "serving"), num_classes=2)
+    # The resolver compiles to two KFP tasks; locally it also waits for the Trainer (see baseline_resolver).
+    local_deps = {c.id: {u.id for u in c.upstream_nodes} for c in local.components if c.id != RESOLVER}
+    kfp_deps = {name: {RESOLVER if d.startswith(RESOLVER) else d for d in t.get("dependentTasks", [])}
+                for name, t in tasks(imdb_job).items() if not name.startswith(RESOLVER)}
+    assert kfp_deps == local_deps
+    assert "StrictExampleValidator" in kfp_deps["Transform"]  # bad data never reaches Transform
+
+
+def test_every_executor_uses_the_configured_image(imdb_job):
+    images = {name: e["container"]["image"] for name, e in executors(imdb_job).items() if "container" in e}
+    assert len(images) == 8 and set(images.values()) == {IMAGE}
+
+
+def test_trainer_asks_for_the_configured_gpu(imdb_job):
+    resources = executors(imdb_job)["Trainer_executor"]["container"]["resources"]
+    assert resources["accelerator"] == {"type": "NVIDIA_L4", "count": "2"}
+    assert resources["cpuLimit"] == configs.KUBEFLOW_RESOURCES["Trainer"].cpu
+    assert "accelerator" not in executors(imdb_job)["Transform_executor"]["container"].get("resources", {})
+
+
+def test_schema_is_read_from_the_image(imdb_job):
+    params = imdb_job["pipelineSpec"]["root"]["dag"]["tasks"]["ImportSchemaGen"]["inputs"]["parameters"]
+    assert params["schema_file"]["runtimeValue"]["constantValue"]["stringValue"] == \
+        f"{configs.CONTAINER_PROJECT_ROOT}/schemas/imdb/schema.pbtxt"
+    local_sha = __import__("hashlib").sha256(configs.schema_path("imdb").read_bytes()).hexdigest()
+    assert params["schema_sha256"]["runtimeValue"]["constantValue"]["stringValue"] == local_sha
+
+
+def test_beam_args_pass_through_unchanged(tmp_path):
+    job = compile_spec(tmp_path, "--dataset", "stackoverflow", "--beam-arg=--runner=FlinkRunner",
+                       "--beam-arg=--flink_master=flink:8081")
+    args = executors(job)["Transform_executor"]["container"]["args"]
+    assert "--runner=FlinkRunner" in args and "--flink_master=flink:8081" in args
+    assert job["pipelineSpec"]["pipelineInfo"]["name"] == "text-classifier-stackoverflow"
+
+
+def test_a_change_in_the_preprocessing_code_changes_the_spec(imdb_job, tmp_path, monkeypatch):
+    copy = tmp_path / "project"
+    for part in ("components", "pipeline"):
+        shutil.copytree(ROOT / part, copy / part)
+    (copy / "components" / "preprocessing.py").write_text(
+        (ROOT / "components" / "preprocessing.py").read_text().replace("PAD_ID, OOV_ID = 0, 1", "PAD_ID, OOV_ID = 0, 1  # edited"))
+    monkeypatch.setattr(configs, "PROJECT_ROOT", copy)
+    changed = compile_spec(tmp_path, "--dataset", "imdb", "--trainer-gpu", "NVIDIA_L4:2")
+
+    def custom_config(job, task):
+        return tasks(job)[task]["inputs"]["parameters"]["custom_config"]["runtimeValue"]["constantValue"]
+
+    assert custom_config(changed, "Transform") != custom_config(imdb_job, "Transform")
+    assert custom_config(changed, "Trainer") != custom_config(imdb_job, "Trainer")
+    assert tasks(changed)["Evaluator"] == tasks(imdb_job)["Evaluator"]  # untouched code, same step
+
+
+# ------------------------------------------------------------------ the image recipe
+
+def dockerfile_instructions():
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    return [line.strip().split(None, 1) for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_dockerfile_installs_what_make_setup_installs():
+    inst = dockerfile_instructions()
+    keywords = [k for k, _ in inst]
+    assert keywords[0] == "FROM" and inst[0][1].startswith("python:3.10")
+    assert all(k in {"FROM", "ARG", "ENV", "WORKDIR", "COPY", "RUN", "ENTRYPOINT"} for k in keywords)
+    makefile = (ROOT / "Makefile").read_text()
+    pip_version = re.search(r"^PIP_VERSION := (\S+)$", makefile, re.M).group(1)
+    assert ["ARG", f"PIP_VERSION={pip_version}"] in inst
+    run = " ".join(v for k, v in inst if k == "RUN")
+    assert "pip==${PIP_VERSION}" in run and "-r ${LOCK}" in run
+    assert ["ARG", "LOCK=requirements-gpu.lock"] in inst
+    gpu_lock = (ROOT / "requirements-gpu.lock").read_text().splitlines()
+    assert "-r requirements.lock" in gpu_lock  # the same pins, plus the CUDA libraries
+    assert any(line.startswith("nvidia-cudnn-cu12==") for line in gpu_lock)
+    assert "$(PY) -m pip install --disable-pip-version-check -r requirements.lock" in makefile
+    assert ["WORKDIR", configs.CONTAINER_PROJECT_ROOT] in inst
+    copied = {v.split()[0].rstrip("/") for k, v in inst if k == "COPY"}
+    assert {"requirements.lock", "pipeline", "components", "schemas"} <= copied
+    assert any("requirements-gpu.lock" in v for k, v in inst if k == "COPY")
+    from tfx.orchestration.kubeflow.v2.kubeflow_v2_dag_runner import KUBEFLOW_TFX_CMD
+    entrypoint = json.loads(dict(inst)["ENTRYPOINT"])
+    assert entrypoint == list(KUBEFLOW_TFX_CMD)
+
+
+def test_make_image_builds_the_tag_the_compiler_writes():
+    out = subprocess.run(["make", "-n", "image"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert f"docker build --build-arg PIP_VERSION=" in out
+    assert f"-t {configs.default_image()} ." in out
+    assert kubeflow_cli.parse_args(["compile", "--dataset", "imdb"]).image == configs.default_image()
+
+
+# ------------------------------------------------------------------ scheduling
+
+class FakeKfp(http.server.BaseHTTPRequestHandler):
+    """Answers the KFP v2beta1 REST calls the SDK makes; records each request."""
+
+    requests: list = []
+    existing_pipeline = False
+
+    def log_message(self, *args):
+        pass
+
+    def _reply(self, payload):
+        body = json.dumps(payload).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):  # noqa: N802
+        FakeKfp.requests.append(("GET", self.path, b""))
+        if self.path.startswith("/apis/v2beta1/pipelines?") and FakeKfp.existing_pipeline:
+            return self._reply({"pipelines": [{"pipeline_id": "p-old", "display_name": "text-classifier-imdb"}],
+                                "total_size": 1})
+        if "/versions" in self.path:
+            return self._reply({"pipeline_versions": [{"pipeline_version_id": "v1"}]})
+        return self._reply({})
+
+    def do_POST(self):  # noqa: N802
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        FakeKfp.requests.append(("POST", self.path, body))
+        replies = {
+            "/apis/v2beta1/experiments": {"experiment_id": "e1"},
+            "/apis/v2beta1/pipelines/upload_version": {"pipeline_version_id": "v2", "pipeline_id": "p-old"},
+            "/apis/v2beta1/pipelines/upload": {"pipeline_id": "p1"},
+            "/apis/v2beta1/recurringruns": {"recurring_run_id": "r1"},
+            "/apis/v2beta1/runs": {"run_id": "run1"},
+        }
+        path = self.path.split("?")[0]
+        return self._reply(replies.get(path, {}))
+
+
+@pytest.fixture
+def kfp_server():
+    FakeKfp.requests, FakeKfp.existing_pipeline = [], False
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeKfp)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def spec_file(imdb_job, tmp_path_factory):
+    path = tmp_path_factory.mktemp("spec") / "imdb.json"
+    path.write_text(json.dumps(imdb_job))
+    return path
+
+
+def posts(path):
+    return [json.loads(b) if b.startswith(b"{") else b for m, p, b in FakeKfp.requests
+            if m == "POST" and p.split("?")[0] == path]
+
+
+def test_schedule_uploads_the_spec_and_creates_a_recurring_run(kfp_server, spec_file, imdb_job):
+    code = kubeflow_cli.main(["schedule", "--spec", str(spec_file), "--host", kfp_server, "--cron", "30 2 * * 1",
+                              "--max-concurrency", "2", "--experiment", "nightly", "--run-now"])
+    assert code == 0
+    assert posts("/apis/v2beta1/experiments") == [{"display_name": "nightly", "namespace": ""}]
+    (upload,) = posts("/apis/v2beta1/pipelines/upload")
+    uploaded = json.loads(upload.split(b"\r\n\r\n", 1)[1].rsplit(b"\r\n--", 1)[0])
+    assert uploaded == imdb_job["pipelineSpec"]  # the spec itself, not TFX's job wrapper
+    (recurring,) = posts("/apis/v2beta1/recurringruns")
+    assert recurring["trigger"] == {"cron_schedule": {"cron": "0 30 2 * * 1"}}
+    assert recurring["max_concurrency"] == 2 and recurring["mode"] == "ENABLE"
+    assert recurring["experiment_id"] == "e1"
+    assert recurring["pipeline_version_reference"] == {"pipeline_id": "p1", "pipeline_version_id": "v1"}
+    (run,) = posts("/apis/v2beta1/runs")
+    assert run["pipeline_version_reference"] == {"pipeline_id": "p1", "pipeline_version_id": "v1"}
+
+
+def test_existing_pipeline_gets_a_new_version_and_disabled_schedule(kfp_server, spec_file):
+    FakeKfp.existing_pipeline = True
+    code = kubeflow_cli.main(["schedule", "--spec", str(spec_file), "--host", kfp_server, "--cron", "0 0 3 * * *",
+                              "--disable"])
+    assert code == 0
+    assert not posts("/apis/v2beta1/pipelines/upload")
+    assert len(posts("/apis/v2beta1/pipelines/upload_version")) == 1
+    (recurring,) = posts("/apis/v2beta1/recurringruns")
+    assert recurring["mode"] == "DISABLE"
+    assert recurring["pipeline_version_reference"] == {"pipeline_id": "p-old", "pipeline_version_id": "v2"}
+    assert not posts("/apis/v2beta1/runs")
+
+
+def test_dry_run_sends_nothing(kfp_server, spec_file, capsys):
+    code = kubeflow_cli.main(["schedule", "--spec", str(spec_file), "--host", kfp_server, "--cron", "0 3 * * *",
+                              "--dry-run"])
+    assert code == 0 and FakeKfp.requests == []
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["requests"][2]["cron_expression"] == "0 0 3 * * *"
+
+
+@pytest.mark.parametrize("cron", ["every night", "0 3 * *", "0 0 3 * * * *", "0 3 * * mon;rm"])
+def test_bad_cron_is_refused_before_any_request(kfp_server, spec_file, capsys, cron):
+    code = kubeflow_cli.main(["schedule", "--spec", str(spec_file), "--host", kfp_server, "--cron", cron])
+    assert code == 2 and FakeKfp.requests == []
+    assert f"bad cron expression '{cron}'" in capsys.readouterr().err
+
+
+def test_unreachable_host_is_a_clear_error(spec_file, capsys):
+    code = kubeflow_cli.main(["schedule", "--spec", str(spec_file), "--host", "http://127.0.0.1:9", "--cron",
+                              "0 3 * * *"])
+    assert code == 2
+    assert "cannot reach Kubeflow Pipelines at http://127.0.0.1:9" in capsys.readouterr().err
+
+
+def test_normalize_cron():
+    assert kubeflow.normalize_cron("0 3 * * *") == "0 0 3 * * *"
+    assert kubeflow.normalize_cron("0 0 9 ? * 2-6") == "0 0 9 ? * 2-6"
