@@ -8,7 +8,7 @@ PIP_VERSION := 26.3
 STAMP := $(VENV)/.installed-lock
 RUN_ARGS ?=
 
-.PHONY: setup run run-stackoverflow test lock clean image compile-kubeflow
+.PHONY: setup run run-stackoverflow test lock clean image compile-kubeflow report report-check
 
 # Idempotent: re-installs only when requirements.lock changed since the last install.
 setup: $(STAMP)
@@ -30,6 +30,18 @@ run-stackoverflow: setup
 
 test: setup
 	$(PY) -m pytest tests
+
+# The HTML evaluation report of the latest run of NAME, and a look at it in headless
+# Chromium (installed from Debian's packages when missing; needs root).
+NAME ?= imdb
+report: setup
+	$(PY) -m pipeline.inspect report --name $(NAME) --html build/report-$(NAME).html
+
+report-check: report
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1200,2000 \
+	  --screenshot=build/report-$(NAME).png file://$(CURDIR)/build/report-$(NAME).html
+	@echo "screenshot: build/report-$(NAME).png"
 
 # Kubeflow: the image the compiled spec names, and the specs for both corpora.
 DOCKER_ARGS ?=

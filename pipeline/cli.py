@@ -221,12 +221,12 @@ def print_summary(summary: Dict) -> None:
     evaluation = summary.get("evaluation")
     if evaluation:
         overall = evaluation.get("overall", {})
-        shown = ", ".join(f"{k}={v:.4f}" for k, v in sorted(overall.items()) if "(" not in k)
+        shown = ", ".join(f"{k}={v:.4f}" for k, v in sorted(overall.items()) if "(" not in k and v is not None)
         print(f"test metrics: {shown}")
         compared = {k: v for k, v in overall.items() if k.endswith("(baseline)") or k.endswith("(diff)")}
         if compared:
             print("against the baseline: " + ", ".join(f"{k}={v:+.4f}" if k.endswith("(diff)") else f"{k}={v:.4f}"
-                                                        for k, v in sorted(compared.items())))
+                                                        for k, v in sorted(compared.items()) if v is not None))
         if evaluation.get("confusion_matrix"):
             cm = evaluation["confusion_matrix"]
             print("confusion matrix (rows: actual, columns: predicted) " + " ".join(cm["classes"]))

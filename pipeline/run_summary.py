@@ -1,6 +1,7 @@
 """What a pipeline run did, read back from ML Metadata: each component, ran or cached, seconds."""
 from __future__ import annotations
 
+import math
 from typing import Dict, List, Optional
 
 from ml_metadata import metadata_store
@@ -91,13 +92,22 @@ def metric_name(key) -> str:
     return name
 
 
-def metric_value(value):
+_SCALAR = object()
+
+
+def metric_value(value, missing=None):
+    """A scalar metric's value; NaN (e.g. precision with no positive prediction) as None.
+
+    Arrays and matrices are not scalars: `missing` is returned for them.
+    """
     kind = value.WhichOneof("type")
     if kind == "double_value":
-        return value.double_value.value
-    if kind == "bounded_value":
-        return value.bounded_value.value.value
-    return None  # arrays, matrices: shown by the plots, not as scalars
+        v = value.double_value.value
+    elif kind == "bounded_value":
+        v = value.bounded_value.value.value
+    else:
+        return missing
+    return None if math.isnan(v) else v
 
 
 def slice_name(slice_key) -> str:
@@ -117,8 +127,8 @@ def evaluation_metrics(eval_uri: str) -> Dict[str, Dict[str, float]]:
     for metrics in tfma.load_metrics(eval_uri):
         values = out.setdefault(slice_name(metrics.slice_key), {})
         for kv in metrics.metric_keys_and_values:
-            v = metric_value(kv.value)
-            if v is not None:
+            v = metric_value(kv.value, missing=_SCALAR)
+            if v is not _SCALAR:
                 values[metric_name(kv.key)] = v
     return out
 
@@ -156,6 +166,7 @@ def validation_failures(eval_uri: str) -> List[str]:
                 bound = f"lower bound {threshold.value_threshold.lower_bound.value}"
             else:
                 bound = f"change of at least {threshold.change_threshold.absolute.value} vs. the baseline"
-            lines.append(f"{slice_name(per_slice.slice_key)}: {metric_name(failure.metric_key)} = "
-                         f"{metric_value(failure.metric_value):.4f} fails {bound}")
+            value = metric_value(failure.metric_value)
+            shown = "NaN" if value is None else f"{value:.4f}"
+            lines.append(f"{slice_name(per_slice.slice_key)}: {metric_name(failure.metric_key)} = {shown} fails {bound}")
     return lines

@@ -11,9 +11,32 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pytest  # noqa: E402
 
-from tests.helpers import make_corpus  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
+
+from tests.helpers import SKEW_TEXTS, make_corpus, run_cli, write_doc  # noqa: E402
 
 
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     return make_corpus(tmp_path / "corpus")
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """One cold run of the whole pipeline on a tiny corpus, shared by every test that needs one.
+
+    Tests that re-run on top of it (test_pipeline_e2e) leave it usable: its
+    pushed model and metadata stay where they are.
+    """
+    base = tmp_path_factory.mktemp("e2e")
+    root = make_corpus(base / "corpus", n_train=60, n_test=30)
+    for i, text in enumerate(SKEW_TEXTS):
+        label, rating = ("pos", 9) if i % 2 else ("neg", 2)
+        write_doc(root / "test" / label / f"900{i}_{rating}.txt", text)
+    args = ["--data-dir", str(root), "--work-dir", str(base / "runs"), "--schema", "imdb",
+            "--epochs", "30", "--learning-rate", "0.02", "--patience", "30", "--min-accuracy", "0.7"]
+    code, summary = run_cli(base, args)
+    assert code == 0, summary["failure"]
+    run_dir = base / "runs" / "corpus"
+    return SimpleNamespace(base=base, root=root, args=args, summary=summary, serving=run_dir / "serving",
+                           pipeline_root=run_dir / "pipeline_root", metadata=run_dir / "metadata.sqlite")

@@ -76,3 +76,24 @@ def examples_by_split(examples_uri: Path, splits=("train", "eval", "test")) -> D
 def only(items, msg: Optional[str] = None):
     assert len(items) == 1, msg or items
     return items[0]
+
+
+# Raw texts that exercise every step of the standardization (planted in the tiny run's test split).
+SKEW_TEXTS = [
+    "Hello, WORLD!<br /><br />It's a GREAT film...",
+    "zyxxyq unknownword qwertyuiop",
+    "TERRIBLE!!! (awful) <br />boring-plot; a waste.",
+    "MiXeD CaSe: wonderful & excellent, superb?",
+]
+
+
+def run_cli(base: Path, args, *extra):
+    """run_local.py's main in this process; returns (exit code, summary dict)."""
+    import json
+
+    from pipeline import cli
+
+    summary = base / "summary.json"
+    summary.unlink(missing_ok=True)
+    code = cli.main([*args, *extra, "--summary", str(summary)])
+    return code, json.loads(summary.read_text())

@@ -15,45 +15,18 @@ import pytest
 import tensorflow as tf
 
 from components import atomic_pusher
-from pipeline import cli, predict
-from tests.helpers import make_corpus, read_examples, read_records, write_doc
+from pipeline import predict
+from tests.helpers import SKEW_TEXTS, make_corpus, read_examples, read_records, run_cli
 
 pytestmark = pytest.mark.pipeline
-
-# Raw texts that exercise every step of the standardization.
-SKEW_TEXTS = [
-    "Hello, WORLD!<br /><br />It's a GREAT film...",
-    "zyxxyq unknownword qwertyuiop",
-    "TERRIBLE!!! (awful) <br />boring-plot; a waste.",
-    "MiXeD CaSe: wonderful & excellent, superb?",
-]
-
-
-def run_cli(base: Path, args, *extra):
-    summary = base / "summary.json"
-    summary.unlink(missing_ok=True)
-    code = cli.main([*args, *extra, "--summary", str(summary)])
-    return code, json.loads(summary.read_text())
-
 
 def states(summary):
     return {row["component"]: row["state"] for row in summary["components"]}
 
 
 @pytest.fixture(scope="module")
-def cold(tmp_path_factory):
-    base = tmp_path_factory.mktemp("e2e")
-    root = make_corpus(base / "corpus", n_train=60, n_test=30)
-    for i, text in enumerate(SKEW_TEXTS):
-        label, rating = ("pos", 9) if i % 2 else ("neg", 2)
-        write_doc(root / "test" / label / f"900{i}_{rating}.txt", text)
-    args = ["--data-dir", str(root), "--work-dir", str(base / "runs"), "--schema", "imdb",
-            "--epochs", "30", "--learning-rate", "0.02", "--patience", "30", "--min-accuracy", "0.7"]
-    code, summary = run_cli(base, args)
-    assert code == 0, summary["failure"]
-    return SimpleNamespace(base=base, root=root, args=args, summary=summary,
-                           serving=base / "runs" / "corpus" / "serving",
-                           pipeline_root=base / "runs" / "corpus" / "pipeline_root")
+def cold(tiny_run):
+    return tiny_run
 
 
 def test_cold_run_trains_evaluates_blesses_and_pushes(cold):

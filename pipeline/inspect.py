@@ -1,0 +1,523 @@
+"""Look at an evaluated model: TFMA slices, run history and lineage, as tables, JSON or an HTML report.
+
+    python -m pipeline.inspect slices  --name imdb [--run RUN_ID] [--slice-by label] [--json]
+    python -m pipeline.inspect report  --name imdb --html report.html
+    python -m pipeline.inspect runs    --name imdb [--json]
+    python -m pipeline.inspect lineage --model runs/imdb/serving/1764000000 [--json]
+
+A run is found in ML Metadata: --metadata FILE, or --work-dir/--name as
+run_local.py lays them out (runs/NAME/metadata.sqlite). The latest run with an
+evaluation is used unless --run names one.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from pipeline import configs, run_summary  # noqa: E402
+
+
+class InspectError(RuntimeError):
+    pass
+
+
+# ------------------------------------------------------------------ finding things in ML Metadata
+
+def _prop(artifact_or_execution, key: str):
+    props = artifact_or_execution.custom_properties
+    if key not in props:
+        return None
+    value = props[key]
+    kind = value.WhichOneof("value")
+    return getattr(value, kind) if kind else None
+
+
+def _producer(store, artifact_id: int):
+    from ml_metadata.proto import metadata_store_pb2
+
+    for event in store.get_events_by_artifact_ids([artifact_id]):
+        if event.type in (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT):
+            return store.get_executions_by_id([event.execution_id])[0]
+    return None
+
+
+def _inputs(store, execution_id: int) -> Dict[str, list]:
+    """{input key: [artifacts]} of an execution."""
+    from ml_metadata.proto import metadata_store_pb2
+
+    out: Dict[str, list] = {}
+    for event in store.get_events_by_execution_ids([execution_id]):
+        if event.type in (metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.DECLARED_INPUT):
+            key = event.path.steps[0].key if event.path.steps else "?"
+            out.setdefault(key, []).extend(store.get_artifacts_by_id([event.artifact_id]))
+    return out
+
+
+def _node(store, execution) -> str:
+    nodes = [c for c in store.get_contexts_by_execution(execution.id) if c.type == "node"]
+    return nodes[0].name.split(".", 1)[-1] if nodes else execution.type
+
+
+def _executions_of_run(store, run_id: str) -> Dict[str, object]:
+    ctx = store.get_context_by_type_and_name("pipeline_run", run_id)
+    if ctx is None:
+        raise InspectError(f"no run '{run_id}' in this metadata store")
+    return {_node(store, e): e for e in store.get_executions_by_context(ctx.id)}
+
+
+def find_evaluation(store, pipeline_name: Optional[str], run_id: Optional[str]):
+    """(run id, Evaluator execution, evaluation artifact, blessing artifact) of the chosen run."""
+    from ml_metadata.proto import metadata_store_pb2
+
+    ok = (metadata_store_pb2.Execution.COMPLETE, metadata_store_pb2.Execution.CACHED)
+    runs = [run_id] if run_id else [c.name for c in sorted(
+        store.get_contexts_by_type("pipeline_run"), key=lambda c: (c.create_time_since_epoch, c.id), reverse=True)]
+    for rid in runs:
+        evaluator = _executions_of_run(store, rid).get("Evaluator")
+        if evaluator is not None and evaluator.last_known_state in ok:
+            outputs = run_summary.output_artifacts(store, evaluator.id)
+            evaluation = next((a for a in outputs if a.type == "ModelEvaluation"), None)
+            blessing = next((a for a in outputs if a.type == "ModelBlessing"), None)
+            if evaluation is not None:
+                return rid, evaluator, evaluation, blessing
+        if run_id:
+            raise InspectError(f"run '{run_id}' has no completed evaluation")
+    raise InspectError("no run with a completed evaluation in this metadata store; run run_local.py first")
+
+
+def open_store(args: argparse.Namespace):
+    path = Path(args.metadata) if args.metadata else Path(args.work_dir) / args.name / "metadata.sqlite"
+    if not path.is_file():
+        raise InspectError(f"no ML Metadata store at {path}; pass --metadata FILE or --work-dir/--name "
+                           "of a run_local.py run")
+    return run_summary.sqlite_store(str(path))
+
+
+# ------------------------------------------------------------------ slices
+
+def _threshold_metrics(eval_uri: str) -> Dict[str, List[str]]:
+    """{slice name: [metric names with a threshold]} from the evaluation's own config."""
+    from tensorflow_model_analysis.writers import eval_config_writer
+
+    config = eval_config_writer.load_eval_run(eval_uri)[0]
+    out: Dict[str, List[str]] = {}
+    for spec in config.metrics_specs:
+        for metric in spec.metrics:
+            for per_slice in metric.per_slice_thresholds:
+                for slicing in per_slice.slicing_specs:
+                    name = ", ".join(slicing.feature_keys) or "overall"
+                    out.setdefault(name, []).append(_metric_short_name(metric.class_name))
+            if metric.HasField("threshold"):
+                out.setdefault("*", []).append(_metric_short_name(metric.class_name))
+    return out
+
+
+def _metric_short_name(class_name: str) -> str:
+    import re
+
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower()
+
+
+def slices_table(store, pipeline_name: Optional[str] = None, run_id: Optional[str] = None,
+                 slice_by: Optional[str] = None) -> Dict:
+    rid, evaluator, evaluation, blessing = find_evaluation(store, pipeline_name, run_id)
+    metrics = run_summary.evaluation_metrics(evaluation.uri)
+    failures = run_summary.validation_failures(evaluation.uri)
+    gated = _threshold_metrics(evaluation.uri)
+    rows = []
+    for name, values in sorted(metrics.items(), key=lambda kv: (kv[0] != "overall", kv[0])):
+        feature, _, value = name.partition("=") if name != "overall" else (None, "", None)
+        if slice_by and feature != slice_by:
+            continue
+        entry: Dict = {"slice": name, "feature": feature, "value": value,
+                       "example_count": values.get("example_count"), "metrics": {}}
+        for metric, v in values.items():
+            if "(" in metric:
+                continue
+            row = {"value": v}
+            if f"{metric} (baseline)" in values:
+                row["baseline"] = values[f"{metric} (baseline)"]
+                row["diff"] = values.get(f"{metric} (diff)")
+            if metric in gated.get(name, []) + gated.get("*", []):
+                failed = any(line.startswith(f"{name}: {metric} ") for line in failures)
+                row["threshold"] = "fail" if failed else "pass"
+            entry["metrics"][metric] = row
+        rows.append(entry)
+    if slice_by and not rows:
+        known = sorted({n.split("=")[0] for n in metrics if n != "overall"})
+        raise InspectError(f"no slices by '{slice_by}'; slicing features of this evaluation: {', '.join(known)}")
+    return {"run_id": rid, "evaluation_uri": evaluation.uri,
+            "blessed": bool(_prop(blessing, "blessed")) if blessing is not None else None,
+            "failures": failures, "slices": rows}
+
+
+def format_slices(table: Dict) -> str:
+    lines = [f"run {table['run_id']}  evaluation {table['evaluation_uri']}",
+             f"blessed: {'yes' if table['blessed'] else 'no'}"] + [f"  failed: {f}" for f in table["failures"]]
+    header = f"{'slice':<24} {'examples':>9}  {'metric':<34} {'value':>9} {'baseline':>9} {'diff':>9}  threshold"
+    lines += ["", header, "-" * len(header)]
+    for s in table["slices"]:
+        count = s["example_count"]
+        for i, (metric, m) in enumerate(sorted(s["metrics"].items())):
+            lines.append(
+                f"{s['slice'] if i == 0 else '':<24} {(f'{count:.0f}' if count is not None and i == 0 else ''):>9}  "
+                f"{metric:<34} {_fmt(m['value']):>9} {_fmt(m.get('baseline')):>9} {_fmt(m.get('diff'), True):>9}  "
+                f"{m.get('threshold', '')}")
+    return "\n".join(lines)
+
+
+def _fmt(v, signed=False) -> str:
+    return "-" if v is None else (f"{v:+.4f}" if signed else f"{v:.4f}")
+
+
+# ------------------------------------------------------------------ runs
+
+def runs_table(store) -> List[Dict]:
+    rows = []
+    for ctx in sorted(store.get_contexts_by_type("pipeline_run"), key=lambda c: (c.create_time_since_epoch, c.id)):
+        execs = _executions_of_run(store, ctx.name)
+        row: Dict = {"run_id": ctx.name, "pipeline": None, "dataset": None, "test_accuracy": None,
+                     "blessed": None, "pushed_version": None,
+                     "states": {n: run_summary._STATES.get(e.last_known_state, "?") for n, e in execs.items()}}
+        pipes = [c.name for c in store.get_parent_contexts_by_context(ctx.id) if c.type == "pipeline"]
+        row["pipeline"] = pipes[0] if pipes else None
+        gen = execs.get("DirectoryExampleGen")
+        if gen is not None:
+            row["dataset"] = _prop(gen, "input_base")
+        if "Evaluator" in execs:
+            for a in run_summary.output_artifacts(store, execs["Evaluator"].id):
+                if a.type == "ModelEvaluation":
+                    overall = run_summary.evaluation_metrics(a.uri).get("overall", {})
+                    row["test_accuracy"] = overall.get("binary_accuracy", overall.get("sparse_categorical_accuracy"))
+                elif a.type == "ModelBlessing":
+                    row["blessed"] = bool(_prop(a, "blessed"))
+        if "AtomicPusher" in execs or "Pusher" in execs:
+            for a in run_summary.output_artifacts(store, (execs.get("AtomicPusher") or execs["Pusher"]).id):
+                if _prop(a, "pushed"):
+                    row["pushed_version"] = _prop(a, "pushed_version")
+        rows.append(row)
+    return rows
+
+
+def format_runs(rows: List[Dict]) -> str:
+    lines = [f"{'run':<28} {'corpus':<44} {'test acc':>8}  {'blessed':<7} pushed"]
+    for r in rows:
+        acc = f"{r['test_accuracy']:.4f}" if r["test_accuracy"] is not None else "-"
+        blessed = {True: "yes", False: "no", None: "-"}[r["blessed"]]
+        lines.append(f"{r['run_id']:<28} {str(r['dataset'] or '-')[-44:]:<44} {acc:>8}  {blessed:<7} "
+                     f"{r['pushed_version'] or '-'}")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ lineage
+
+def lineage(store, model_dir: str) -> Dict:
+    """From a pushed model folder back to the corpus that made it."""
+    model_dir = os.path.normpath(os.path.abspath(model_dir))
+    pushed = [a for a in store.get_artifacts_by_type("PushedModel")
+              if _prop(a, "pushed") and os.path.normpath(_prop(a, "pushed_destination") or "") == model_dir]
+    if not pushed:
+        raise InspectError(f"{model_dir} is not a model this metadata store pushed; pass "
+                           "--model <serving dir>/<version> of the same run_local.py work dir")
+    push_exec = _producer(store, pushed[0].id)
+    push_inputs = _inputs(store, push_exec.id)
+    model, blessing = push_inputs["model"][0], push_inputs["model_blessing"][0]
+
+    trainer = _producer(store, model.id)
+    trainer_inputs = _inputs(store, trainer.id)
+    train_config = json.loads(_prop(trainer, "custom_config") or "{}")
+    examples = trainer_inputs["examples"][0]
+    example_gen = _producer(store, examples.id)
+    transform_graph = trainer_inputs["transform_graph"][0]
+    transform = _producer(store, transform_graph.id)
+    transform_config = json.loads(_prop(transform, "custom_config") or "{}")
+    vocab_file = os.path.join(transform_graph.uri, "transform_fn", "assets", "tokens")
+    vocab_entries = sum(1 for _ in open(vocab_file, "rb")) if os.path.isfile(vocab_file) else None
+    schema = trainer_inputs["schema"][0]
+
+    evaluator = _producer(store, blessing.id)
+    evaluation = next(a for a in run_summary.output_artifacts(store, evaluator.id) if a.type == "ModelEvaluation")
+    overall = run_summary.evaluation_metrics(evaluation.uri).get("overall", {})
+    baseline = _inputs(store, evaluator.id).get("baseline_model", [])
+    ingest = _read_json(os.path.join(examples.uri, "ingestion_report.json"))
+    return {
+        "pushed_model": {"path": model_dir, "version": _prop(pushed[0], "pushed_version"),
+                         "pusher_execution": push_exec.id},
+        "corpus": {"path": _prop(example_gen, "input_base"), "fingerprint": _prop(examples, "input_fingerprint"),
+                   "class_names": json.loads(_prop(examples, "class_names") or "[]"),
+                   "documents": _prop(examples, "num_documents"), "skipped_files": _prop(examples, "num_skipped"),
+                   "splits": ingest.get("splits"), "examples_uri": examples.uri,
+                   "ingestion_code_version": _struct_value(_prop(example_gen, "custom_config"), "code_version")},
+        "schema": {"uri": schema.uri, "sha256": _prop(_producer(store, schema.id), "schema_sha256")},
+        "transform": {"uri": transform_graph.uri, "vocabulary_size_configured": transform_config.get("vocab_size"),
+                      "vocabulary_entries": vocab_entries, "max_len": transform_config.get("max_len"),
+                      "ngrams": transform_config.get("ngrams"), "code_version": transform_config.get("code_version")},
+        "trainer": {"model_uri": model.uri, "settings": {k: v for k, v in train_config.items() if k != "code_version"},
+                    "code_version": train_config.get("code_version"), "execution": trainer.id},
+        "blessing": {"blessed": bool(_prop(blessing, "blessed")), "evaluation_uri": evaluation.uri,
+                     "evaluator_execution": evaluator.id, "baseline_model": baseline[0].uri if baseline else None,
+                     "test_metrics": {k: v for k, v in overall.items() if "(" not in k}},
+    }
+
+
+def _struct_value(custom_config_json: Optional[str], key: str):
+    """A value from ExampleGen's custom_config (a CustomConfig proto holding a Struct, as JSON)."""
+    if not custom_config_json:
+        return None
+    data = json.loads(custom_config_json)
+    inner = data.get("customConfig", data.get("custom_config", {}))
+    return (inner.get("value") or inner).get(key) if isinstance(inner, dict) else None
+
+
+def _read_json(path: str) -> Dict:
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except OSError:
+        return {}
+
+
+def format_lineage(info: Dict) -> str:
+    c, t, tr, b = info["corpus"], info["transform"], info["trainer"], info["blessing"]
+    return "\n".join([
+        f"model    {info['pushed_model']['path']} (version {info['pushed_model']['version']})",
+        f"  <- blessing: {'blessed' if b['blessed'] else 'NOT blessed'} by evaluation {b['evaluation_uri']}",
+        f"       test: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(b["test_metrics"].items())),
+        f"       baseline: {b['baseline_model'] or 'none (first blessed model)'}",
+        f"  <- trainer: {tr['model_uri']} (code {tr['code_version']})",
+        f"       settings: " + ", ".join(f"{k}={v}" for k, v in sorted(tr["settings"].items())),
+        f"  <- transform: {t['uri']} (code {t['code_version']})",
+        f"       vocabulary: {t['vocabulary_entries']} tokens in the file (vocab_size {t['vocabulary_size_configured']} "
+        f"with padding and OOV), max_len {t['max_len']}, ngrams {t['ngrams']}",
+        f"  <- schema: {info['schema']['uri']} (sha256 {info['schema']['sha256']})",
+        f"  <- examples: {c['examples_uri']} ({c['documents']} documents, {c['skipped_files']} files skipped, "
+        f"classes {c['class_names']}, ingestion code {c['ingestion_code_version']})",
+        f"  <- corpus: {c['path']}",
+        f"       fingerprint: {c['fingerprint']}",
+    ])
+
+
+# ------------------------------------------------------------------ HTML report
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def figures(table: Dict, class_names: List[str]) -> Dict[str, str]:
+    """{title: base64 PNG} for the report (and the notebook)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    out: Dict[str, str] = {}
+    accuracy_key = "binary_accuracy" if len(class_names) == 2 else "sparse_categorical_accuracy"
+    by_feature: Dict[str, List[Dict]] = {}
+    for s in table["slices"]:
+        if s["feature"]:
+            by_feature.setdefault(s["feature"], []).append(s)
+    for feature, slices in sorted(by_feature.items()):
+        numeric = all(s["value"].lstrip("-").isdigit() for s in slices)
+        slices = sorted(slices, key=lambda s: int(s["value"]) if numeric else s["value"])
+        labels = [s["value"] for s in slices]
+        values = [_nan(s["metrics"].get(accuracy_key, {}).get("value")) for s in slices]
+        baseline = [_nan(s["metrics"].get(accuracy_key, {}).get("baseline")) for s in slices]
+        fig, ax = plt.subplots(figsize=(max(4, 0.8 * len(labels) + 2), 3))
+        x = np.arange(len(labels))
+        bars = ax.bar(x - 0.2 if not np.all(np.isnan(baseline)) else x, values, 0.4, label="candidate")
+        if not np.all(np.isnan(baseline)):
+            ax.bar(x + 0.2, baseline, 0.4, label="baseline", alpha=0.5)
+            ax.legend(loc="upper center", ncol=2, fontsize=8, frameon=False)
+        for bar, s in zip(bars, slices):
+            ax.annotate(f"n={s['example_count']:.0f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                        ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(x, labels, rotation=30 if len(labels) > 5 else 0)
+        ax.set_ylim(0, 1.2)
+        ax.set_ylabel("accuracy")
+        ax.set_title(f"accuracy by {feature}")
+        out[f"Accuracy by {feature}"] = _png(fig)
+
+    matrix = _confusion(table["evaluation_uri"], len(class_names))
+    if matrix is not None:
+        fig, ax = plt.subplots(figsize=(1.2 * len(class_names) + 2, 1.1 * len(class_names) + 1.5))
+        im = ax.imshow(matrix, cmap="Blues")
+        for i in range(len(class_names)):
+            for j in range(len(class_names)):
+                ax.text(j, i, f"{matrix[i][j]:.0f}", ha="center", va="center",
+                        color="white" if matrix[i][j] > np.max(matrix) / 2 else "black")
+        ax.set_xticks(range(len(class_names)), class_names)
+        ax.set_yticks(range(len(class_names)), class_names)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("actual")
+        fig.colorbar(im)
+        ax.set_title("confusion matrix (test)")
+        out["Confusion matrix"] = _png(fig)
+
+    calibration = _calibration(table["evaluation_uri"]) if len(class_names) == 2 else None
+    if calibration:
+        pred, label, counts = calibration
+        fig, ax = plt.subplots(figsize=(4, 4))
+        ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect")
+        ax.scatter(pred, label, s=[max(5, 200 * c / max(counts)) for c in counts], label="buckets")
+        ax.set_xlabel("mean predicted probability")
+        ax.set_ylabel("fraction positive")
+        ax.set_title("calibration (test)")
+        ax.legend(loc="upper left")
+        out["Calibration"] = _png(fig)
+    return out
+
+
+def _nan(v) -> float:
+    return float("nan") if v is None else v
+
+
+def _confusion(eval_uri: str, num_classes: int):
+    if num_classes > 2:
+        return run_summary.confusion_matrix(eval_uri, num_classes)
+    import tensorflow_model_analysis as tfma
+
+    for plots in tfma.load_plots(eval_uri):
+        if plots.slice_key.single_slice_keys:
+            continue
+        for kv in plots.plot_keys_and_values:
+            if kv.key.model_name == run_summary.BASELINE_MODEL:
+                continue
+            if kv.value.HasField("confusion_matrix_at_thresholds"):
+                best = min(kv.value.confusion_matrix_at_thresholds.matrices, key=lambda m: abs(m.threshold - 0.5))
+                return [[best.true_negatives, best.false_positives], [best.false_negatives, best.true_positives]]
+    return None
+
+
+def _calibration(eval_uri: str, bins: int = 10):
+    import tensorflow_model_analysis as tfma
+
+    for plots in tfma.load_plots(eval_uri):
+        if plots.slice_key.single_slice_keys:
+            continue
+        for kv in plots.plot_keys_and_values:
+            if kv.key.model_name == run_summary.BASELINE_MODEL:
+                continue
+            if kv.value.HasField("calibration_histogram_buckets"):
+                # TFMA keeps thousands of fine buckets; ten by predicted probability read better.
+                sums = [[0.0, 0.0, 0.0] for _ in range(bins)]
+                for b in kv.value.calibration_histogram_buckets.buckets:
+                    n = b.num_weighted_examples.value
+                    if n > 0:
+                        mean = b.total_weighted_refined_prediction.value / n
+                        target = sums[min(bins - 1, max(0, int(mean * bins)))]
+                        target[0] += b.total_weighted_refined_prediction.value
+                        target[1] += b.total_weighted_label.value
+                        target[2] += n
+                kept = [t for t in sums if t[2] > 0]
+                return [t[0] / t[2] for t in kept], [t[1] / t[2] for t in kept], [t[2] for t in kept]
+    return None
+
+
+def html_report(store, pipeline_name: Optional[str] = None, run_id: Optional[str] = None) -> str:
+    import html
+
+    table = slices_table(store, pipeline_name, run_id)
+    rid, evaluator, evaluation, blessing = find_evaluation(store, pipeline_name, run_id)
+    examples = _inputs(store, evaluator.id)["examples"][0]
+    class_names = json.loads(_prop(examples, "class_names") or "[]")
+    ingest = _read_json(os.path.join(examples.uri, "ingestion_report.json"))
+    reasons: Dict[str, int] = {}
+    for s in ingest.get("skipped", []):
+        reasons[s["reason"]] = reasons.get(s["reason"], 0) + 1
+    overall = next(s for s in table["slices"] if s["slice"] == "overall")
+    verdict = "BLESSED" if table["blessed"] else "NOT BLESSED"
+    rows = "".join(
+        f"<tr><td>{html.escape(m)}</td><td>{_fmt(v['value'])}</td><td>{_fmt(v.get('baseline'))}</td>"
+        f"<td>{_fmt(v.get('diff'), True)}</td><td>{v.get('threshold', '')}</td></tr>"
+        for m, v in sorted(overall["metrics"].items()))
+    images = "".join(f"<figure><img alt='{html.escape(t)}' src='data:image/png;base64,{b64}'>"
+                     f"<figcaption>{html.escape(t)}</figcaption></figure>"
+                     for t, b64 in figures(table, class_names).items())
+    skipped = "".join(f"<tr><td>{html.escape(r)}</td><td>{n}</td></tr>" for r, n in sorted(reasons.items())) \
+        or "<tr><td colspan=2>none</td></tr>"
+    failures = "".join(f"<li>{html.escape(f)}</li>" for f in table["failures"])
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>Evaluation {html.escape(rid)}</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1100px}} table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}} td:first-child{{text-align:left}}
+figure{{display:inline-block;margin:0.5em}} .verdict{{font-size:1.4em;font-weight:bold;
+color:{'#2a7' if table['blessed'] else '#c33'}}}</style></head><body>
+<h1>Evaluation of run {html.escape(rid)}</h1>
+<p class="verdict">{verdict}</p><ul>{failures}</ul>
+<p>Classes: {html.escape(', '.join(class_names))}. Test examples: {overall['example_count']:.0f}.
+Evaluation: <code>{html.escape(evaluation.uri)}</code></p>
+<h2>Candidate against baseline (overall)</h2>
+<table><tr><th>metric</th><th>candidate</th><th>baseline</th><th>diff</th><th>threshold</th></tr>{rows}</table>
+<h2>Slices</h2>{images}
+<h2>Ingestion</h2>
+<p>{ingest.get('documents', '?')} documents ingested from <code>{html.escape(str(ingest.get('corpus_root', '?')))}</code>;
+{len(ingest.get('skipped', []))} files skipped, {len(ingest.get('decoded_with_fallback', []))} decoded with a fallback.</p>
+<table><tr><th>skipped because</th><th>files</th></tr>{skipped}</table>
+</body></html>
+"""
+
+
+# ------------------------------------------------------------------ command line
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m pipeline.inspect", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("command", choices=("slices", "report", "runs", "lineage"))
+    p.add_argument("--work-dir", type=Path, default=configs.DEFAULT_WORK_DIR)
+    p.add_argument("--name", default="imdb", help="run name under --work-dir (default: %(default)s)")
+    p.add_argument("--metadata", type=Path, help="ML Metadata SQLite file (overrides --work-dir/--name)")
+    p.add_argument("--run", help="pipeline run id (default: the latest run with an evaluation)")
+    p.add_argument("--slice-by", help="slices: only the slices of this feature")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--html", type=Path, help="report: write the HTML report here")
+    p.add_argument("--model", type=Path, help="lineage: a pushed model folder (<serving dir>/<version>)")
+    return p.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    try:
+        if args.command == "lineage":
+            if not args.model:
+                raise InspectError("lineage needs --model <serving dir>/<version>")
+            if not args.metadata:  # run_local lays out runs/NAME/{serving,metadata.sqlite}
+                guess = args.model.resolve().parent.parent / "metadata.sqlite"
+                if guess.is_file():
+                    args.metadata = guess
+            info = lineage(open_store(args), str(args.model))
+            print(json.dumps(info, indent=2) if args.json else format_lineage(info))
+        elif args.command == "runs":
+            rows = runs_table(open_store(args))
+            print(json.dumps(rows, indent=2) if args.json else format_runs(rows))
+        elif args.command == "slices":
+            table = slices_table(open_store(args), run_id=args.run, slice_by=args.slice_by)
+            print(json.dumps(table, indent=2) if args.json else format_slices(table))
+        else:
+            if not args.html:
+                raise InspectError("report needs --html PATH")
+            args.html.parent.mkdir(parents=True, exist_ok=True)
+            args.html.write_text(html_report(open_store(args), run_id=args.run), encoding="utf-8")
+            print(f"wrote {args.html}")
+    except InspectError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

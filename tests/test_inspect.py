@@ -1,0 +1,158 @@
+"""pipeline.inspect on the shared tiny run: slices vs. TFMA, report, runs, lineage, notebook."""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from pipeline import inspect as tc_inspect
+
+pytestmark = pytest.mark.pipeline
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_inspect(capsys, *args) -> tuple:
+    code = tc_inspect.main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def load_candidate(uri):
+    import tensorflow_model_analysis as tfma
+
+    try:
+        return tfma.load_eval_result(uri)
+    except Exception:  # noqa: BLE001 - with a baseline, TFMA wants the model's name
+        return tfma.load_eval_result(uri, model_name="candidate")
+
+
+def test_slices_json_equals_what_tfma_loads(tiny_run, capsys):
+    code, out, _ = run_inspect(capsys, "slices", "--metadata", str(tiny_run.metadata), "--json")
+    assert code == 0
+    table = json.loads(out)
+    ours = {s["slice"]: s["metrics"] for s in table["slices"]}
+    result = load_candidate(table["evaluation_uri"])
+    compared = 0
+    for slice_key, metrics in result.slicing_metrics:
+        name = ", ".join(f"{k}={v}" for k, v in slice_key) or "overall"
+        for metric, value in metrics[""][""].items():
+            if "doubleValue" in value:
+                expected = float(value["doubleValue"])  # TFMA's dicts hold NaN as the string "NaN"
+                if expected != expected:  # NaN (e.g. no positive label in the slice): reported as null
+                    assert ours[name][metric]["value"] is None, (name, metric)
+                else:
+                    assert ours[name][metric]["value"] == pytest.approx(expected, abs=1e-9), (name, metric)
+                compared += 1
+    assert {", ".join(f"{k}={v}" for k, v in key) or "overall" for key, _ in result.slicing_metrics} == set(ours)
+    assert compared >= 30
+    overall = ours["overall"]
+    assert overall["binary_accuracy"]["threshold"] in ("pass", "fail")
+    assert "threshold" not in ours["label=0"]["binary_accuracy"]  # thresholds gate the overall slice only
+
+
+def test_slice_by_narrows_and_an_unknown_feature_is_explained(tiny_run, capsys):
+    code, out, _ = run_inspect(capsys, "slices", "--metadata", str(tiny_run.metadata), "--slice-by", "label")
+    assert code == 0
+    assert "label=0" in out and "label=1" in out and "has_html=" not in out
+    code, _, err = run_inspect(capsys, "slices", "--metadata", str(tiny_run.metadata), "--slice-by", "colour")
+    assert code == 2 and "no slices by 'colour'" in err and "length_bucket" in err
+
+
+def test_html_report_embeds_valid_pngs(tiny_run, tmp_path, capsys):
+    from PIL import Image
+
+    out = tmp_path / "report.html"
+    code, _, _ = run_inspect(capsys, "report", "--metadata", str(tiny_run.metadata), "--html", str(out))
+    assert code == 0
+    page = out.read_text()
+    images = re.findall(r"src='data:image/png;base64,([^']+)'", page)
+    titles = re.findall(r"<figcaption>([^<]+)</figcaption>", page)
+    assert {"Accuracy by label", "Accuracy by length_bucket", "Accuracy by has_html", "Confusion matrix",
+            "Calibration"} <= set(titles)
+    assert len(images) == len(titles)
+    for data in images:
+        raw = base64.b64decode(data)
+        assert raw.startswith(b"\x89PNG\r\n\x1a\n")
+        with Image.open(io.BytesIO(raw)) as img:
+            img.verify()
+    assert "BLESSED" in page and "Ingestion" in page and "src='http" not in page  # self-contained
+
+
+def test_runs_lists_the_history(tiny_run, capsys):
+    code, out, _ = run_inspect(capsys, "runs", "--metadata", str(tiny_run.metadata), "--json")
+    assert code == 0
+    rows = json.loads(out)
+    first = next(r for r in rows if r["run_id"] == tiny_run.summary["run_id"])
+    assert first["test_accuracy"] == pytest.approx(tiny_run.summary["evaluation"]["test_accuracy"])
+    assert first["blessed"] is True
+    assert first["pushed_version"] == os.path.basename(tiny_run.summary["push"]["path"])
+    assert first["dataset"] == str(tiny_run.root)
+
+
+def test_lineage_goes_from_the_pushed_model_to_the_corpus(tiny_run, capsys):
+    model = tiny_run.summary["push"]["path"]
+    code, out, _ = run_inspect(capsys, "lineage", "--model", model, "--json")  # metadata found beside serving/
+    assert code == 0
+    info = json.loads(out)
+    assert info["corpus"]["path"] == str(tiny_run.root)
+    assert info["corpus"]["fingerprint"].startswith("split:train,num_files:")
+    assert info["corpus"]["class_names"] == ["neg", "pos"]
+    assert info["transform"]["vocabulary_size_configured"] == 10000
+    assert 0 < info["transform"]["vocabulary_entries"] <= 10000 - 2
+    assert info["trainer"]["settings"]["epochs"] == 30 and info["trainer"]["settings"]["learning_rate"] == 0.02
+    assert info["trainer"]["code_version"] and info["transform"]["code_version"]
+    assert info["blessing"]["blessed"] is True
+    assert info["blessing"]["test_metrics"]["binary_accuracy"] == pytest.approx(
+        tiny_run.summary["evaluation"]["test_accuracy"])
+    code, out, _ = run_inspect(capsys, "lineage", "--model", model)
+    assert "fingerprint: split:train" in out and "vocabulary:" in out
+
+
+def test_lineage_of_an_unknown_folder_is_refused(tiny_run, tmp_path, capsys):
+    code, _, err = run_inspect(capsys, "lineage", "--model", str(tmp_path), "--metadata", str(tiny_run.metadata))
+    assert code == 2 and "is not a model this metadata store pushed" in err
+
+
+def test_notebook_executes_top_to_bottom(tiny_run):
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(ROOT / "notebooks" / "inspect_slices.ipynb", as_version=4)
+    os.environ["INSPECT_METADATA"] = str(tiny_run.metadata)
+    os.environ["PROJECT_ROOT"] = str(ROOT)
+    try:
+        NotebookClient(nb, timeout=300, kernel_name="python3",
+                       resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
+    finally:
+        del os.environ["INSPECT_METADATA"], os.environ["PROJECT_ROOT"]
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert sum(1 for o in outputs if "image/png" in o.get("data", {})) >= 4
+
+
+def _chromium():
+    import shutil
+
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(not _chromium(), reason="Chromium not installed: `make report-check` installs it (Debian)")
+def test_report_renders_in_headless_chromium(tiny_run, tmp_path, capsys):
+    import subprocess
+
+    from PIL import Image, ImageStat
+
+    report, shot = tmp_path / "report.html", tmp_path / "report.png"
+    assert run_inspect(capsys, "report", "--metadata", str(tiny_run.metadata), "--html", str(report))[0] == 0
+    subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    "--window-size=1200,1800", f"--screenshot={shot}", report.as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    with Image.open(shot) as img:
+        assert img.size == (1200, 1800)
+        # Charts drawn: far from a blank page (a white page has no variance at all).
+        assert max(ImageStat.Stat(img.convert("L")).stddev) > 20
