@@ -8,7 +8,7 @@ PIP_VERSION := 26.3
 STAMP := $(VENV)/.installed-lock
 RUN_ARGS ?=
 
-.PHONY: setup run run-stackoverflow test lock clean image compile-kubeflow report report-check
+.PHONY: setup run run-stackoverflow test lock clean image compile-kubeflow report report-check bench
 
 # Idempotent: re-installs only when requirements.lock changed since the last install.
 setup: $(STAMP)
@@ -30,6 +30,12 @@ run-stackoverflow: setup
 
 test: setup
 	$(PY) -m pytest tests
+
+# Pipeline vs. the plain Keras tutorial on IMDB and Stack Overflow (DATA_MIRROR for offline), with
+# the scaling runs; prints the table and writes build/bench.json. About half an hour on 2 cores.
+BENCH_ARGS ?= --scaling 0.25 0.5 1 4
+bench: setup
+	$(PY) -m bench.run_bench $(BENCH_ARGS)
 
 # The HTML evaluation report of the latest run of NAME, and a look at it in headless
 # Chromium (installed from Debian's packages when missing; needs root).

@@ -23,12 +23,13 @@ def build_model(
     embedding_dim: int = 16,
     dropout: float = 0.2,
     learning_rate: float = 1e-3,
+    mask_padding: bool = False,
 ) -> tf_keras.Model:
     if num_classes < 2:
         raise ValueError(f"a classifier needs at least two classes, got {num_classes}")
     binary = num_classes == 2
     token_ids = tf_keras.Input(shape=(max_len,), dtype=tf.int64, name="token_ids")
-    x = tf_keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(token_ids)
+    x = tf_keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=mask_padding, name="embedding")(token_ids)
     x = tf_keras.layers.Dropout(dropout)(x)
     x = tf_keras.layers.GlobalAveragePooling1D()(x)
     x = tf_keras.layers.Dropout(dropout)(x)

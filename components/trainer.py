@@ -164,12 +164,12 @@ def run_fn(fn_args) -> None:
     with strategy.scope():
         model = model_lib.build_model(
             num_classes=len(class_names), vocab_size=settings.vocab_size, max_len=settings.max_len,
-            embedding_dim=settings.embedding_dim, dropout=settings.dropout, learning_rate=settings.learning_rate)
-    callbacks = [
-        tf_keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.early_stopping_patience,
-                                         restore_best_weights=True),
-        tf_keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir),
-    ]
+            embedding_dim=settings.embedding_dim, dropout=settings.dropout, learning_rate=settings.learning_rate,
+            mask_padding=settings.mask_padding)
+    callbacks = [tf_keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)]
+    if settings.early_stopping_patience > 0:
+        callbacks.append(tf_keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=settings.early_stopping_patience, restore_best_weights=True))
     if settings.epochs > 0:
         model.fit(train_ds, validation_data=eval_ds, epochs=settings.epochs, callbacks=callbacks, verbose=2)
     export_serving_model(model, tft_output, class_names, fn_args.serving_model_dir)

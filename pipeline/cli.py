@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -35,18 +36,23 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help="folder of train/ that is not a class (repeatable; IMDB: unsup)")
     p.add_argument("--eval-percent", type=int, default=configs.IngestConfig.eval_percent)
     p.add_argument("--max-file-bytes", type=int, default=configs.IngestConfig.max_file_bytes)
-    t = configs.TransformConfig()
-    p.add_argument("--vocab-size", type=int, default=t.vocab_size, help="default: %(default)s")
-    p.add_argument("--max-len", type=int, default=t.max_len, help="token ids per document (default: %(default)s)")
-    p.add_argument("--ngrams", type=int, default=t.ngrams, choices=(1, 2), help="2: unigrams + bigrams")
-    tr = configs.TrainConfig()
-    p.add_argument("--epochs", type=int, default=tr.epochs, help="default: %(default)s")
-    p.add_argument("--batch-size", type=int, default=tr.batch_size, help="default: %(default)s")
-    p.add_argument("--learning-rate", type=float, default=tr.learning_rate, help="default: %(default)s")
-    p.add_argument("--embedding-dim", type=int, default=tr.embedding_dim, help="default: %(default)s")
-    p.add_argument("--patience", type=int, default=tr.early_stopping_patience,
-                   help="early stopping: epochs without a better eval loss (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=tr.seed, help="default: %(default)s")
+    p.add_argument("--recipe", choices=sorted(configs.RECIPES), default="default",
+                   help="a named set of the knobs below ('tutorial': the TensorFlow tutorial's recipe); "
+                        "a knob's own flag wins (default: %(default)s)")
+    t, tr = configs.TransformConfig(), configs.TrainConfig()
+    knobs = [("--vocab-size", int, t.vocab_size, "ids, padding and OOV included"),
+             ("--max-len", int, t.max_len, "token ids per document"),
+             ("--ngrams", int, t.ngrams, "2: unigrams + bigrams"),
+             ("--epochs", int, tr.epochs, "at most"),
+             ("--batch-size", int, tr.batch_size, ""),
+             ("--learning-rate", float, tr.learning_rate, ""),
+             ("--embedding-dim", int, tr.embedding_dim, ""),
+             ("--patience", int, tr.early_stopping_patience, "early stopping: epochs without a better eval loss, 0 off"),
+             ("--seed", int, tr.seed, "")]
+    for flag, kind, default, text in knobs:
+        p.add_argument(flag, type=kind, default=None, help=f"{text} (default: {default}, or the recipe's)".lstrip())
+    p.add_argument("--mask-padding", action=argparse.BooleanOptionalAction, default=None,
+                   help=f"average real tokens only (default: {tr.mask_padding}, or the recipe's)")
     p.add_argument("--min-accuracy", type=float, default=None,
                    help="blessing: lowest test accuracy (default: the dataset's, 0.5 for --data-dir)")
     p.add_argument("--max-accuracy-drop", type=float, default=configs.EvaluationConfig.max_accuracy_drop,
@@ -112,6 +118,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     from tfx import v1 as tfx  # noqa: WPS433
     from pipeline.pipeline import create_pipeline  # noqa: WPS433
 
+    transform_config, train_config = recipe_configs(args)
+
     pipeline = create_pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=str(pipeline_root),
@@ -121,10 +129,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         num_classes=len(classes),
         has_test_dir=has_test,
         ingest=ingest,
-        transform=configs.TransformConfig(vocab_size=args.vocab_size, max_len=args.max_len, ngrams=args.ngrams),
-        train=configs.TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                                  embedding_dim=args.embedding_dim, early_stopping_patience=args.patience,
-                                  seed=args.seed),
+        transform=transform_config,
+        train=train_config,
         evaluation=configs.EvaluationConfig(min_accuracy=min_accuracy, max_accuracy_drop=args.max_accuracy_drop),
         beam_pipeline_args=args.beam_arg if args.beam_arg is not None else configs.DEFAULT_BEAM_ARGS,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(str(metadata_path)),
@@ -145,6 +151,22 @@ def main(argv: Optional[List[str]] = None) -> int:
         args.summary.parent.mkdir(parents=True, exist_ok=True)
         args.summary.write_text(json.dumps(summary, indent=2))
     return 1 if failure else 0
+
+
+_FLAG_TO_FIELD = {"vocab_size": "vocab_size", "max_len": "max_len", "ngrams": "ngrams", "epochs": "epochs",
+                  "batch_size": "batch_size", "learning_rate": "learning_rate", "embedding_dim": "embedding_dim",
+                  "patience": "early_stopping_patience", "seed": "seed", "mask_padding": "mask_padding"}
+
+
+def recipe_configs(args: argparse.Namespace):
+    """TransformConfig and TrainConfig: dataclass defaults < the recipe < explicit flags."""
+    values = dict(configs.RECIPES[args.recipe])
+    values.update({field: getattr(args, flag) for flag, field in _FLAG_TO_FIELD.items()
+                   if getattr(args, flag) is not None})
+    transform_fields = {f.name for f in dataclasses.fields(configs.TransformConfig)}
+    transform = configs.TransformConfig(**{k: v for k, v in values.items() if k in transform_fields})
+    train = configs.TrainConfig(**{k: v for k, v in values.items() if k not in transform_fields})
+    return transform, train
 
 
 def build_summary(metadata_path: str, pipeline_name: str, wall: float, failure: Optional[str],

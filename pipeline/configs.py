@@ -127,8 +127,21 @@ class TrainConfig:
     learning_rate: float = 1e-3
     embedding_dim: int = 16
     dropout: float = 0.2
-    early_stopping_patience: int = 2  # epochs without a better eval loss
+    early_stopping_patience: int = 2  # epochs without a better eval loss; 0: no early stopping
     seed: int = 42
+    # Average the embeddings of real tokens only (Embedding mask_zero); the
+    # tutorial averages the padding in too.
+    mask_padding: bool = False
+
+
+# Named recipes: `run_local.py --recipe NAME` sets these knobs (a flag still wins).
+# "tutorial" is the TensorFlow text-classification tutorial's recipe, exactly:
+# the benchmark's peer (bench/peer_keras.py) trains the same.
+RECIPES = {
+    "tutorial": {"ngrams": 1, "vocab_size": 10000, "max_len": 250, "embedding_dim": 16, "epochs": 10,
+                 "early_stopping_patience": 0, "batch_size": 32, "learning_rate": 1e-3, "mask_padding": False},
+    "default": {},  # the dataclass defaults below
+}
 
 
 @dataclasses.dataclass(frozen=True)

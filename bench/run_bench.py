@@ -1,0 +1,202 @@
+"""Benchmark: the pipeline against the plain Keras tutorial, side by side on this machine.
+
+    DATA_MIRROR=../shared/data python -m bench.run_bench [--datasets imdb stackoverflow]
+        [--scaling 0.25 0.5 1 4] [--json build/bench.json]        (make bench)
+
+For each dataset, in one invocation: the peer (bench/peer_keras.py), then the
+pipeline with the tutorial's recipe cold (fresh pipeline root), warm (nothing
+changed) and after a Trainer-only change, the serving speed of both exported
+models, and the pipeline's default recipe cold (the accuracy figure). Each run is
+a fresh process, timed by wall clock, its peak RSS read from wait4(). With
+--scaling, IMDB-shaped corpora of those multiples of IMDB's size are built
+(sampled, or replicated with hard links) and run cold.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline import datasets  # noqa: E402
+
+PY = sys.executable
+
+
+def timed(cmd: List[str], log: Path) -> Dict:
+    """Runs `cmd`; returns wall seconds, peak RSS (MiB) and exit code; output goes to `log`."""
+    started = time.monotonic()
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    result = {"wall_seconds": round(time.monotonic() - started, 2),
+              "peak_rss_mib": round(usage.ru_maxrss / 1024, 1), "exit_code": proc.returncode, "log": str(log)}
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}); see {log}")
+    return result
+
+
+def pipeline_run(args: List[str], work: Path, label: str) -> Dict:
+    summary = work / f"{label}.summary.json"
+    result = timed([PY, "run_local.py", *args, "--summary", str(summary)], work / f"{label}.log")
+    s = json.loads(summary.read_text())
+    result["components"] = {r["component"]: r["seconds"] for r in s["components"] if r["state"] == "ran"}
+    result["test_accuracy"] = (s.get("evaluation") or {}).get("test_accuracy")
+    result["pushed"] = (s.get("push") or {}).get("path")
+    result["pipeline_wall_seconds"] = s["wall_seconds"]
+    return result
+
+
+def bench_dataset(name: str, work: Path, best: bool) -> Dict:
+    corpus = datasets.acquire(name, progress=False)
+    out: Dict = {"dataset": name, "corpus": str(corpus)}
+    peer_json = work / "peer.json"
+    out["peer"] = timed([PY, "bench/peer_keras.py", "--data-dir", str(corpus), "--export-dir",
+                         str(work / "peer_export"), "--json", str(peer_json)], work / "peer.log")
+    out["peer"].update(json.loads(peer_json.read_text()))
+    tutorial = ["--dataset", name, "--recipe", "tutorial", "--work-dir", str(work / "runs")]
+    out["cold"] = pipeline_run(tutorial, work, "cold")
+    out["warm"] = pipeline_run(tutorial, work, "warm")
+    out["trainer_change"] = pipeline_run(tutorial + ["--learning-rate", "0.0011"], work, "trainer_change")
+    serving = timed([PY, "bench/serving.py", "--ours", out["cold"]["pushed"], "--peer", str(work / "peer_export"),
+                     "--texts-from", str(corpus / "test")], work / "serving.log")
+    out["serving"] = json.loads(Path(serving["log"]).read_text().strip().splitlines()[-1])
+    if best:
+        out["default_recipe_cold"] = pipeline_run(["--dataset", name, "--work-dir", str(work / "runs-default")],
+                                                  work, "default_cold")
+    peer_wall = out["peer"]["wall_seconds"]
+    out["ratios"] = {k: round(out[k]["wall_seconds"] / peer_wall, 2) for k in ("cold", "warm", "trainer_change")}
+    return out
+
+
+def build_scaled_corpus(source: Path, factor: float, dest: Path) -> int:
+    """An IMDB-shaped corpus of `factor` x the source: a stable sample, or hard-linked copies."""
+    count = 0
+    for path in sorted(source.rglob("*.txt")):
+        rel = path.relative_to(source)
+        if factor < 1:
+            keep = int(hashlib.sha256(str(rel).encode()).hexdigest()[:8], 16) % 1000 < factor * 1000
+            copies = [""] if keep else []
+        else:
+            copies = [str(k) for k in range(int(factor))]
+        for k in copies:
+            doc_id, _, rest = path.name.partition("_")
+            target = dest / rel.parent / (f"{doc_id}{k}_{rest}" if k else path.name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(path, target)
+            count += 1
+    return count
+
+
+def bench_scaling(factors: List[float], work: Path) -> List[Dict]:
+    source = datasets.acquire("imdb", progress=False)
+    rows = []
+    for factor in factors:
+        corpus = work / f"imdb_x{factor}"
+        documents = build_scaled_corpus(source, factor, corpus)
+        run = pipeline_run(["--data-dir", str(corpus), "--name", f"x{factor}", "--schema", "imdb", "--recipe",
+                            "tutorial", "--work-dir", str(work / "runs")], work, f"scale_{factor}")
+        shutil.rmtree(corpus)
+        rows.append({"factor": factor, "documents": documents, "wall_seconds": run["wall_seconds"],
+                     "peak_rss_mib": run["peak_rss_mib"],
+                     "seconds_per_1000_docs": {c: round(1000 * s / documents, 3) for c, s in run["components"].items()},
+                     "total_seconds_per_1000_docs": round(1000 * run["pipeline_wall_seconds"] / documents, 3)})
+    return rows
+
+
+def linearity(rows: List[Dict]) -> List[str]:
+    """Where cost per document grows from the 1x corpus to the largest one (over 25%)."""
+    base = next((r for r in rows if r["factor"] == 1), None)
+    top = max(rows, key=lambda r: r["factor"])
+    if base is None or top is base:
+        return []
+    notes = []
+    for comp, v in top["seconds_per_1000_docs"].items():
+        b = base["seconds_per_1000_docs"].get(comp)
+        if b and v > 1.25 * b:
+            notes.append(f"{comp}: {b:.3f} -> {v:.3f} s per 1000 documents from 1x to {top['factor']}x")
+    return notes
+
+
+def format_tables(results: Dict) -> str:
+    lines = []
+    for d in results["datasets"]:
+        peer = d["peer"]
+        lines += [f"\n== {d['dataset']} (peer: {peer['wall_seconds']:.1f} s wall, test accuracy "
+                  f"{peer['test_accuracy']:.4f}, peak RSS {peer['peak_rss_mib']:.0f} MiB)",
+                  f"{'run':<22} {'wall s':>8} {'/ peer':>7} {'test acc':>9} {'peak MiB':>9}  components ran (s)"]
+        for key in ("cold", "warm", "trainer_change", "default_recipe_cold"):
+            if key not in d:
+                continue
+            r = d[key]
+            ratio = r["wall_seconds"] / peer["wall_seconds"]
+            acc = f"{r['test_accuracy']:.4f}" if r.get("test_accuracy") is not None else "-"
+            comps = ", ".join(f"{c} {s:.1f}" for c, s in r["components"].items()) or "none (all cached)"
+            lines.append(f"{key:<22} {r['wall_seconds']:>8.1f} {ratio:>7.2f} {acc:>9} {r['peak_rss_mib']:>9.0f}  {comps}")
+        s = d["serving"]
+        lines.append(f"serving, {s['texts']} texts in batches of {s['batch']}: ours {s['ours']['texts_per_second']:.0f}/s, "
+                     f"peer {s['peer']['texts_per_second']:.0f}/s (ratio {s['throughput_ratio']:.2f}); single text: "
+                     f"ours median {s['ours']['latency_ms_median']:.2f} ms p99 {s['ours']['latency_ms_p99']:.2f} ms, "
+                     f"peer median {s['peer']['latency_ms_median']:.2f} ms p99 {s['peer']['latency_ms_p99']:.2f} ms")
+    if results.get("scaling"):
+        lines += ["\n== scaling (IMDB, tutorial recipe, cold): seconds per 1000 documents"]
+        comps = list(results["scaling"][0]["seconds_per_1000_docs"])
+        lines.append(f"{'size':>6} {'docs':>7} {'wall s':>8} " + " ".join(f"{c[:12]:>12}" for c in comps) + "  pipeline")
+        for r in results["scaling"]:
+            lines.append(f"{r['factor']:>5}x {r['documents']:>7} {r['wall_seconds']:>8.1f} "
+                         + " ".join(f"{r['seconds_per_1000_docs'].get(c, 0):>12.3f}" for c in comps)
+                         + f"  {r['total_seconds_per_1000_docs']:.3f}")
+        notes = results.get("scaling_notes") or ["cost per document stays within 25% from 1x to the largest size"]
+        lines += [f"  {n}" for n in notes]
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.run_bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--datasets", nargs="*", default=["imdb", "stackoverflow"])
+    p.add_argument("--scaling", nargs="*", type=float, default=[], help="multiples of IMDB, e.g. 0.25 0.5 1 4")
+    p.add_argument("--no-default-recipe", action="store_true", help="skip the default recipe's cold run")
+    p.add_argument("--json", type=Path, default=ROOT / "build" / "bench.json")
+    p.add_argument("--keep", action="store_true", help="keep the work folder")
+    args = p.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="tc-bench-"))
+    results: Dict = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                                 "python": platform.python_version()},
+                     "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "datasets": []}
+    try:
+        for name in args.datasets:
+            d_work = work / name
+            d_work.mkdir()
+            results["datasets"].append(bench_dataset(name, d_work, best=not args.no_default_recipe))
+            print(format_tables({"datasets": results["datasets"][-1:]}), flush=True)
+        if args.scaling:
+            s_work = work / "scaling"
+            s_work.mkdir()
+            results["scaling"] = bench_scaling(sorted(args.scaling), s_work)
+            results["scaling_notes"] = linearity(results["scaling"])
+    finally:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2))
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    print("\n" + format_tables(results))
+    print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
