@@ -84,14 +84,19 @@ def _folder_of(split_pattern: str) -> str:
     return split_pattern.split("/", 1)[0]
 
 
+_SIDE_OUTPUTS = ("skipped", "fallback", "counts")
+
+
 def _read_batch(batch, max_file_bytes: int):
+    """Serialized examples, each to its split's output; skips, fallbacks and counts to theirs."""
     # Counted per batch: a per-record count would cost a GroupByKey over every document.
     counts: Dict[str, int] = {}
     for item in corpus.read_documents(batch, max_file_bytes):
         if item[0] == "example":
-            key = f"{item[1]}\t{item[2]}"
+            _, split, label, record = item
+            key = f"{split}\t{label}"
             counts[key] = counts.get(key, 0) + 1
-            yield item[1:]  # (split, label, serialized example)
+            yield beam.pvalue.TaggedOutput(split, record)
         elif item[0] == "skipped":
             yield beam.pvalue.TaggedOutput("skipped", json.dumps(dataclasses.asdict(item[1])))
         else:
@@ -103,13 +108,14 @@ def _read_batch(batch, max_file_bytes: int):
 @beam.ptransform_fn
 @beam.typehints.with_input_types(beam.Pipeline)
 def _ReadCorpusFolder(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], split_pattern: str):
-    """Lists and reads one split folder; returns {examples, skipped, fallback} PCollections."""
+    """Lists and reads one split folder; returns {split name: records, 'skipped'/'fallback'/'counts': lines}."""
     settings = IngestSettings.from_exec_properties(exec_properties)
     root = exec_properties[standard_component_specs.INPUT_BASE_KEY]
     folder = _folder_of(split_pattern)
     classes = corpus.discover_classes(root, settings.train_dir, settings.exclude_dirs)
-    docs, skipped = corpus.scan_split_folder(
-        root, folder, classes, settings.cuts_for(folder), settings.max_file_bytes, settings.exclude_dirs)
+    cuts = settings.cuts_for(folder)
+    docs, skipped = corpus.scan_split_folder(root, folder, classes, cuts, settings.max_file_bytes,
+                                             settings.exclude_dirs)
     listed = {d.label for d in docs}
     for label, name in enumerate(classes):
         if label not in listed:
@@ -120,24 +126,22 @@ def _ReadCorpusFolder(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], 
     logging.info("DirectoryExampleGen: %s/: %d files to read, %d skipped by listing", folder, len(docs), len(skipped))
     size = settings.read_batch_size
     batches = [docs[i:i + size] for i in range(0, len(docs), size)]
+    splits = [split for split, _ in cuts]
     read = (
         pipeline
         | "ListFiles" >> beam.Create(batches, reshuffle=False)
-        | "ReadFiles" >> beam.FlatMap(_read_batch, settings.max_file_bytes).with_outputs(
-            "skipped", "fallback", "counts", main="examples")
+        | "ReadFiles" >> beam.FlatMap(_read_batch, settings.max_file_bytes).with_outputs(*splits, *_SIDE_OUTPUTS)
     )
     listing_skips = pipeline | "ListingSkips" >> beam.Create(
         [json.dumps(dataclasses.asdict(s)) for s in skipped], reshuffle=False)
-    return {
-        "examples": read.examples,
-        "skipped": (read.skipped, listing_skips) | "AllSkips" >> beam.Flatten(),
-        "fallback": read.fallback,
-        "counts": read.counts,
-    }
+    out = {split: read[split] for split in splits}
+    out.update({kind: read[kind] for kind in _SIDE_OUTPUTS})
+    out["skipped"] = (read.skipped, listing_skips) | "AllSkips" >> beam.Flatten()
+    return out
 
 
 class Executor(base_example_gen_executor.BaseExampleGenExecutor):
-    """Reads each source folder once, partitions by split, writes the ingestion report."""
+    """Reads each source folder once, each record straight to its split; writes the ingestion report."""
 
     _parts_dir: Optional[str] = None
 
@@ -152,15 +156,13 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
 
         read_folder = self.GetInputSourceToExamplePTransform()
         outputs = [pipeline | f"ReadFolder[{f}]" >> read_folder(exec_properties, f"{f}/*/*") for f in folders]
-        records = [o["examples"] for o in outputs] | "AllExamples" >> beam.Flatten()
-        index = {name: i for i, name in enumerate(split_names)}
-        parts = records | "BySplit" >> beam.Partition(lambda r, _: index[r[0]], len(split_names))
 
         parts_dir = self._parts_dir
-        for kind in ("skipped", "fallback", "counts"):
+        for kind in _SIDE_OUTPUTS:
             ([o[kind] for o in outputs] | f"All[{kind}]" >> beam.Flatten()
              | f"Write[{kind}]" >> beam.io.WriteToText(os.path.join(parts_dir, kind), shard_name_template=""))
-        return {name: parts[i] | f"Records[{name}]" >> beam.Map(lambda r: r[2]) for name, i in index.items()}
+        # Each split comes from one folder: its records go straight to the writer.
+        return {name: next(o[name] for o in outputs if name in o) for name in split_names}
 
     def Do(self, input_dict, output_dict, exec_properties) -> None:
         examples = artifact_utils.get_single_instance(output_dict[standard_component_specs.EXAMPLES_KEY])

@@ -24,6 +24,7 @@ def build_model(
     dropout: float = 0.2,
     learning_rate: float = 1e-3,
     mask_padding: bool = False,
+    steps_per_execution: int = 1,
 ) -> tf_keras.Model:
     if num_classes < 2:
         raise ValueError(f"a classifier needs at least two classes, got {num_classes}")
@@ -41,7 +42,8 @@ def build_model(
     else:
         loss = tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         metrics = [tf_keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-    model.compile(optimizer=tf_keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics)
+    model.compile(optimizer=tf_keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics,
+                  steps_per_execution=steps_per_execution)
     return model
 
 

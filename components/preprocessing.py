@@ -24,7 +24,7 @@ _RESERVED_IDS = 2
 
 # Defaults of the TensorFlow text-classification tutorial; pipeline/configs.py
 # passes the configured values through Transform's custom_config.
-DEFAULTS = {"vocab_size": 10000, "max_len": 250, "ngrams": 1}
+DEFAULTS = {"vocab_size": 10000, "max_len": 250, "ngrams": 1}  # pipeline/configs.py TransformConfig
 
 _PUNCTUATION = "[%s]" % re.escape(string.punctuation)
 

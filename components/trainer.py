@@ -98,6 +98,10 @@ def make_dataset(file_patterns: List[str], tft_output: tft.TFTransformOutput, se
           .map(transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
           .unbatch()
           .cache())
+    # One pass fills the cache (the Transform graph runs here, once) and counts
+    # the examples: Keras needs the size to run several steps per call.
+    count = int(ds.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1))
+    ds = ds.apply(tf.data.experimental.assert_cardinality(count))
     if shuffle:
         ds = ds.shuffle(50_000, seed=settings.seed, reshuffle_each_iteration=True)
     return ds.batch(settings.batch_size).prefetch(tf.data.AUTOTUNE)
@@ -165,7 +169,7 @@ def run_fn(fn_args) -> None:
         model = model_lib.build_model(
             num_classes=len(class_names), vocab_size=settings.vocab_size, max_len=settings.max_len,
             embedding_dim=settings.embedding_dim, dropout=settings.dropout, learning_rate=settings.learning_rate,
-            mask_padding=settings.mask_padding)
+            mask_padding=settings.mask_padding, steps_per_execution=settings.steps_per_execution)
     callbacks = [tf_keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)]
     if settings.early_stopping_patience > 0:
         callbacks.append(tf_keras.callbacks.EarlyStopping(

@@ -51,6 +51,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
              ("--seed", int, tr.seed, "")]
     for flag, kind, default, text in knobs:
         p.add_argument(flag, type=kind, default=None, help=f"{text} (default: {default}, or the recipe's)".lstrip())
+    p.add_argument("--materialize", action="store_true",
+                   help="Transform also writes the transformed splits (the Trainer does not need them)")
     p.add_argument("--mask-padding", action=argparse.BooleanOptionalAction, default=None,
                    help=f"average real tokens only (default: {tr.mask_padding}, or the recipe's)")
     p.add_argument("--min-accuracy", type=float, default=None,
@@ -163,6 +165,8 @@ def recipe_configs(args: argparse.Namespace):
     values = dict(configs.RECIPES[args.recipe])
     values.update({field: getattr(args, flag) for flag, field in _FLAG_TO_FIELD.items()
                    if getattr(args, flag) is not None})
+    if args.materialize:
+        values["materialize"] = True
     transform_fields = {f.name for f in dataclasses.fields(configs.TransformConfig)}
     transform = configs.TransformConfig(**{k: v for k, v in values.items() if k in transform_fields})
     train = configs.TrainConfig(**{k: v for k, v in values.items() if k not in transform_fields})

@@ -115,6 +115,10 @@ class TransformConfig:
     vocab_size: int = 10000  # ids, padding (0) and out-of-vocabulary (1) included
     max_len: int = 250  # token ids per document, padded or truncated
     ngrams: int = 1  # 2: unigrams followed by bigrams
+    # Write the transformed splits too. The Trainer does not read them (it
+    # applies the Transform graph to the raw examples), so off by default;
+    # the skew and reproducibility tests turn it on to compare with them.
+    materialize: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,6 +136,9 @@ class TrainConfig:
     # Average the embeddings of real tokens only (Embedding mask_zero); the
     # tutorial averages the padding in too.
     mask_padding: bool = False
+    # Training steps per call into TensorFlow: the same batches and updates,
+    # less Python overhead per step (the tutorial's 32-example batches are small).
+    steps_per_execution: int = 32
 
 
 # Named recipes: `run_local.py --recipe NAME` sets these knobs (a flag still wins).

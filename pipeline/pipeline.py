@@ -103,8 +103,10 @@ def create_pipeline(
             schema=schema_gen.outputs["schema"],
             preprocessing_fn=PREPROCESSING_FN,
             # The vocabulary is computed on the training split only.
-            splits_config=tfx.proto.SplitsConfig(analyze=["train"], transform=["train", "eval", "test"]),
-            custom_config={**dataclasses.asdict(transform),
+            splits_config=tfx.proto.SplitsConfig(
+                analyze=["train"], transform=["train", "eval", "test"] if transform.materialize else []),
+            materialize=transform.materialize,
+            custom_config={**{k: v for k, v in dataclasses.asdict(transform).items() if k != "materialize"},
                            "code_version": configs.code_fingerprint(*TRANSFORM_CODE)},
         )
         # Bad data never reaches Transform: it waits for the validator's verdict.

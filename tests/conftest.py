@@ -34,7 +34,8 @@ def tiny_run(tmp_path_factory):
         label, rating = ("pos", 9) if i % 2 else ("neg", 2)
         write_doc(root / "test" / label / f"900{i}_{rating}.txt", text)
     args = ["--data-dir", str(root), "--work-dir", str(base / "runs"), "--schema", "imdb",
-            "--epochs", "30", "--learning-rate", "0.02", "--patience", "30", "--min-accuracy", "0.7"]
+            "--epochs", "30", "--learning-rate", "0.02", "--patience", "30", "--min-accuracy", "0.7",
+            "--materialize"]  # the skew test compares serving with Transform's materialized ids
     code, summary = run_cli(base, args)
     assert code == 0, summary["failure"]
     run_dir = base / "runs" / "corpus"

@@ -41,12 +41,15 @@ def test_slices_json_equals_what_tfma_loads(tiny_run, capsys):
     for slice_key, metrics in result.slicing_metrics:
         name = ", ".join(f"{k}={v}" for k, v in slice_key) or "overall"
         for metric, value in metrics[""][""].items():
+            field = "value"
+            if metric.endswith("_diff"):  # TFMA's name for candidate - baseline
+                metric, field = metric[: -len("_diff")], "diff"
             if "doubleValue" in value:
                 expected = float(value["doubleValue"])  # TFMA's dicts hold NaN as the string "NaN"
                 if expected != expected:  # NaN (e.g. no positive label in the slice): reported as null
-                    assert ours[name][metric]["value"] is None, (name, metric)
+                    assert ours[name][metric][field] is None, (name, metric)
                 else:
-                    assert ours[name][metric]["value"] == pytest.approx(expected, abs=1e-9), (name, metric)
+                    assert ours[name][metric][field] == pytest.approx(expected, abs=1e-9), (name, metric, field)
                 compared += 1
     assert {", ".join(f"{k}={v}" for k, v in key) or "overall" for key, _ in result.slicing_metrics} == set(ours)
     assert compared >= 30
