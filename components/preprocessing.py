@@ -24,7 +24,9 @@ _RESERVED_IDS = 2
 
 # Defaults of the TensorFlow text-classification tutorial; pipeline/configs.py
 # passes the configured values through Transform's custom_config.
-DEFAULTS = {"vocab_size": 10000, "max_len": 250, "ngrams": 1}  # pipeline/configs.py TransformConfig
+# What the graph does without a custom_config: the tutorial's numbers (the
+# pipeline always passes configs.TransformConfig's values).
+DEFAULTS = {"vocab_size": 10000, "max_len": 250, "ngrams": 1, "ngram_buckets": 0}
 
 _PUNCTUATION = "[%s]" % re.escape(string.punctuation)
 
@@ -52,9 +54,21 @@ def _dense_text(text) -> tf.Tensor:
     return tf.reshape(text, [-1])
 
 
+def _hashed_ngram_ids(text: tf.Tensor, ngrams: int, first_id: int, buckets: int) -> tf.RaggedTensor:
+    """fastText-style: n-grams (n >= 2) hashed into `buckets` ids after the vocabulary's."""
+    tokens = tf.strings.split(standardize(text))
+    grams = tf.concat([tf.strings.ngrams(tokens, n, separator=" ") for n in range(2, ngrams + 1)], axis=1)
+    return tf.strings.to_hash_bucket_fast(grams, buckets) + first_id
+
+
 def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any] = None) -> Dict[str, tf.Tensor]:
     config = {**DEFAULTS, **(custom_config or {})}
-    tokens = tokenize(_dense_text(inputs[TEXT_KEY]), config["ngrams"])
+    text = _dense_text(inputs[TEXT_KEY])
+    # With ngram_buckets, only unigrams go through the vocabulary (counting
+    # millions of distinct bigrams is Transform's slowest work) and the
+    # n-grams are hashed.
+    hashed = config["ngrams"] > 1 and config["ngram_buckets"] > 0
+    tokens = tokenize(text, 1 if hashed else config["ngrams"])
     vocab_ids = tft.compute_and_apply_vocabulary(
         tokens,
         top_k=config["vocab_size"] - _RESERVED_IDS,
@@ -63,6 +77,9 @@ def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any] = Non
         vocab_filename=VOCAB_NAME,
     )
     ids = tf.where(vocab_ids < 0, tf.cast(OOV_ID, tf.int64), vocab_ids + _RESERVED_IDS)
+    if hashed:
+        ids = tf.concat([ids, _hashed_ngram_ids(text, config["ngrams"], config["vocab_size"],
+                                                config["ngram_buckets"])], axis=1)
     token_ids = ids.to_tensor(default_value=PAD_ID, shape=[None, config["max_len"]])
     outputs = {TOKEN_IDS_KEY: token_ids}
     if LABEL_KEY in inputs:  # absent at serving

@@ -34,7 +34,7 @@ CLASS_NAMES_FILE = "class_names.json"  # written by DirectoryExampleGen beside S
 class TrainSettings(configs.TrainConfig):
     """TrainConfig plus what the Trainer needs from elsewhere, carried as custom_config."""
 
-    vocab_size: int = configs.TransformConfig.vocab_size
+    vocab_size: int = configs.TransformConfig.vocab_size  # embedding rows: vocabulary ids + hashed n-gram ids
     max_len: int = configs.TransformConfig.max_len
     devices: Optional[List[str]] = None  # forces MirroredStrategy over these (tests)
 

@@ -43,6 +43,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     knobs = [("--vocab-size", int, t.vocab_size, "ids, padding and OOV included"),
              ("--max-len", int, t.max_len, "token ids per document"),
              ("--ngrams", int, t.ngrams, "2: unigrams + bigrams"),
+             ("--ngram-buckets", int, t.ngram_buckets, "hash n-grams into this many ids (0: vocabulary)"),
              ("--epochs", int, tr.epochs, "at most"),
              ("--batch-size", int, tr.batch_size, ""),
              ("--learning-rate", float, tr.learning_rate, ""),
@@ -155,7 +156,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     return 1 if failure else 0
 
 
-_FLAG_TO_FIELD = {"vocab_size": "vocab_size", "max_len": "max_len", "ngrams": "ngrams", "epochs": "epochs",
+_FLAG_TO_FIELD = {"vocab_size": "vocab_size", "max_len": "max_len", "ngrams": "ngrams",
+                  "ngram_buckets": "ngram_buckets", "epochs": "epochs",
                   "batch_size": "batch_size", "learning_rate": "learning_rate", "embedding_dim": "embedding_dim",
                   "patience": "early_stopping_patience", "seed": "seed", "mask_padding": "mask_padding"}
 

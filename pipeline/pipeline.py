@@ -123,7 +123,7 @@ def create_pipeline(
             eval_args=tfx.proto.EvalArgs(splits=["eval"]),
             custom_config={
                 **dataclasses.asdict(train),
-                "vocab_size": transform.vocab_size,
+                "vocab_size": transform.vocab_size + transform.ngram_buckets,  # embedding rows
                 "max_len": transform.max_len,
                 "devices": list(train_devices) if train_devices else None,
                 "code_version": configs.code_fingerprint(*TRAINER_CODE),

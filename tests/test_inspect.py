@@ -105,8 +105,11 @@ def test_lineage_goes_from_the_pushed_model_to_the_corpus(tiny_run, capsys):
     assert info["corpus"]["path"] == str(tiny_run.root)
     assert info["corpus"]["fingerprint"].startswith("split:train,num_files:")
     assert info["corpus"]["class_names"] == ["neg", "pos"]
-    assert info["transform"]["vocabulary_size_configured"] == 10000
-    assert 0 < info["transform"]["vocabulary_entries"] <= 10000 - 2
+    from pipeline import configs
+
+    vocab_size = configs.TransformConfig().vocab_size
+    assert info["transform"]["vocabulary_size_configured"] == vocab_size
+    assert 0 < info["transform"]["vocabulary_entries"] <= vocab_size - 2
     assert info["trainer"]["settings"]["epochs"] == 30 and info["trainer"]["settings"]["learning_rate"] == 0.02
     assert info["trainer"]["code_version"] and info["transform"]["code_version"]
     assert info["blessing"]["blessed"] is True
