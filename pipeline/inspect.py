@@ -64,7 +64,7 @@ def _inputs(store, execution_id: int) -> Dict[str, list]:
 
 def _node(store, execution) -> str:
     nodes = [c for c in store.get_contexts_by_execution(execution.id) if c.type == "node"]
-    return nodes[0].name.split(".", 1)[-1] if nodes else execution.type
+    return nodes[0].name.rsplit(".", 1)[-1] if nodes else execution.type
 
 
 def _executions_of_run(store, run_id: str) -> Dict[str, object]:
@@ -389,43 +389,29 @@ def _nan(v) -> float:
 def _confusion(eval_uri: str, num_classes: int):
     if num_classes > 2:
         return run_summary.confusion_matrix(eval_uri, num_classes)
-    import tensorflow_model_analysis as tfma
-
-    for plots in tfma.load_plots(eval_uri):
-        if plots.slice_key.single_slice_keys:
-            continue
-        for kv in plots.plot_keys_and_values:
-            if kv.key.model_name == run_summary.BASELINE_MODEL:
-                continue
-            if kv.value.HasField("confusion_matrix_at_thresholds"):
-                best = min(kv.value.confusion_matrix_at_thresholds.matrices, key=lambda m: abs(m.threshold - 0.5))
-                return [[best.true_negatives, best.false_positives], [best.false_negatives, best.true_positives]]
-    return None
+    plot = run_summary.overall_plot(eval_uri, "confusion_matrix_at_thresholds")
+    if plot is None:
+        return None
+    best = min(plot.matrices, key=lambda m: abs(m.threshold - 0.5))
+    return [[best.true_negatives, best.false_positives], [best.false_negatives, best.true_positives]]
 
 
 def _calibration(eval_uri: str, bins: int = 10):
-    import tensorflow_model_analysis as tfma
-
-    for plots in tfma.load_plots(eval_uri):
-        if plots.slice_key.single_slice_keys:
-            continue
-        for kv in plots.plot_keys_and_values:
-            if kv.key.model_name == run_summary.BASELINE_MODEL:
-                continue
-            if kv.value.HasField("calibration_histogram_buckets"):
-                # TFMA keeps thousands of fine buckets; ten by predicted probability read better.
-                sums = [[0.0, 0.0, 0.0] for _ in range(bins)]
-                for b in kv.value.calibration_histogram_buckets.buckets:
-                    n = b.num_weighted_examples.value
-                    if n > 0:
-                        mean = b.total_weighted_refined_prediction.value / n
-                        target = sums[min(bins - 1, max(0, int(mean * bins)))]
-                        target[0] += b.total_weighted_refined_prediction.value
-                        target[1] += b.total_weighted_label.value
-                        target[2] += n
-                kept = [t for t in sums if t[2] > 0]
-                return [t[0] / t[2] for t in kept], [t[1] / t[2] for t in kept], [t[2] for t in kept]
-    return None
+    plot = run_summary.overall_plot(eval_uri, "calibration_histogram_buckets")
+    if plot is None:
+        return None
+    # TFMA keeps many fine buckets; ten by predicted probability read better.
+    sums = [[0.0, 0.0, 0.0] for _ in range(bins)]
+    for b in plot.buckets:
+        n = b.num_weighted_examples.value
+        if n > 0:
+            mean = b.total_weighted_refined_prediction.value / n
+            target = sums[min(bins - 1, max(0, int(mean * bins)))]
+            target[0] += b.total_weighted_refined_prediction.value
+            target[1] += b.total_weighted_label.value
+            target[2] += n
+    kept = [t for t in sums if t[2] > 0]
+    return [t[0] / t[2] for t in kept], [t[1] / t[2] for t in kept], [t[2] for t in kept]
 
 
 def html_report(store, pipeline_name: Optional[str] = None, run_id: Optional[str] = None) -> str:

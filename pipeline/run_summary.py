@@ -44,7 +44,7 @@ def component_executions(store: metadata_store.MetadataStore, run_id: str) -> Li
     rows = []
     for execution in sorted(store.get_executions_by_context(run_ctx.id), key=lambda e: e.id):
         nodes = [c for c in store.get_contexts_by_execution(execution.id) if c.type == "node"]
-        node = nodes[0].name.split(".", 1)[-1] if nodes else execution.type
+        node = nodes[0].name.rsplit(".", 1)[-1] if nodes else execution.type
         seconds = (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1000.0
         rows.append({
             "component": node,
@@ -133,24 +133,29 @@ def evaluation_metrics(eval_uri: str) -> Dict[str, Dict[str, float]]:
     return out
 
 
-def confusion_matrix(eval_uri: str, num_classes: int) -> Optional[List[List[float]]]:
-    """The candidate's overall multi-class confusion matrix, rows = actual class, columns = predicted."""
+def overall_plot(eval_uri: str, field: str):
+    """The candidate's overall-slice plot data holding `field` (a PlotData oneof), or None."""
     import tensorflow_model_analysis as tfma
 
     for plots in tfma.load_plots(eval_uri):
         if plots.slice_key.single_slice_keys:
             continue
         for kv in plots.plot_keys_and_values:
-            if kv.key.model_name == BASELINE_MODEL:
-                continue
-            if kv.value.HasField("multi_class_confusion_matrix_at_thresholds"):
-                matrix = [[0.0] * num_classes for _ in range(num_classes)]
-                cm = kv.value.multi_class_confusion_matrix_at_thresholds.matrices[0]
-                for entry in cm.entries:
-                    if 0 <= entry.actual_class_id < num_classes and 0 <= entry.predicted_class_id < num_classes:
-                        matrix[entry.actual_class_id][entry.predicted_class_id] = entry.num_weighted_examples
-                return matrix
+            if kv.key.model_name != BASELINE_MODEL and kv.value.HasField(field):
+                return getattr(kv.value, field)
     return None
+
+
+def confusion_matrix(eval_uri: str, num_classes: int) -> Optional[List[List[float]]]:
+    """The candidate's overall multi-class confusion matrix, rows = actual class, columns = predicted."""
+    plot = overall_plot(eval_uri, "multi_class_confusion_matrix_at_thresholds")
+    if plot is None:
+        return None
+    matrix = [[0.0] * num_classes for _ in range(num_classes)]
+    for entry in plot.matrices[0].entries:
+        if 0 <= entry.actual_class_id < num_classes and 0 <= entry.predicted_class_id < num_classes:
+            matrix[entry.actual_class_id][entry.predicted_class_id] = entry.num_weighted_examples
+    return matrix
 
 
 def validation_failures(eval_uri: str) -> List[str]:

@@ -24,12 +24,14 @@ def states(summary):
 
 def test_clean_corpus_validates_and_second_run_is_all_cached(tmp_path):
     root = make_corpus(tmp_path / "corpus")
-    code, first = run(tmp_path, "--data-dir", str(root), "--schema", "imdb")
+    # A run name with a dot: component names must still read back whole from ML Metadata.
+    code, first = run(tmp_path, "--data-dir", str(root), "--schema", "imdb", "--name", "tiny.v2")
     assert code == 0, first["failure"]
+    assert set(states(first)) == {"DirectoryExampleGen", "ImportSchemaGen", "StatisticsGen", "StrictExampleValidator"}
     assert set(states(first).values()) == {"ran"}
     assert first["ingestion"]["documents"] == 120
 
-    code, second = run(tmp_path, "--data-dir", str(root), "--schema", "imdb")
+    code, second = run(tmp_path, "--data-dir", str(root), "--schema", "imdb", "--name", "tiny.v2")
     assert code == 0
     assert states(second) == {name: "cached" for name in states(first)}
 
