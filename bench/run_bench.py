@@ -190,7 +190,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             results["scaling_notes"] = linearity(results["scaling"])
     finally:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2))
+        # No paths of this machine in the results: home as ~, the temporary work folder as <work>.
+        text = json.dumps(results, indent=2).replace(str(work), "<work>").replace(str(Path.home()), "~")
+        args.json.write_text(text)
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     print("\n" + format_tables(results))
