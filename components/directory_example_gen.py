@@ -23,7 +23,6 @@ from typing import Any, Dict, List, Optional
 
 import apache_beam as beam
 from google.protobuf import any_pb2, json_format, struct_pb2
-from tfx import types
 from tfx.components.example_gen import base_example_gen_executor
 from tfx.components.example_gen.component import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
@@ -256,7 +255,3 @@ class DirectoryExampleGen(FileBasedExampleGen):
         super().__init__(input_base=input_base, input_config=input_config,
                          custom_config=settings.to_custom_config())
 
-
-def load_class_names(examples: types.Artifact) -> List[str]:
-    with fileio.open(os.path.join(examples.uri, CLASS_NAMES_FILE), "r") as f:
-        return json.loads(f.read())

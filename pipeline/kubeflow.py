@@ -16,9 +16,6 @@ from typing import Dict, List, Optional, Sequence
 
 from pipeline import configs
 
-KFP_API = "/apis/v2beta1"
-
-
 class SchedulingError(RuntimeError):
     """The schedule command cannot go on; the message says what to fix."""
 
