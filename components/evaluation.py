@@ -15,6 +15,9 @@ BINARY_ACCURACY = "binary_accuracy"
 MULTICLASS_ACCURACY = "sparse_categorical_accuracy"
 
 
+ACCURACY_METRICS = (BINARY_ACCURACY, MULTICLASS_ACCURACY)
+
+
 def accuracy_metric_name(num_classes: int) -> str:
     return BINARY_ACCURACY if num_classes == 2 else MULTICLASS_ACCURACY
 

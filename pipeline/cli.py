@@ -192,10 +192,12 @@ def build_summary(metadata_path: str, pipeline_name: str, wall: float, failure: 
                 "pushed": bool(props["pushed"].int_value) if "pushed" in props else False,
                 "path": props["pushed_destination"].string_value if "pushed_destination" in props else None,
             }
+    from components.directory_example_gen import REPORT_FILE  # noqa: WPS433 (imports Beam and TFX)
+
     for row in rows:
         if row["component"] == "DirectoryExampleGen" and row["state"] in ("ran", "cached"):
             for artifact in run_summary.output_artifacts(store, row["execution_id"]):
-                report = os.path.join(artifact.uri, "ingestion_report.json")
+                report = os.path.join(artifact.uri, REPORT_FILE)
                 if os.path.isfile(report):
                     with open(report) as f:
                         data = json.load(f)
@@ -216,7 +218,7 @@ def evaluation_summary(store, execution_id: int, class_names: List[str]) -> Dict
 
     out: Dict = {}
     for artifact in run_summary.output_artifacts(store, execution_id):
-        if artifact.type == "ModelEvaluation" or "evaluation" in artifact.uri.split("/")[-2:]:
+        if artifact.type == "ModelEvaluation":
             metrics = run_summary.evaluation_metrics(artifact.uri)
             overall = metrics.get("overall", {})
             out.update({

@@ -23,6 +23,8 @@ from typing import Dict, List, Optional
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from components.directory_example_gen import REPORT_FILE  # noqa: E402
+from components.evaluation import ACCURACY_METRICS, accuracy_metric_name  # noqa: E402
 from pipeline import configs, run_summary  # noqa: E402
 
 
@@ -197,7 +199,7 @@ def runs_table(store) -> List[Dict]:
             for a in run_summary.output_artifacts(store, execs["Evaluator"].id):
                 if a.type == "ModelEvaluation":
                     overall = run_summary.evaluation_metrics(a.uri).get("overall", {})
-                    row["test_accuracy"] = overall.get("binary_accuracy", overall.get("sparse_categorical_accuracy"))
+                    row["test_accuracy"] = next((overall[m] for m in ACCURACY_METRICS if m in overall), None)
                 elif a.type == "ModelBlessing":
                     row["blessed"] = bool(_prop(a, "blessed"))
         if "AtomicPusher" in execs or "Pusher" in execs:
@@ -248,7 +250,7 @@ def lineage(store, model_dir: str) -> Dict:
     evaluation = next(a for a in run_summary.output_artifacts(store, evaluator.id) if a.type == "ModelEvaluation")
     overall = run_summary.evaluation_metrics(evaluation.uri).get("overall", {})
     baseline = _inputs(store, evaluator.id).get("baseline_model", [])
-    ingest = _read_json(os.path.join(examples.uri, "ingestion_report.json"))
+    ingest = _read_json(os.path.join(examples.uri, REPORT_FILE))
     return {
         "pushed_model": {"path": model_dir, "version": _prop(pushed[0], "pushed_version"),
                          "pusher_execution": push_exec.id},
@@ -326,7 +328,7 @@ def figures(table: Dict, class_names: List[str]) -> Dict[str, str]:
     import numpy as np
 
     out: Dict[str, str] = {}
-    accuracy_key = "binary_accuracy" if len(class_names) == 2 else "sparse_categorical_accuracy"
+    accuracy_key = accuracy_metric_name(len(class_names))
     by_feature: Dict[str, List[Dict]] = {}
     for s in table["slices"]:
         if s["feature"]:
@@ -421,7 +423,7 @@ def html_report(store, pipeline_name: Optional[str] = None, run_id: Optional[str
     rid, evaluator, evaluation, blessing = find_evaluation(store, pipeline_name, run_id)
     examples = _inputs(store, evaluator.id)["examples"][0]
     class_names = json.loads(_prop(examples, "class_names") or "[]")
-    ingest = _read_json(os.path.join(examples.uri, "ingestion_report.json"))
+    ingest = _read_json(os.path.join(examples.uri, REPORT_FILE))
     reasons: Dict[str, int] = {}
     for s in ingest.get("skipped", []):
         reasons[s["reason"]] = reasons.get(s["reason"], 0) + 1
