@@ -118,6 +118,45 @@ def check_same_classes(root: Path, train_dir: str, test_dir: str, classes: Seque
         )
 
 
+def check_classes_have_files(root: Path, folder: str, classes: Sequence[str]) -> None:
+    """Refuses a class folder with no file at all: cheap (stops at the first file), so run before any work.
+
+    A class whose files are all unreadable is caught later, when they are read.
+    """
+    for name in classes:
+        class_dir = Path(root) / folder / name
+        if not class_dir.is_dir():
+            continue  # check_same_classes names missing folders
+        has_file = any(not f.startswith(".") for _, _, files in os.walk(class_dir) for f in files)
+        if not has_file:
+            raise CorpusError(f"class folder {class_dir} has no documents; add documents to it, "
+                              "or remove the folder if it is not a class")
+
+
+def fingerprint_folder(root: Path, folder: str) -> str:
+    """A cache key for the files under `root/folder`, whatever their depth, in any listing order.
+
+    Every entry's path, size and modification time (nanoseconds), links
+    resolved where they can be: editing, adding, removing, renaming or moving
+    a file between class folders changes it. Unlike TFX's default (a glob of
+    `folder/*/*`), it sees nested files and does not fail on a link loop.
+    """
+    base = Path(root) / folder
+    entries = []
+    for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
+        links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+        for name in filenames + links:
+            full = os.path.join(dirpath, name)
+            try:
+                st = os.stat(full)
+                entry = f"{st.st_size}:{st.st_mtime_ns}"
+            except OSError:  # broken link or link loop: its own target is the fact that matters
+                entry = f"unresolved:{os.readlink(full) if os.path.islink(full) else ''}"
+            entries.append(f"{Path(os.path.relpath(full, base)).as_posix()}\t{entry}")
+    digest = hashlib.sha256("\n".join(sorted(entries)).encode("utf-8", "surrogateescape")).hexdigest()
+    return f"folder:{folder},files:{len(entries)},sha256:{digest}"
+
+
 def hash_bucket(key: str, buckets: int = 100) -> int:
     """A bucket from a stable hash of `key` (same on every run, machine and Python)."""
     return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big") % buckets

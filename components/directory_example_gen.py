@@ -23,7 +23,7 @@ from typing import Any, Dict, List, Optional
 
 import apache_beam as beam
 from google.protobuf import any_pb2, json_format, struct_pb2
-from tfx.components.example_gen import base_example_gen_executor
+from tfx.components.example_gen import base_example_gen_executor, driver, input_processor
 from tfx.components.example_gen.component import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
 from tfx.dsl.io import fileio
@@ -183,7 +183,8 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         examples.set_int_custom_property("num_documents", report["documents"])
         examples.set_int_custom_property("num_skipped", len(report["skipped"]))
         log_report(report)
-        check_nothing_empty(report)
+        check_nothing_empty(report, {corpus.TRAIN: settings.train_dir, corpus.EVAL: settings.train_dir,
+                                     corpus.TEST: settings.test_dir or settings.train_dir})
 
 
 def _read_lines(path: str) -> List[str]:
@@ -225,22 +226,53 @@ def log_report(report: Dict[str, Any]) -> None:
                         "(listed in %s)", len(report["decoded_with_fallback"]), REPORT_FILE)
 
 
-def check_nothing_empty(report: Dict[str, Any]) -> None:
+def check_nothing_empty(report: Dict[str, Any], folders: Dict[str, str]) -> None:
+    """Every split and every class in it needs documents; `folders` maps a split to its source folder.
+
+    The message itself says which files were skipped and why: TFX removes the
+    outputs of a failed execution, the report with them.
+    """
     for split, per_class in report["splits"].items():
-        if not sum(per_class.values()):
-            raise corpus.CorpusError(f"split '{split}' has no documents in {report['corpus_root']}; "
-                                     f"see {REPORT_FILE} for skipped files")
         empty = [c for c, n in per_class.items() if n == 0]
-        if empty:
-            raise corpus.CorpusError(
-                f"class(es) {empty} have no documents in split '{split}' of {report['corpus_root']}; "
-                "add documents to those class folders or change eval_percent")
+        if not empty:
+            continue
+        prefixes = [f"{folders[split]}/{c}/" for c in empty]
+        skipped = [s for s in report["skipped"] if any(s["path"].startswith(p) for p in prefixes)]
+        reasons: Dict[str, int] = {}
+        for s in skipped:
+            reasons[s["reason"]] = reasons.get(s["reason"], 0) + 1
+        shown = "; ".join(f"{r}: {n}" for r, n in sorted(reasons.items())) or "none"
+        examples = ", ".join(s["path"] for s in skipped[:5]) + (", ..." if len(skipped) > 5 else "")
+        raise corpus.CorpusError(
+            f"class(es) {empty} have no documents in split '{split}' of {report['corpus_root']}; "
+            f"files skipped there: {shown}{f' ({examples})' if examples else ''}. "
+            "Add readable documents to those class folders, or lower --eval-percent if the class is small")
+
+
+class _CorpusInputProcessor(input_processor.FileBasedInputProcessor):
+    """The input fingerprint (ExampleGen's cache key) from every file of each source folder.
+
+    TFX's default stats the files a split's pattern (`train/*/*`) globs: it
+    misses files in nested folders, ignores renames and moves between class
+    folders (same sizes and times), and fails the run on a link loop.
+    """
+
+    def resolve_span_and_version(self):
+        folders = sorted({_folder_of(split.pattern) for split in self._splits})
+        self._fingerprint = "\n".join(corpus.fingerprint_folder(self._input_base_uri, f) for f in folders)
+        return 0, None  # no spans or versions: the corpus is one snapshot
+
+
+class CorpusDriver(driver.FileBasedDriver):
+    def get_input_processor(self, splits, range_config=None, input_base_uri=None):
+        return _CorpusInputProcessor(input_base_uri, splits, range_config)
 
 
 class DirectoryExampleGen(FileBasedExampleGen):
     """ExampleGen for `ROOT/<split>/<class>/<file>` corpora (see module docstring)."""
 
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(Executor)
+    DRIVER_CLASS = CorpusDriver
 
     def __init__(self, input_base: str, settings: IngestSettings):
         # Input splits name where each output split comes from; the patterns

@@ -106,6 +106,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         has_test = (root / ingest.test_dir).is_dir()
         if has_test:
             corpus.check_same_classes(root, ingest.train_dir, ingest.test_dir, classes, ingest.exclude_dirs)
+        for folder in (ingest.train_dir, ingest.test_dir) if has_test else (ingest.train_dir,):
+            corpus.check_classes_have_files(root, folder, classes)
     except (datasets.AcquisitionError, corpus.CorpusError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

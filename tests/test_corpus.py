@@ -168,3 +168,32 @@ def test_example_features(tmp_path):
     plain = corpus.make_example(b"if a < b and c > d", 0, "42.txt")
     assert feature(plain, "has_html") == [0]
     assert "rating" not in plain.features.feature
+
+
+def test_input_fingerprint_sees_nested_files_moves_and_survives_link_loops(tmp_path):
+    """ExampleGen's cache key: any change to the corpus files changes it; listing order does not."""
+    root = make_corpus(tmp_path / "c", n_train=3, n_test=1)
+    nested = write_doc(root / "train" / "pos" / "2019" / "deep.txt", "nested")
+    os.symlink(root / "train" / "pos" / "loop_a", root / "train" / "pos" / "loop_b")
+    os.symlink(root / "train" / "pos" / "loop_b", root / "train" / "pos" / "loop_a")
+    first = corpus.fingerprint_folder(root, "train")
+    assert first == corpus.fingerprint_folder(root, "train")
+
+    st = nested.stat()
+    nested.write_text("NESTED")  # same size and time: only the content differs...
+    os.utime(nested, ns=(st.st_atime_ns, st.st_mtime_ns + 1))  # ...and the clock ticked
+    assert corpus.fingerprint_folder(root, "train") != first
+
+    second = corpus.fingerprint_folder(root, "train")
+    moved = next((root / "train" / "pos").glob("*_*.txt"))
+    os.rename(moved, root / "train" / "neg" / moved.name)  # same bytes and times, other class
+    assert corpus.fingerprint_folder(root, "train") != second
+
+    # The same files and times written in another order: the same key.
+    a, b = tmp_path / "a", tmp_path / "b"
+    files = sorted(p for p in (root / "train").rglob("*") if p.is_file() and not p.is_symlink())
+    for target, order in ((a, files), (b, list(reversed(files)))):
+        for p in order:
+            copy = write_doc(target / "train" / p.relative_to(root / "train"), p.read_bytes())
+            os.utime(copy, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns))
+    assert corpus.fingerprint_folder(a, "train") == corpus.fingerprint_folder(b, "train")
