@@ -12,7 +12,7 @@ import warnings
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from pipeline import configs, datasets, run_summary
+from pipeline import configs, datasets, run_lock, run_summary
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -65,6 +65,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--until", choices=("validation", "push"), default="push",
                    help="'validation': stop after ExampleValidator (check the data only)")
     p.add_argument("--no-cache", action="store_true", help="re-run every component")
+    p.add_argument("--wait-for-lock", type=float, default=0.0, metavar="SECONDS",
+                   help="when another run holds this pipeline root, wait up to this long for it "
+                        "(default: stop at once, exit %d)" % run_lock.EXIT_BUSY)
     p.add_argument("--summary", type=Path, help="also write the run summary as JSON here")
     p.add_argument("-v", "--verbose", action="store_true", help="show TFX and Beam logs")
     return p.parse_args(argv)
@@ -142,15 +145,21 @@ def main(argv: Optional[List[str]] = None) -> int:
         enable_cache=not args.no_cache,
         until=args.until,
     )
-    started = time.monotonic()
-    failure = None
     try:
-        tfx.orchestration.LocalDagRunner().run(pipeline)
-    except Exception as err:  # noqa: BLE001 - any component failure ends here, with its message
-        failure = f"{type(err).__name__}: {err}"
-    wall = time.monotonic() - started
+        with run_lock.hold(run_lock.lock_files(pipeline_root, metadata_path), args.wait_for_lock,
+                           on_wait=lambda line: print(line, file=sys.stderr, flush=True)):
+            started = time.monotonic()
+            failure = None
+            try:
+                tfx.orchestration.LocalDagRunner().run(pipeline)
+            except Exception as err:  # noqa: BLE001 - any component failure ends here, with its message
+                failure = f"{type(err).__name__}: {err}"
+            wall = time.monotonic() - started
+            summary = build_summary(str(metadata_path), pipeline_name, wall, failure, classes)
+    except run_lock.LockBusy as err:
+        print(f"error: {err}", file=sys.stderr)
+        return run_lock.EXIT_BUSY
 
-    summary = build_summary(str(metadata_path), pipeline_name, wall, failure, classes)
     print_summary(summary)
     if args.summary:
         args.summary.parent.mkdir(parents=True, exist_ok=True)

@@ -97,3 +97,27 @@ def run_cli(base: Path, args, *extra):
     summary.unlink(missing_ok=True)
     code = cli.main([*args, *extra, "--summary", str(summary)])
     return code, json.loads(summary.read_text())
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def start_run_local(args, **popen):
+    """`run_local.py` in its own process (and process group, so a test can kill all of it)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, str(REPO / "run_local.py"), *map(str, args)], cwd=REPO, env=env,
+                            start_new_session=True, text=True, **popen)
+
+
+def read_until(stream, needle: str) -> str:
+    """Lines of a child's output up to the first holding `needle`; fails if the child ends first."""
+    seen = []
+    for line in iter(stream.readline, ""):
+        seen.append(line)
+        if needle in line:
+            return line
+    raise AssertionError(f"output ended without '{needle}':\n" + "".join(seen[-40:]))
