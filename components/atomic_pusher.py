@@ -12,11 +12,12 @@ even when two pushes fall in the same second.
 """
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
 import time
-from typing import List
+from typing import Callable, List
 
 from tfx.components.pusher import executor as pusher_executor
 from tfx.components.pusher.component import Pusher
@@ -40,18 +41,45 @@ def next_version(base_directory: str) -> int:
     return max([int(time.time())] + [v + 1 for v in existing[-1:]])
 
 
-def publish(model_path: str, base_directory: str) -> str:
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_dead_staging(base_directory: str) -> List[str]:
+    """Removes staging folders left by pushes that were killed; a live push's is left alone."""
+    removed = []
+    for name in os.listdir(base_directory):
+        if not name.startswith(STAGING_PREFIX):
+            continue
+        pid = name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and _is_running(int(pid)):
+            continue
+        shutil.rmtree(os.path.join(base_directory, name), ignore_errors=True)
+        removed.append(name)
+    return removed
+
+
+def publish(model_path: str, base_directory: str, copy_function: Callable = shutil.copy2) -> str:
     """Copies `model_path` to `<base>/<version>` atomically; returns the new version's path."""
     os.makedirs(base_directory, exist_ok=True)
-    for name in os.listdir(base_directory):  # leftovers of a push that was killed
-        if name.startswith(STAGING_PREFIX):
-            shutil.rmtree(os.path.join(base_directory, name), ignore_errors=True)
-    version = next_version(base_directory)
-    staging = os.path.join(base_directory, f"{STAGING_PREFIX}{version}-{os.getpid()}")
-    shutil.copytree(model_path, staging)
-    final = os.path.join(base_directory, str(version))
-    os.rename(staging, final)  # atomic within one file system
-    return final
+    for name in remove_dead_staging(base_directory):
+        logging.warning("AtomicPusher: removed %s, left by a push that was killed", name)
+    staging = os.path.join(base_directory, f"{STAGING_PREFIX}{int(time.time())}-{os.getpid()}")
+    shutil.copytree(model_path, staging, copy_function=copy_function)
+    while True:
+        final = os.path.join(base_directory, str(next_version(base_directory)))
+        try:
+            os.rename(staging, final)  # atomic within one file system
+            return final
+        except OSError as err:  # another pusher took that version a moment ago: take the next
+            if err.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
 
 
 class Executor(pusher_executor.Executor):
