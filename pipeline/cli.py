@@ -104,6 +104,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         ingest = configs.IngestConfig(exclude_dirs=exclude, eval_percent=args.eval_percent,
                                       max_file_bytes=args.max_file_bytes)
         ingest.validate()
+        transform_config, train_config = recipe_configs(args)
+        transform_config.validate()
+        train_config.validate()
         # Fail before any component starts when the layout itself is wrong.
         classes = corpus.discover_classes(root, ingest.train_dir, ingest.exclude_dirs)
         has_test = (root / ingest.test_dir).is_dir()
@@ -125,8 +128,6 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     from tfx import v1 as tfx  # noqa: WPS433
     from pipeline.pipeline import create_pipeline  # noqa: WPS433
-
-    transform_config, train_config = recipe_configs(args)
 
     pipeline = create_pipeline(
         pipeline_name=pipeline_name,

@@ -125,6 +125,12 @@ class TransformConfig:
     # the skew and reproducibility tests turn it on to compare with them.
     materialize: bool = False
 
+    def validate(self) -> None:
+        _at_least(self, "vocab_size", 3, "--vocab-size", "padding, out-of-vocabulary and one word")
+        _at_least(self, "max_len", 1, "--max-len")
+        _at_least(self, "ngrams", 1, "--ngrams")
+        _at_least(self, "ngram_buckets", 0, "--ngram-buckets")
+
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
@@ -143,6 +149,22 @@ class TrainConfig:
     # Training steps per call into TensorFlow: the same batches and updates,
     # less Python overhead per step (the tutorial's 32-example batches are small).
     steps_per_execution: int = 32
+
+    def validate(self) -> None:
+        _at_least(self, "epochs", 0, "--epochs")
+        _at_least(self, "batch_size", 1, "--batch-size")
+        _at_least(self, "embedding_dim", 1, "--embedding-dim")
+        _at_least(self, "early_stopping_patience", 0, "--patience")
+        _at_least(self, "steps_per_execution", 1, "steps_per_execution")
+        if not self.learning_rate > 0:
+            raise ValueError(f"--learning-rate (TrainConfig.learning_rate) must be positive, got {self.learning_rate}")
+
+
+def _at_least(config, field: str, lowest: int, flag: str, why: str = "") -> None:
+    value = getattr(config, field)
+    if value < lowest:
+        raise ValueError(f"{flag} ({type(config).__name__}.{field}) must be at least {lowest}"
+                         f"{f' ({why})' if why else ''}, got {value}")
 
 
 # Named recipes: `run_local.py --recipe NAME` sets these knobs (a flag still wins).

@@ -144,3 +144,19 @@ def test_class_whose_files_are_all_unreadable_fails_naming_it_and_why(tmp_path, 
     assert "files skipped there: empty or whitespace-only: 4 (test/pos/" in failure
     assert f"FAILED: {failure}" in err and "Traceback" not in err
     assert [row["state"] for row in summary["components"]] == ["failed"]
+
+
+@pytest.mark.parametrize("flags, named", [
+    (("--vocab-size", "2"), "--vocab-size (TransformConfig.vocab_size) must be at least 3"),
+    (("--batch-size", "0"), "--batch-size (TrainConfig.batch_size) must be at least 1"),
+    (("--learning-rate", "-1"), "--learning-rate (TrainConfig.learning_rate) must be positive"),
+    (("--eval-percent", "100"), "eval_percent"),
+    (("--schema", "no-such-schema"), "no curated schema 'no-such-schema'"),
+    (("--schema", "missing.pbtxt"), "--schema missing.pbtxt: no such file"),
+])
+def test_bad_setting_stops_before_any_component_naming_it(tmp_path, capsys, flags, named):
+    root = make_corpus(tmp_path / "corpus", n_train=4, n_test=2)
+    code = cli.main(["--data-dir", str(root), "--work-dir", str(tmp_path / "runs"), *flags])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and named in err, err
+    assert not (tmp_path / "runs" / "corpus" / "pipeline_root").exists()

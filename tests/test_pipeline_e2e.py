@@ -143,6 +143,26 @@ def test_model_missing_the_gate_is_not_pushed(cold, extra, reason):
     assert not [n for n in os.listdir(cold.serving) if not n.isdigit()]  # no staging leftovers
 
 
+def test_worse_candidate_is_not_blessed_against_the_blessed_baseline(cold, capsys):
+    """A tiny vocabulary (padding, OOV and one word) clears the lower bound but not the baseline."""
+    before = atomic_pusher.versions(str(cold.serving))
+    code, s = run_cli(cold.base, cold.args, "--vocab-size", "3", "--ngram-buckets", "0", "--min-accuracy", "0")
+    assert code == 0, s["failure"]
+    ran = {k for k, v in states(s).items() if v == "ran"} - {"latest_blessed_model_resolver"}
+    assert ran == {"Transform", "Trainer", "Evaluator", "AtomicPusher"}
+    overall = s["evaluation"]["overall"]
+    assert overall["binary_accuracy"] < overall["binary_accuracy (baseline)"] - 0.01
+    assert s["evaluation"]["blessed"] is False
+    diff = overall["binary_accuracy (diff)"]
+    # Which metric, which threshold: the no-regression limit alone (the lower bound, 0, is met).
+    assert s["evaluation"]["failures"] == [
+        f"overall: binary_accuracy (diff) = {diff:.4f} fails the no-regression limit: "
+        f"change vs. the blessed baseline >= -0.01"]
+    assert f"not blessed because {s['evaluation']['failures'][0]}" in capsys.readouterr().out
+    assert s["push"]["pushed"] is False
+    assert atomic_pusher.versions(str(cold.serving)) == before  # serving keeps the baseline
+
+
 def only_dir(parent: Path) -> Path:
     dirs = sorted(glob.glob(str(parent / "*")), key=lambda p: int(os.path.basename(p)))
     return Path(dirs[-1])
