@@ -293,10 +293,10 @@ def format_lineage(info: Dict) -> str:
     return "\n".join([
         f"model    {info['pushed_model']['path']} (version {info['pushed_model']['version']})",
         f"  <- blessing: {'blessed' if b['blessed'] else 'NOT blessed'} by evaluation {b['evaluation_uri']}",
-        f"       test: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(b["test_metrics"].items())),
+        "       test: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(b["test_metrics"].items())),
         f"       baseline: {b['baseline_model'] or 'none (first blessed model)'}",
         f"  <- trainer: {tr['model_uri']} (code {tr['code_version']})",
-        f"       settings: " + ", ".join(f"{k}={v}" for k, v in sorted(tr["settings"].items())),
+        "       settings: " + ", ".join(f"{k}={v}" for k, v in sorted(tr["settings"].items())),
         f"  <- transform: {t['uri']} (code {t['code_version']})",
         f"       vocabulary: {t['vocabulary_entries']} tokens in the file (vocab_size {t['vocabulary_size_configured']} "
         f"with padding and OOV), max_len {t['max_len']}, ngrams {t['ngrams']}",

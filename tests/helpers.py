@@ -121,3 +121,17 @@ def read_until(stream, needle: str) -> str:
         if needle in line:
             return line
     raise AssertionError(f"output ended without '{needle}':\n" + "".join(seen[-40:]))
+
+
+def outputs_of(metadata: Path, run_id: str) -> Dict[str, Dict[str, str]]:
+    """{component: {artifact type: uri}} for one run."""
+    from pipeline import run_summary
+
+    store = run_summary.sqlite_store(str(metadata))
+    return {row["component"]: {a.type: a.uri for a in run_summary.output_artifacts(store, row["execution_id"])}
+            for row in run_summary.component_executions(store, run_id)}
+
+
+def vocabulary_files(transform_graph_uri: str) -> Dict[str, bytes]:
+    assets = Path(transform_graph_uri) / "transform_fn" / "assets"
+    return {p.name: p.read_bytes() for p in sorted(assets.iterdir())}

@@ -135,7 +135,7 @@ def test_dockerfile_installs_what_make_setup_installs():
 
 def test_make_image_builds_the_tag_the_compiler_writes():
     out = subprocess.run(["make", "-n", "image"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    assert f"docker build --build-arg PIP_VERSION=" in out
+    assert "docker build --build-arg PIP_VERSION=" in out
     assert f"-t {configs.default_image()} ." in out
     assert kubeflow_cli.parse_args(["compile", "--dataset", "imdb"]).image == configs.default_image()
 

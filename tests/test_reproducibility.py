@@ -9,14 +9,13 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Dict, List
+from typing import List
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from pipeline import run_summary
-from tests.helpers import SKEW_TEXTS, read_records, run_cli, write_doc
+from tests.helpers import SKEW_TEXTS, outputs_of, read_records, run_cli, vocabulary_files, write_doc
 
 pytestmark = pytest.mark.pipeline
 
@@ -42,18 +41,6 @@ class _ReversedScandir:
 
     def close(self):
         pass
-
-
-def outputs_of(metadata: Path, run_id: str) -> Dict[str, Dict[str, str]]:
-    """{component: {artifact type: uri}} for one run."""
-    store = run_summary.sqlite_store(str(metadata))
-    return {row["component"]: {a.type: a.uri for a in run_summary.output_artifacts(store, row["execution_id"])}
-            for row in run_summary.component_executions(store, run_id)}
-
-
-def vocabulary_files(transform_graph_uri: str) -> Dict[str, bytes]:
-    assets = Path(transform_graph_uri) / "transform_fn" / "assets"
-    return {p.name: p.read_bytes() for p in sorted(assets.iterdir())}
 
 
 def record_hashes(examples_uri: str, split: str, canonical: bool = False) -> List[str]:
