@@ -259,7 +259,7 @@ class _CorpusInputProcessor(input_processor.FileBasedInputProcessor):
 
     def resolve_span_and_version(self):
         folders = sorted({_folder_of(split.pattern) for split in self._splits})
-        self._fingerprint = "\n".join(corpus.fingerprint_folder(self._input_base_uri, f) for f in folders)
+        self._fingerprint = "; ".join(corpus.fingerprint_folder(self._input_base_uri, f) for f in folders)
         return 0, None  # no spans or versions: the corpus is one snapshot
 
 

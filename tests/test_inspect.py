@@ -103,7 +103,9 @@ def test_lineage_goes_from_the_pushed_model_to_the_corpus(tiny_run, capsys):
     assert code == 0
     info = json.loads(out)
     assert info["corpus"]["path"] == str(tiny_run.root)
-    assert info["corpus"]["fingerprint"].startswith("split:train,num_files:")
+    # Every file of each source folder (the tiny run's test/ holds 60 documents and 4 skew texts).
+    assert info["corpus"]["fingerprint"].startswith("folder:test,files:64,sha256:")
+    assert "; folder:train,files:120,sha256:" in info["corpus"]["fingerprint"]
     assert info["corpus"]["class_names"] == ["neg", "pos"]
     from pipeline import configs
 
@@ -116,7 +118,7 @@ def test_lineage_goes_from_the_pushed_model_to_the_corpus(tiny_run, capsys):
     assert info["blessing"]["test_metrics"]["binary_accuracy"] == pytest.approx(
         tiny_run.summary["evaluation"]["test_accuracy"])
     code, out, _ = run_inspect(capsys, "lineage", "--model", model)
-    assert "fingerprint: split:train" in out and "vocabulary:" in out
+    assert "fingerprint: folder:test,files:64" in out and "vocabulary:" in out
 
 
 def test_lineage_of_an_unknown_folder_is_refused(tiny_run, tmp_path, capsys):
