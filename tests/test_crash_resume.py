@@ -39,11 +39,11 @@ def run(tmp_path_factory):
                            metadata=run_dir / "metadata.sqlite", serving=run_dir / "serving")
 
 
-def kill_when(child: subprocess.Popen, ready, what: str) -> None:
+def kill_when(child: subprocess.Popen, ready, what: str, poll_seconds: float = 0.005) -> None:
     """SIGKILLs the child's whole process group as soon as `ready()` is true."""
     while not ready():
         assert child.poll() is None, f"the run ended (exit {child.returncode}) before {what}"
-        time.sleep(0.005)
+        time.sleep(poll_seconds)
     os.killpg(child.pid, signal.SIGKILL)
     assert child.wait() == -signal.SIGKILL
 
@@ -102,7 +102,8 @@ def test_killed_during_the_pusher_leaves_a_whole_model_then_rerun_pushes(run):
     earlier = set(glob.glob(pushes))
     child = start_run_local(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # The launcher makes the execution's output folder, then runs the executor.
-    kill_when(child, lambda: set(glob.glob(pushes)) - earlier, "the Pusher started")
+    # The Pusher's work takes tens of milliseconds: look every millisecond.
+    kill_when(child, lambda: set(glob.glob(pushes)) - earlier, "the Pusher started", poll_seconds=0.001)
 
     assert_metadata_intact(run.metadata)
     assert states_of_latest_run(run.metadata)["AtomicPusher"] == "running"
