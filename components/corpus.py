@@ -121,12 +121,11 @@ def check_same_classes(root: Path, train_dir: str, test_dir: str, classes: Seque
 def check_classes_have_files(root: Path, folder: str, classes: Sequence[str]) -> None:
     """Refuses a class folder with no file at all: cheap (stops at the first file), so run before any work.
 
-    A class whose files are all unreadable is caught later, when they are read.
+    Run after check_same_classes (every class folder exists). A class whose
+    files are all unreadable is caught later, when they are read.
     """
     for name in classes:
         class_dir = Path(root) / folder / name
-        if not class_dir.is_dir():
-            continue  # check_same_classes names missing folders
         has_file = any(not f.startswith(".") for _, _, files in os.walk(class_dir) for f in files)
         if not has_file:
             raise CorpusError(f"class folder {class_dir} has no documents; add documents to it, "

@@ -15,6 +15,7 @@ documents.
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
 import logging
@@ -70,6 +71,10 @@ class IngestSettings:
         packed = any_pb2.Any()
         packed.Pack(struct)
         return example_gen_pb2.CustomConfig(custom_config=packed)
+
+    def source_folder(self, split: str) -> str:
+        """The corpus folder an output split is read from (train and eval share one)."""
+        return self.test_dir if split == corpus.TEST and self.test_dir else self.train_dir
 
     def cuts_for(self, folder: str):
         """How the files of `folder` are spread over output splits."""
@@ -183,8 +188,7 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         examples.set_int_custom_property("num_documents", report["documents"])
         examples.set_int_custom_property("num_skipped", len(report["skipped"]))
         log_report(report)
-        check_nothing_empty(report, {corpus.TRAIN: settings.train_dir, corpus.EVAL: settings.train_dir,
-                                     corpus.TEST: settings.test_dir or settings.train_dir})
+        check_nothing_empty(report, settings)
 
 
 def _read_lines(path: str) -> List[str]:
@@ -216,18 +220,21 @@ def log_report(report: Dict[str, Any]) -> None:
     for split, per_class in report["splits"].items():
         logging.info("  %-5s %s", split, ", ".join(f"{c}={n}" for c, n in per_class.items()))
     if report["skipped"]:
-        reasons: Dict[str, int] = {}
-        for s in report["skipped"]:
-            reasons[s["reason"]] = reasons.get(s["reason"], 0) + 1
         logging.warning("DirectoryExampleGen: %d files skipped (listed in %s): %s", len(report["skipped"]),
-                        REPORT_FILE, "; ".join(f"{r}: {n}" for r, n in sorted(reasons.items())))
+                        REPORT_FILE, count_reasons(report["skipped"]))
     if report["decoded_with_fallback"]:
         logging.warning("DirectoryExampleGen: %d files were not UTF-8 and were decoded with a fallback "
                         "(listed in %s)", len(report["decoded_with_fallback"]), REPORT_FILE)
 
 
-def check_nothing_empty(report: Dict[str, Any], folders: Dict[str, str]) -> None:
-    """Every split and every class in it needs documents; `folders` maps a split to its source folder.
+def count_reasons(skipped: List[Dict[str, str]]) -> str:
+    """'binary file (NUL bytes): 1; empty or whitespace-only: 2' for a list of skipped files."""
+    counts = collections.Counter(s["reason"] for s in skipped)
+    return "; ".join(f"{reason}: {n}" for reason, n in sorted(counts.items()))
+
+
+def check_nothing_empty(report: Dict[str, Any], settings: IngestSettings) -> None:
+    """Every split and every class in it needs documents.
 
     The message itself says which files were skipped and why: TFX removes the
     outputs of a failed execution, the report with them.
@@ -236,12 +243,9 @@ def check_nothing_empty(report: Dict[str, Any], folders: Dict[str, str]) -> None
         empty = [c for c, n in per_class.items() if n == 0]
         if not empty:
             continue
-        prefixes = [f"{folders[split]}/{c}/" for c in empty]
-        skipped = [s for s in report["skipped"] if any(s["path"].startswith(p) for p in prefixes)]
-        reasons: Dict[str, int] = {}
-        for s in skipped:
-            reasons[s["reason"]] = reasons.get(s["reason"], 0) + 1
-        shown = "; ".join(f"{r}: {n}" for r, n in sorted(reasons.items())) or "none"
+        prefixes = tuple(f"{settings.source_folder(split)}/{c}/" for c in empty)
+        skipped = [s for s in report["skipped"] if s["path"].startswith(prefixes)]
+        shown = count_reasons(skipped) or "none"
         examples = ", ".join(s["path"] for s in skipped[:5]) + (", ..." if len(skipped) > 5 else "")
         raise corpus.CorpusError(
             f"class(es) {empty} have no documents in split '{split}' of {report['corpus_root']}; "
@@ -278,11 +282,9 @@ class DirectoryExampleGen(FileBasedExampleGen):
         # Input splits name where each output split comes from; the patterns
         # also drive the driver's input fingerprint, so a changed corpus
         # invalidates the cache. train and eval share a folder, read once.
-        test_source = settings.test_dir or settings.train_dir
         input_config = example_gen_pb2.Input(splits=[
-            example_gen_pb2.Input.Split(name=corpus.TRAIN, pattern=f"{settings.train_dir}/*/*"),
-            example_gen_pb2.Input.Split(name=corpus.EVAL, pattern=f"{settings.train_dir}/*/*"),
-            example_gen_pb2.Input.Split(name=corpus.TEST, pattern=f"{test_source}/*/*"),
+            example_gen_pb2.Input.Split(name=split, pattern=f"{settings.source_folder(split)}/*/*")
+            for split in (corpus.TRAIN, corpus.EVAL, corpus.TEST)
         ])
         super().__init__(input_base=input_base, input_config=input_config,
                          custom_config=settings.to_custom_config())

@@ -38,7 +38,7 @@ def holder_of(lock_file: Path) -> str:
     try:
         info = json.loads(Path(lock_file).read_text() or "{}")
     except (OSError, ValueError):
-        return "an unknown process"
+        info = {}
     if not info:
         return "an unknown process"
     return f"pid {info.get('pid')} on {info.get('host')}, started {info.get('started')}: {info.get('command')}"
@@ -52,30 +52,37 @@ def _try_lock(handle: TextIO) -> bool:
         return False
 
 
+def _wait_for_lock(handle: TextIO, path: Path, deadline: float, wait_seconds: float, poll_seconds: float,
+                   on_wait: Optional[Callable[[str], None]]) -> None:
+    told = False
+    while not _try_lock(handle):
+        holder = holder_of(path)
+        if time.monotonic() >= deadline:
+            raise LockBusy(
+                f"another run holds {path} ({holder}); two runs must not write one pipeline root and "
+                "metadata store at once. Wait for it to finish, pass --wait-for-lock SECONDS to queue "
+                "behind it, or give this run its own --name or --work-dir")
+        if not told and on_wait:
+            on_wait(f"waiting up to {wait_seconds:.0f} s for {path}, held by {holder}")
+            told = True
+        time.sleep(poll_seconds)
+
+
 @contextlib.contextmanager
 def hold(paths: Sequence[Path], wait_seconds: float = 0.0, poll_seconds: float = 0.5,
          on_wait: Optional[Callable[[str], None]] = None) -> Iterator[None]:
     """Holds exclusive locks on every file in `paths` (taken in sorted order: no deadlock between runs)."""
-    handles: List[TextIO] = []
     held: List[TextIO] = []
     deadline = time.monotonic() + wait_seconds
     try:
         for path in sorted({Path(p).resolve() for p in paths}):
             path.parent.mkdir(parents=True, exist_ok=True)
             handle = open(path, "a+")
-            handles.append(handle)
-            told = False
-            while not _try_lock(handle):
-                holder = holder_of(path)
-                if time.monotonic() >= deadline:
-                    raise LockBusy(
-                        f"another run holds {path} ({holder}); two runs must not write one pipeline root and "
-                        "metadata store at once. Wait for it to finish, pass --wait-for-lock SECONDS to queue "
-                        "behind it, or give this run its own --name or --work-dir")
-                if not told and on_wait:
-                    on_wait(f"waiting up to {wait_seconds:.0f} s for {path}, held by {holder}")
-                    told = True
-                time.sleep(poll_seconds)
+            try:
+                _wait_for_lock(handle, path, deadline, wait_seconds, poll_seconds, on_wait)
+            except BaseException:
+                handle.close()
+                raise
             handle.seek(0)
             handle.truncate()
             handle.write(json.dumps({
@@ -87,8 +94,7 @@ def hold(paths: Sequence[Path], wait_seconds: float = 0.0, poll_seconds: float =
             held.append(handle)
         yield
     finally:
-        for handle in reversed(handles):
-            if handle in held:  # no holder any more; the file stays (removing it would race)
-                handle.seek(0)
-                handle.truncate()
+        for handle in reversed(held):
+            handle.seek(0)  # no holder any more; the file stays (removing it would race)
+            handle.truncate()
             handle.close()  # closing releases the flock

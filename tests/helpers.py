@@ -135,3 +135,18 @@ def outputs_of(metadata: Path, run_id: str) -> Dict[str, Dict[str, str]]:
 def vocabulary_files(transform_graph_uri: str) -> Dict[str, bytes]:
     assets = Path(transform_graph_uri) / "transform_fn" / "assets"
     return {p.name: p.read_bytes() for p in sorted(assets.iterdir())}
+
+
+def states(summary) -> Dict[str, str]:
+    """{component: 'ran' | 'cached' | 'failed' | 'running'} from a run summary."""
+    return {row["component"]: row["state"] for row in summary["components"]}
+
+
+def same_tree(a, b) -> bool:
+    """Two folders hold the same files with the same bytes."""
+    import filecmp
+    import os
+
+    cmp = filecmp.dircmp(a, b)
+    return (not cmp.left_only and not cmp.right_only and not cmp.diff_files and not cmp.funny_files
+            and all(same_tree(os.path.join(a, d), os.path.join(b, d)) for d in cmp.common_dirs))

@@ -1,7 +1,6 @@
 """The atomic publish step of AtomicPusher (the component itself runs in test_pipeline_e2e)."""
 from __future__ import annotations
 
-import filecmp
 import os
 import signal
 import subprocess
@@ -9,7 +8,7 @@ import sys
 import time
 
 from components import atomic_pusher
-from tests.helpers import REPO
+from tests.helpers import REPO, same_tree
 
 
 def make_model(path):
@@ -54,12 +53,6 @@ def test_staging_of_a_live_push_is_left_alone(tmp_path):
     finally:
         live.kill()
         live.wait()
-
-
-def same_tree(a, b) -> bool:
-    cmp = filecmp.dircmp(a, b)
-    return (not cmp.left_only and not cmp.right_only and not cmp.diff_files and not cmp.funny_files
-            and all(same_tree(os.path.join(a, d), os.path.join(b, d)) for d in cmp.common_dirs))
 
 
 # Publishes MODEL into SERVING, one file per 50 ms: a wide window to be killed in.

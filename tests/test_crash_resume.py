@@ -19,8 +19,7 @@ import pytest
 
 from components import atomic_pusher
 from pipeline import run_summary
-from tests.helpers import make_corpus, run_cli, start_run_local
-from tests.test_atomic_pusher import same_tree
+from tests.helpers import make_corpus, run_cli, same_tree, start_run_local, states
 
 pytestmark = pytest.mark.pipeline
 
@@ -50,8 +49,7 @@ def kill_when(child: subprocess.Popen, ready, what: str, poll_seconds: float = 0
 
 def states_of_latest_run(metadata: Path, pipeline: str = "text-classifier-corpus"):
     store = run_summary.sqlite_store(str(metadata))
-    rows = run_summary.component_executions(store, run_summary.latest_run_id(store, pipeline))
-    return {row["component"]: row["state"] for row in rows}
+    return states({"components": run_summary.component_executions(store, run_summary.latest_run_id(store, pipeline))})
 
 
 def assert_metadata_intact(metadata: Path) -> None:
@@ -85,9 +83,9 @@ def test_killed_during_the_trainer_then_rerun_completes_from_the_cache(run):
 
     code, summary = run_cli(run.base, run.args)  # the same command again; the lock died with the process
     assert code == 0, summary["failure"]
-    states = {row["component"]: row["state"] for row in summary["components"]}
-    assert {c: states[c] for c in UPSTREAM} == dict.fromkeys(UPSTREAM, "cached")
-    assert states["Trainer"] == states["Evaluator"] == states["AtomicPusher"] == "ran"
+    resumed = states(summary)
+    assert {c: resumed[c] for c in UPSTREAM} == dict.fromkeys(UPSTREAM, "cached")
+    assert resumed["Trainer"] == resumed["Evaluator"] == resumed["AtomicPusher"] == "ran"
     assert summary["push"]["pushed"] is True
     assert len(atomic_pusher.versions(str(run.serving))) == 1
     assert_serving_holds_whole_models_only(run)
@@ -113,8 +111,8 @@ def test_killed_during_the_pusher_leaves_a_whole_model_then_rerun_pushes(run):
 
     code, summary = run_cli(run.base, args)
     assert code == 0, summary["failure"]
-    states = {row["component"]: row["state"] for row in summary["components"]}
-    assert states["Trainer"] == states["Evaluator"] == "cached" and states["AtomicPusher"] == "ran"
+    resumed = states(summary)
+    assert resumed["Trainer"] == resumed["Evaluator"] == "cached" and resumed["AtomicPusher"] == "ran"
     assert summary["push"]["pushed"] is True
     assert Path(summary["push"]["path"]).parent == run.serving
     assert_serving_holds_whole_models_only(run)

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from pipeline import cli
-from tests.helpers import make_corpus
+from tests.helpers import make_corpus, states
 
 pytestmark = pytest.mark.pipeline
 
@@ -18,8 +18,6 @@ def run(tmp_path, *args):
     return code, (json.loads(summary.read_text()) if summary.exists() else None)
 
 
-def states(summary):
-    return {row["component"]: row["state"] for row in summary["components"]}
 
 
 def test_clean_corpus_validates_and_second_run_is_all_cached(tmp_path):

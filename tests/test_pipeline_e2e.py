@@ -15,12 +15,10 @@ import tensorflow as tf
 
 from components import atomic_pusher
 from pipeline import predict
-from tests.helpers import SKEW_TEXTS, make_corpus, read_examples, read_records, run_cli
+from tests.helpers import SKEW_TEXTS, make_corpus, read_examples, read_records, run_cli, states
 
 pytestmark = pytest.mark.pipeline
 
-def states(summary):
-    return {row["component"]: row["state"] for row in summary["components"]}
 
 
 @pytest.fixture(scope="module")
