@@ -37,8 +37,12 @@ class DatasetSpec:
     name: str
     archive: str  # canonical file name, also the name looked up in a mirror
     url: str  # canonical download URL
-    # sha256 of the archive at `url`. A mirror's own SHA256SUMS takes
-    # precedence for archives fetched from that mirror (a mirror may repack).
+    # sha256 the archive at `url` is published with, or None where upstream
+    # publishes none: such a download is trusted on first use (its sha256 is
+    # recorded in the data cache, and a later download must match it). A
+    # mirror's own SHA256SUMS takes precedence for archives fetched from that
+    # mirror (a mirror may repack). Never pin a mirror's repack here: a user
+    # downloading from `url` would then fail the check.
     sha256: Optional[str]
     root_in_archive: str  # folder inside the archive that holds train/ and test/
     exclude_dirs: Tuple[str, ...] = ()  # folders of train/ that are not classes
@@ -63,9 +67,10 @@ DATASETS = {
         name="stackoverflow",
         archive="stack_overflow_16k.tar.gz",
         url="https://storage.googleapis.com/download.tensorflow.org/data/stack_overflow_16k.tar.gz",
-        # Checksum of the archive as distributed by the project's data mirror;
-        # the upstream bucket publishes none.
-        sha256="3ae12e7c1bd6fb7f389958a8dc90c23795f8b2f63bc1d7fd6c218284d3699ca8",
+        # No pinned checksum: the TensorFlow bucket publishes none, and the only
+        # sha256 we know is of a mirror's repack, which the file at `url` does
+        # not match. A download from `url` is trusted on first use instead.
+        sha256=None,
         root_in_archive="",
         schema="stackoverflow",
         class_names=("csharp", "java", "javascript", "python"),

@@ -5,14 +5,20 @@
 Sources, first match wins:
   * a mirror given by `mirror=` or the DATA_MIRROR environment variable: a
     directory or a URL prefix (http://, https://, file://) holding archives
-    under their canonical file names beside a `SHA256SUMS` file;
-  * the dataset's canonical URL.
+    under their canonical file names beside a `SHA256SUMS` file, which is
+    authoritative for what it lists;
+  * the dataset's canonical URL, checked against the sha256 upstream publishes
+    (`DatasetSpec.sha256`). Where upstream publishes none, the first download
+    is trusted: a warning names its sha256, which is recorded in
+    `<cache>/SHA256SUMS.trusted`, and a later download from the same URL with
+    another sha256 is refused (trust on first use).
 
 The registry is a convenience: any directory corpus in the
 `ROOT/<split>/<class>/<file>` layout works with `run_local.py --data-dir`.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -31,6 +37,9 @@ from pipeline import configs
 
 MIRROR_ENV = "DATA_MIRROR"
 CHECKSUMS_FILE = "SHA256SUMS"
+# sha256 of canonical downloads that upstream publishes no checksum for, as
+# seen the first time (sha256sum format, keyed by URL).
+TRUSTED_FILE = "SHA256SUMS.trusted"
 _COMPLETE_MARKER = ".complete.json"
 _CHUNK = 1 << 20
 
@@ -133,14 +142,21 @@ def _read_url_text(url: str, timeout: float = 30.0) -> str:
         raise AcquisitionError(f"could not read {url}: {err}") from err
 
 
-def _fetch_archive(spec: configs.DatasetSpec, mirror: Optional[str], downloads: Path, progress: bool):
-    """Returns (archive path, expected sha256, whether the file is ours to delete)."""
+@dataclasses.dataclass(frozen=True)
+class _Fetched:
+    path: Path
+    expected: Optional[str]  # sha256 to check against; None: nobody vouches for this file
+    owned: bool  # ours to delete (a download), not a mirror's file
+    url: Optional[str] = None  # set for a download from the dataset's canonical URL
+
+
+def _fetch_archive(spec: configs.DatasetSpec, mirror: Optional[str], downloads: Path, progress: bool) -> _Fetched:
     if mirror:
         if _is_url(mirror):
             prefix = mirror.rstrip("/") + "/"
             sums = parse_checksums(_read_url_text(prefix + CHECKSUMS_FILE))
             path = download(prefix + spec.archive, downloads / spec.archive, progress)
-            return path, sums.get(spec.archive, spec.sha256), True
+            return _Fetched(path, sums.get(spec.archive, spec.sha256), owned=True)
         mirror_dir = Path(mirror).expanduser()
         path = mirror_dir / spec.archive
         if not path.is_file():
@@ -150,9 +166,9 @@ def _fetch_archive(spec: configs.DatasetSpec, mirror: Optional[str], downloads: 
             )
         sums_file = mirror_dir / CHECKSUMS_FILE
         sums = parse_checksums(sums_file.read_text()) if sums_file.is_file() else {}
-        return path, sums.get(spec.archive, spec.sha256), False
+        return _Fetched(path, sums.get(spec.archive, spec.sha256), owned=False)
     path = download(spec.url, downloads / spec.archive, progress)
-    return path, spec.sha256, True
+    return _Fetched(path, spec.sha256, owned=True, url=spec.url)
 
 
 def verify_checksum(path: Path, expected: Optional[str]) -> str:
@@ -163,6 +179,33 @@ def verify_checksum(path: Path, expected: Optional[str]) -> str:
         raise ChecksumError(
             f"checksum mismatch for {path}: expected sha256 {expected}, got {actual}. "
             "The file is corrupt or not the expected archive; delete it and fetch it again."
+        )
+    return actual
+
+
+def _verify_unpinned_download(path: Path, url: str, trusted_file: Path) -> str:
+    """Trust on first use for a canonical URL that publishes no checksum.
+
+    The first download's sha256 is recorded in `trusted_file` (with a warning,
+    since nothing vouches for it); a later download must match the record.
+    """
+    actual = sha256_of(path)
+    trusted = parse_checksums(trusted_file.read_text()) if trusted_file.is_file() else {}
+    recorded = trusted.get(url)
+    if recorded is None:
+        print(
+            f"warning: {url} publishes no checksum; trusting this download (sha256 {actual}) and "
+            f"recording it in {trusted_file}: a later download must match it.",
+            file=sys.stderr,
+        )
+        with open(trusted_file, "a", encoding="utf-8") as f:
+            f.write(f"{actual}  {url}\n")
+    elif actual != recorded:
+        raise ChecksumError(
+            f"checksum mismatch for {url}: this download has sha256 {actual}, but the first download "
+            f"from that URL had {recorded} (recorded in {trusted_file}). Upstream replaced the file, or "
+            "this download is corrupt or tampered with. To accept the new file, delete the line naming "
+            f"that URL from {trusted_file} and run again."
         )
     return actual
 
@@ -256,9 +299,13 @@ def acquire(
         return target
 
     cache_dir.mkdir(parents=True, exist_ok=True)
-    archive, expected, owned = _fetch_archive(spec, mirror, cache_dir / "downloads", progress)
+    fetched = _fetch_archive(spec, mirror, cache_dir / "downloads", progress)
+    archive, owned = fetched.path, fetched.owned
     try:
-        digest = verify_checksum(archive, expected)
+        if fetched.url and fetched.expected is None:
+            digest = _verify_unpinned_download(archive, fetched.url, cache_dir / TRUSTED_FILE)
+        else:
+            digest = verify_checksum(archive, fetched.expected)
     except ChecksumError:
         if owned:
             archive.unlink(missing_ok=True)

@@ -1,10 +1,13 @@
 """Dataset acquisition: mirror, HTTP download, checksums, safe extraction, cache."""
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
 import hashlib
 import http.server
 import io
+import shutil
 import tarfile
 import threading
 from pathlib import Path
@@ -135,16 +138,25 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         super().do_GET()
 
 
-@pytest.fixture
-def http_mirror(toy):
+@contextlib.contextmanager
+def _serve_directory(directory: Path):
+    """An HTTP server on 127.0.0.1 serving `directory`; yields its URL prefix."""
     _QuietHandler.requests = []
-    handler = functools.partial(_QuietHandler, directory=str(toy))
+    handler = functools.partial(_QuietHandler, directory=str(directory))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def http_mirror(toy):
+    with _serve_directory(toy) as url:
+        yield url
 
 
 def test_download_over_http_with_progress(http_mirror, tmp_path, capsys):
@@ -174,3 +186,109 @@ def test_registry_pins_the_real_corpora():
     assert configs.DATASETS["stackoverflow"].archive == "stack_overflow_16k.tar.gz"
     for spec in configs.DATASETS.values():
         assert configs.schema_path(spec.schema).is_file()
+
+
+# --- Canonical URLs: the archives as upstream ships them -------------------------------------------
+
+def _build(path: Path, files) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in files.items():
+            _add_file(tar, name, data)
+    return path
+
+
+def stackoverflow_shaped(path: Path, variant: str = "") -> Path:
+    """The TensorFlow bucket's layout: train/ and test/ with four tag folders, README.md at the root."""
+    files = {"README.md": b"Stack Overflow questions " + variant.encode()}
+    for split in ("train", "test"):
+        for tag in configs.DATASETS["stackoverflow"].class_names:
+            for i in range(2):
+                files[f"{split}/{tag}/{i}.txt"] = f"how do I {tag} {split} {i} {variant}".encode()
+    return _build(path, files)
+
+
+def imdb_stanford_shaped(path: Path) -> Path:
+    """Stanford's aclImdb_v1 layout: class folders plus unsup/, bag-of-words, URL lists, vocabulary."""
+    files = {"aclImdb/README": b"readme", "aclImdb/imdb.vocab": b"the\nand\n", "aclImdb/imdbEr.txt": b"0.1\n"}
+    for split in ("train", "test"):
+        for cls in ("neg", "pos"):
+            for i in range(2):
+                files[f"aclImdb/{split}/{cls}/{i}_{2 if cls == 'neg' else 9}.txt"] = f"{split} {cls} {i}".encode()
+            files[f"aclImdb/{split}/urls_{cls}.txt"] = b"http://www.imdb.com/title/tt0000000/usercomments\n"
+        files[f"aclImdb/{split}/labeledBow.feat"] = b"9 0:1 1:2\n"
+    files.update({"aclImdb/train/unsup/0_0.txt": b"unlabelled", "aclImdb/train/unsupBow.feat": b"0 0:1\n",
+                  "aclImdb/train/urls_unsup.txt": b"http://www.imdb.com/title/tt0000001/usercomments\n"})
+    return _build(path, files)
+
+
+def _at_local_url(monkeypatch, name: str, url_prefix: str, **changes) -> configs.DatasetSpec:
+    """The registry's spec for `name`, downloaded from `url_prefix` instead of its canonical host."""
+    spec = configs.DATASETS[name]
+    spec = dataclasses.replace(spec, url=url_prefix + spec.archive, **changes)
+    monkeypatch.setitem(configs.DATASETS, name, spec)
+    monkeypatch.delenv(datasets.MIRROR_ENV, raising=False)
+    return spec
+
+
+def test_stackoverflow_pins_no_checksum():
+    # Upstream publishes none; a mirror's repack pinned here would fail every real download.
+    assert configs.DATASETS["stackoverflow"].sha256 is None
+
+
+def test_unpinned_download_is_trusted_on_first_use_then_held_to_it(tmp_path, monkeypatch, capsys):
+    served = tmp_path / "upstream"
+    served.mkdir()
+    first = sha256(stackoverflow_shaped(served / "stack_overflow_16k.tar.gz"))
+    cache = tmp_path / "cache"
+    with _serve_directory(served) as prefix:
+        spec = _at_local_url(monkeypatch, "stackoverflow", prefix)
+        root = datasets.acquire("stackoverflow", cache_dir=cache, progress=False)
+        assert _QuietHandler.requests == ["/stack_overflow_16k.tar.gz"]  # no mirror, no SHA256SUMS asked for
+        err = capsys.readouterr().err
+        assert "publishes no checksum" in err and first in err
+        files = _files(root)
+        assert len(files) == 16 and "README.md" not in files
+        assert {f.split("/")[1] for f in files} == set(spec.class_names)
+        trusted = cache / datasets.TRUSTED_FILE
+        assert datasets.parse_checksums(trusted.read_text()) == {spec.url: first}
+
+        # The same file again (the corpus cache is gone): accepted quietly against the record.
+        shutil.rmtree(root)
+        datasets.acquire("stackoverflow", cache_dir=cache, progress=False)
+        assert "publishes no checksum" not in capsys.readouterr().err
+
+        # Upstream now serves another file: refused, nothing cached, the record unchanged.
+        shutil.rmtree(root)
+        other = sha256(stackoverflow_shaped(served / "stack_overflow_16k.tar.gz", variant="v2"))
+        with pytest.raises(datasets.ChecksumError) as refused:
+            datasets.acquire("stackoverflow", cache_dir=cache, progress=False)
+        message = str(refused.value)
+        assert other in message and first in message and str(trusted) in message
+        assert "To accept the new file, delete the line naming that URL" in message
+        assert not root.exists() and not list((cache / "downloads").iterdir())
+        assert datasets.parse_checksums(trusted.read_text()) == {spec.url: first}
+
+        # Accepting it as the message says: delete the line, run again.
+        trusted.write_text("")
+        datasets.acquire("stackoverflow", cache_dir=cache, progress=False)
+        assert datasets.parse_checksums(trusted.read_text()) == {spec.url: other}
+
+
+def test_pinned_download_with_stanford_layout(tmp_path, monkeypatch):
+    served = tmp_path / "upstream"
+    served.mkdir()
+    archive = imdb_stanford_shaped(served / "aclImdb_v1.tar.gz")
+    cache = tmp_path / "cache"
+    with _serve_directory(served) as prefix:
+        # The registry's pinned sha256 is the real Stanford archive's, not this one's: refused.
+        _at_local_url(monkeypatch, "imdb", prefix)
+        with pytest.raises(datasets.ChecksumError, match="checksum mismatch.*aclImdb_v1.tar.gz"):
+            datasets.acquire("imdb", cache_dir=cache, progress=False)
+        assert not (cache / "imdb").exists() and not (cache / datasets.TRUSTED_FILE).exists()
+
+        _at_local_url(monkeypatch, "imdb", prefix, sha256=sha256(archive))
+        root = datasets.acquire("imdb", cache_dir=cache, progress=False)
+    files = _files(root)
+    assert len(files) == 8
+    assert {tuple(f.split("/")[:2]) for f in files} == {(s, c) for s in ("train", "test") for c in ("neg", "pos")}
+    assert (root / "test" / "pos" / "1_9.txt").read_text() == "test pos 1"
