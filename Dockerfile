@@ -15,8 +15,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TF_USE_LEGACY_KERAS=1 \
     PYTHONPATH=/pipeline
 
-# Must equal pipeline/configs.py CONTAINER_PROJECT_ROOT: the components read
-# schemas/ and import components/ from here.
+# Must equal pipeline/configs.py CONTAINER_PROJECT_ROOT: the steps import
+# components/ from here and read schemas/ relative to it (their working directory).
 WORKDIR /pipeline
 
 # The steps `make setup` runs, from the same lock file (plus the CUDA libraries).
@@ -29,6 +29,7 @@ COPY components/ components/
 COPY schemas/ schemas/
 COPY run_local.py run_kubeflow.py ./
 
-# What the compiled spec runs (TFX's KFP v2 entrypoint); set here too so the
-# image runs the same command when a spec leaves it out.
-ENTRYPOINT ["python", "-m", "tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor"]
+# What the compiled spec runs (configs.CONTAINER_COMMAND: TFX's KFP v2 entrypoint,
+# wrapped for s3://); set here too so the image runs the same command when a spec
+# leaves it out.
+ENTRYPOINT ["python", "-m", "pipeline.container_entrypoint"]

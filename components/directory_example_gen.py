@@ -163,8 +163,11 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
 
         parts_dir = self._parts_dir
         for kind in _SIDE_OUTPUTS:
+            # skip_if_empty: an empty file is a multipart upload of no parts on
+            # s3://, which S3 (and MinIO) refuse; no file reads as no lines.
             ([o[kind] for o in outputs] | f"All[{kind}]" >> beam.Flatten()
-             | f"Write[{kind}]" >> beam.io.WriteToText(os.path.join(parts_dir, kind), shard_name_template=""))
+             | f"Write[{kind}]" >> beam.io.WriteToText(os.path.join(parts_dir, kind), shard_name_template="",
+                                                       skip_if_empty=True))
         # Each split comes from one folder: its records go straight to the writer.
         return {name: next(o[name] for o in outputs if name in o) for name in split_names}
 

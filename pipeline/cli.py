@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import os
@@ -10,9 +9,9 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
-from pipeline import configs, datasets, run_lock, run_summary
+from pipeline import configs, datasets, run_lock, run_request, run_summary
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -30,38 +29,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--mirror", help=f"directory or URL prefix holding the archives (default: ${datasets.MIRROR_ENV})")
     p.add_argument("--data-cache", type=Path, default=None,
                    help=f"where acquired corpora are cached (default: {configs.DEFAULT_DATA_CACHE})")
-    p.add_argument("--schema", help="curated schema name under schemas/ or a schema.pbtxt path "
-                                    "(default: the dataset's, 'generic' for --data-dir)")
-    p.add_argument("--exclude-dir", action="append", default=None,
-                   help="folder of train/ that is not a class (repeatable; IMDB: unsup)")
-    p.add_argument("--eval-percent", type=int, default=configs.IngestConfig.eval_percent)
-    p.add_argument("--max-file-bytes", type=int, default=configs.IngestConfig.max_file_bytes)
-    p.add_argument("--recipe", choices=sorted(configs.RECIPES), default="default",
-                   help="a named set of the knobs below ('tutorial': the TensorFlow tutorial's recipe); "
-                        "a knob's own flag wins (default: %(default)s)")
-    t, tr = configs.TransformConfig(), configs.TrainConfig()
-    knobs = [("--vocab-size", int, t.vocab_size, "ids, padding and OOV included"),
-             ("--max-len", int, t.max_len, "token ids per document"),
-             ("--ngrams", int, t.ngrams, "2: unigrams + bigrams"),
-             ("--ngram-buckets", int, t.ngram_buckets, "hash n-grams into this many ids (0: vocabulary)"),
-             ("--epochs", int, tr.epochs, "at most"),
-             ("--batch-size", int, tr.batch_size, ""),
-             ("--learning-rate", float, tr.learning_rate, ""),
-             ("--embedding-dim", int, tr.embedding_dim, ""),
-             ("--patience", int, tr.early_stopping_patience, "early stopping: epochs without a better eval loss, 0 off"),
-             ("--seed", int, tr.seed, "")]
-    for flag, kind, default, text in knobs:
-        p.add_argument(flag, type=kind, default=None, help=f"{text} (default: {default}, or the recipe's)".lstrip())
-    p.add_argument("--materialize", action="store_true",
-                   help="Transform also writes the transformed splits (the Trainer does not need them)")
-    p.add_argument("--mask-padding", action=argparse.BooleanOptionalAction, default=None,
-                   help=f"average real tokens only (default: {tr.mask_padding}, or the recipe's)")
-    p.add_argument("--min-accuracy", type=float, default=None,
-                   help="blessing: lowest test accuracy (default: the dataset's, 0.5 for --data-dir)")
-    p.add_argument("--max-accuracy-drop", type=float, default=configs.EvaluationConfig.max_accuracy_drop,
-                   help="blessing: largest accuracy drop against the last blessed model (default: %(default)s)")
-    p.add_argument("--beam-arg", action="append", default=None,
-                   help="a Beam pipeline arg, repeatable, e.g. --beam-arg=--runner=PortableRunner")
+    run_request.add_flags(p)
     p.add_argument("--until", choices=("validation", "push"), default="push",
                    help="'validation': stop after ExampleValidator (check the data only)")
     p.add_argument("--no-cache", action="store_true", help="re-run every component")
@@ -73,25 +41,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def resolve_corpus(args: argparse.Namespace):
-    """Returns (corpus root, run name, schema file, exclude dirs, min accuracy)."""
+def resolve_corpus(args: argparse.Namespace) -> Tuple[Path, str, Optional[configs.DatasetSpec]]:
+    """Returns (corpus root, run name, the known dataset or None); acquires a known dataset."""
     if args.dataset:
         spec = configs.DATASETS[args.dataset]
         root = datasets.acquire(args.dataset, mirror=args.mirror, cache_dir=args.data_cache)
-        name, schema, exclude = args.name or spec.name, args.schema or spec.schema, spec.exclude_dirs
-        min_accuracy = spec.min_accuracy
-    else:
-        root = args.data_dir.expanduser().resolve()
-        name, schema, exclude = args.name or root.name, args.schema or "generic", ()
-        min_accuracy = configs.EvaluationConfig.min_accuracy
-    if args.min_accuracy is not None:
-        min_accuracy = args.min_accuracy
-    if args.exclude_dir is not None:
-        exclude = tuple(args.exclude_dir)
-    schema_file = Path(schema) if schema.endswith(".pbtxt") else configs.schema_path(schema)
-    if not schema_file.is_file():
-        raise FileNotFoundError(f"--schema {schema}: no such file")
-    return Path(root).resolve(), name, schema_file.resolve(), exclude, min_accuracy
+        return Path(root).resolve(), args.name or spec.name, spec
+    root = args.data_dir.expanduser().resolve()
+    return root, args.name or root.name, None
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -100,13 +57,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     from components import corpus  # noqa: WPS433 (imports TensorFlow: after the log settings)
 
     try:
-        root, name, schema_file, exclude, min_accuracy = resolve_corpus(args)
-        ingest = configs.IngestConfig(exclude_dirs=exclude, eval_percent=args.eval_percent,
-                                      max_file_bytes=args.max_file_bytes)
-        ingest.validate()
-        transform_config, train_config = recipe_configs(args)
-        transform_config.validate()
-        train_config.validate()
+        root, name, dataset = resolve_corpus(args)
+        request = run_request.resolve(args, dataset)
+        ingest = request.ingest
         # Fail before any component starts when the layout itself is wrong.
         classes = corpus.discover_classes(root, ingest.train_dir, ingest.exclude_dirs)
         has_test = (root / ingest.test_dir).is_dir()
@@ -133,15 +86,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         pipeline_name=pipeline_name,
         pipeline_root=str(pipeline_root),
         data_root=str(root),
-        schema_file=str(schema_file),
         serving_dir=str(serving_dir),
         num_classes=len(classes),
+        request=request,
         has_test_dir=has_test,
-        ingest=ingest,
-        transform=transform_config,
-        train=train_config,
-        evaluation=configs.EvaluationConfig(min_accuracy=min_accuracy, max_accuracy_drop=args.max_accuracy_drop),
-        beam_pipeline_args=args.beam_arg if args.beam_arg is not None else configs.DEFAULT_BEAM_ARGS,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(str(metadata_path)),
         enable_cache=not args.no_cache,
         until=args.until,
@@ -166,25 +114,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         args.summary.parent.mkdir(parents=True, exist_ok=True)
         args.summary.write_text(json.dumps(summary, indent=2))
     return 1 if failure else 0
-
-
-_FLAG_TO_FIELD = {"vocab_size": "vocab_size", "max_len": "max_len", "ngrams": "ngrams",
-                  "ngram_buckets": "ngram_buckets", "epochs": "epochs",
-                  "batch_size": "batch_size", "learning_rate": "learning_rate", "embedding_dim": "embedding_dim",
-                  "patience": "early_stopping_patience", "seed": "seed", "mask_padding": "mask_padding"}
-
-
-def recipe_configs(args: argparse.Namespace):
-    """TransformConfig and TrainConfig: dataclass defaults < the recipe < explicit flags."""
-    values = dict(configs.RECIPES[args.recipe])
-    values.update({field: getattr(args, flag) for flag, field in _FLAG_TO_FIELD.items()
-                   if getattr(args, flag) is not None})
-    if args.materialize:
-        values["materialize"] = True
-    transform_fields = {f.name for f in dataclasses.fields(configs.TransformConfig)}
-    transform = configs.TransformConfig(**{k: v for k, v in values.items() if k in transform_fields})
-    train = configs.TrainConfig(**{k: v for k, v in values.items() if k not in transform_fields})
-    return transform, train
 
 
 def build_summary(metadata_path: str, pipeline_name: str, wall: float, failure: Optional[str],

@@ -208,9 +208,41 @@ class Resources:
 # --- Kubeflow Pipelines -------------------------------------------------------
 PROJECT_VERSION = "0.1.0"  # also in pyproject.toml; the image tag
 KUBEFLOW_IMAGE_NAME = "tfx-text-classifier"  # prefix with your registry: --image REGISTRY/NAME:TAG
-# Where the Dockerfile copies the project inside the image: schemas and code are
-# read from there by the components.
+# Where the Dockerfile copies the project inside the image (its WORKDIR and
+# PYTHONPATH): steps import components/ from there and read schemas/ relative to it.
 CONTAINER_PROJECT_ROOT = "/pipeline"
+# The corpora reach ExampleGen's pod on a PersistentVolumeClaim (run_kubeflow.py --corpus-pvc).
+CORPUS_PVC = "text-classifier-corpora"
+CORPUS_MOUNT = "/corpus"
+# Every step's command: TFX's KFP v2 entrypoint, wrapped for s3:// (pipeline/container_entrypoint.py).
+CONTAINER_COMMAND = ("python", "-m", "pipeline.container_entrypoint")
+
+
+@dataclasses.dataclass(frozen=True)
+class S3Settings:
+    """How Kubeflow steps reach an s3:// pipeline root or serving destination.
+
+    Defaults fit the MinIO a default Kubeflow Pipelines install ships: its
+    service, and the secret holding its keys (copied into each profile
+    namespace on multi-user installs). The endpoint and region become plain
+    environment variables of every step; the keys come from the secret.
+    """
+
+    endpoint: str = "http://minio-service.kubeflow:9000"
+    region: str = "us-east-1"
+    secret: str = "mlpipeline-minio-artifact"
+    access_key_field: str = "accesskey"  # keys inside the secret
+    secret_key_field: str = "secretkey"
+
+    def env(self) -> dict:
+        """Plain variables: tensorflow-io's S3 plugin reads S3_*, boto3 (Beam's S3) AWS_*."""
+        https = self.endpoint.startswith("https://")
+        return {"S3_ENDPOINT": self.endpoint, "AWS_ENDPOINT_URL": self.endpoint, "AWS_REGION": self.region,
+                "S3_USE_HTTPS": "1" if https else "0", "S3_VERIFY_SSL": "1" if https else "0"}
+
+    def secret_env(self) -> dict:
+        """Environment variable -> key in the secret."""
+        return {"AWS_ACCESS_KEY_ID": self.access_key_field, "AWS_SECRET_ACCESS_KEY": self.secret_key_field}
 KUBEFLOW_RESOURCES = {
     "Transform": Resources(cpu=2, memory_gib=8),
     "Trainer": Resources(cpu=4, memory_gib=16, accelerator_type="NVIDIA_TESLA_T4", accelerator_count=1),

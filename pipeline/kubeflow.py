@@ -1,20 +1,38 @@
 """Kubeflow Pipelines: compile the pipeline (KFP v2 spec) and schedule it.
 
-The pipeline comes from the same factory and configuration as the local run;
+The pipeline comes from the same factory and run request as the local run;
 the project's code is baked into the image (see Dockerfile), so compiling
 uploads nothing. The spec still changes with our code: the Transform, Trainer
 and ExampleGen configurations carry fingerprints of the source they run, and
 ImportSchemaGen the schema's sha256.
+
+What the compiled spec is made to satisfy, from the Kubeflow Pipelines
+backend's source (kubeflow/pipelines, backend/src/v2):
+  * PipelineSpec schema 2.1.0: runtime parameters are `constant`; the 2.0.0
+    form `constantValue` is refused by the driver (driver/resolve.go).
+  * No resolver task: the Argo compiler implements container and importer
+    executors only (compiler/visitor.go). The baseline is a container step,
+    ServedModelBaseline.
+  * No cache may serve a stale step. The backend never runs TFX's
+    `lifecycle.preCacheCheck` hook, so ExampleGen's cache key would be its
+    parameters alone, blind to the corpus; caching is off for ExampleGen and
+    for ServedModelBaseline (whose answer depends on the serving destination).
+  * Artifact URIs must be gs://, s3:// or minio:// (the launcher's
+    LocalPathForURI; objectstore.ParseBucketPathToConfig refuses anything else).
+    For s3:// every step gets the endpoint as environment variables and its keys
+    from a Kubernetes secret (`platformSpec`, honoured by the driver).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import tempfile
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Tuple
 
 from pipeline import configs
+from pipeline.run_request import RunRequest
 
 class SchedulingError(RuntimeError):
     """The schedule command cannot go on; the message says what to fix."""
@@ -22,61 +40,130 @@ class SchedulingError(RuntimeError):
 
 # ---------------------------------------------------------------------------- compile
 
+# Component ids whose KFP tasks must never be served from KFP's cache (see the module docstring).
+UNCACHED_COMPONENTS = ("DirectoryExampleGen", "ServedModelBaseline")
+OBJECT_STORE_SCHEMES = ("gs://", "s3://", "minio://")
+
+
+def check_uri(flag: str, value: str) -> None:
+    """A pipeline root or serving destination must be on an object store the launcher can address."""
+    if not value.startswith(OBJECT_STORE_SCHEMES):
+        raise ValueError(f"{flag} {value}: Kubeflow Pipelines stores artifacts on object storage only; pass a "
+                         f"gs://BUCKET/... or s3://BUCKET/... URI (the KFP launcher refuses other schemes)")
+
+
 def compile_pipeline(
     output: Path,
+    name: str,
     pipeline_root: str,
     data_root: str,
     serving_dir: str,
     image: str,
     num_classes: int,
-    schema: str,
-    name: str,
-    exclude_dirs: Sequence[str] = (),
+    request: RunRequest,
     has_test_dir: bool = True,
-    min_accuracy: float = configs.EvaluationConfig.min_accuracy,
-    beam_pipeline_args: Sequence[str] = configs.DEFAULT_BEAM_ARGS,
     resources: Optional[Dict[str, configs.Resources]] = None,
-    transform: configs.TransformConfig = configs.TransformConfig(),
-    train: configs.TrainConfig = configs.TrainConfig(),
+    s3: configs.S3Settings = configs.S3Settings(),
+    corpus_volume: Optional[Tuple[str, str]] = None,
 ) -> Path:
-    """Writes the KFP v2 pipeline job (JSON) for `image` to `output`; returns the path."""
+    """Writes the KFP v2 pipeline job (JSON) for `image` to `output`; returns the path.
+
+    `corpus_volume`: (PersistentVolumeClaim, mount path) mounted into ExampleGen's pod.
+    """
     from tfx import v1 as tfx  # noqa: WPS433 (slow import)
 
     from pipeline.pipeline import create_pipeline  # noqa: WPS433
 
-    local_schema = configs.schema_path(schema)
+    check_uri("--pipeline-root", pipeline_root)
+    check_uri("--serving-dir", serving_dir)
+    # Inside the image the schema is read relative to the WORKDIR (the project root).
+    schema_at_runtime = (f"schemas/{request.schema_name}/schema.pbtxt" if request.schema_name
+                         else str(request.schema_file))
     pipeline = create_pipeline(
         pipeline_name=f"{configs.PIPELINE_NAME}-{name}",
         pipeline_root=pipeline_root,
         data_root=data_root,
-        schema_file=str(local_schema),
-        schema_file_at_runtime=f"{configs.CONTAINER_PROJECT_ROOT}/schemas/{schema}/schema.pbtxt",
         serving_dir=serving_dir,
         num_classes=num_classes,
+        request=request,
         has_test_dir=has_test_dir,
-        ingest=configs.IngestConfig(exclude_dirs=tuple(exclude_dirs)),
-        transform=transform,
-        train=train,
-        evaluation=configs.EvaluationConfig(min_accuracy=min_accuracy),
-        beam_pipeline_args=beam_pipeline_args,
-        target="kubeflow",
+        schema_file_at_runtime=schema_at_runtime,
         resources=configs.KUBEFLOW_RESOURCES if resources is None else resources,
     )
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
-        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=image),
+        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(
+            default_image=image, default_commands=list(configs.CONTAINER_COMMAND), use_pipeline_spec_2_1=True),
         output_dir=str(output.parent),
         output_filename=output.name,
     )
     runner.run(pipeline, write_out=True)
+    job = json.loads(output.read_text())
+    _turn_cache_off(job["pipelineSpec"], UNCACHED_COMPONENTS)
+    if any(uri.startswith("s3://") for uri in (pipeline_root, serving_dir)):
+        _add_s3_access(job, s3)
+    if corpus_volume:
+        _mount_corpus(job, *corpus_volume)
+    output.write_text(json.dumps(job, indent=2, sort_keys=True))
     return output
+
+
+def _task_names(spec: Dict, component_id: str) -> List[str]:
+    """The task(s) TFX compiled a component into (task names are the component ids)."""
+    tasks = spec["root"]["dag"]["tasks"]
+    return [t for t in tasks if t == component_id]
+
+
+def _turn_cache_off(spec: Dict, component_ids) -> None:
+    for component_id in component_ids:
+        names = _task_names(spec, component_id)
+        if not names:
+            raise RuntimeError(f"compiled spec has no task for {component_id}; cannot turn its cache off")
+        for task in names:
+            spec["root"]["dag"]["tasks"][task]["cachingOptions"] = {"enableCache": False}
+
+
+def _kubernetes_executors(job: Dict) -> Dict:
+    """The Kubernetes platform spec's per-executor settings (created empty)."""
+    platforms = job.setdefault("platformSpec", {}).setdefault("platforms", {})
+    return platforms.setdefault("kubernetes", {}).setdefault("deploymentSpec", {}).setdefault("executors", {})
+
+
+def _executor_label(spec: Dict, task: str) -> str:
+    component = spec["root"]["dag"]["tasks"][task]["componentRef"]["name"]
+    return spec["components"][component]["executorLabel"]
+
+
+def _mount_corpus(job: Dict, pvc: str, mount_path: str) -> None:
+    label = _executor_label(job["pipelineSpec"], "DirectoryExampleGen")
+    _kubernetes_executors(job).setdefault(label, {})["pvcMount"] = [
+        {"pvcNameParameter": {"runtimeValue": {"constant": pvc}}, "mountPath": mount_path}]
+
+
+def _add_s3_access(job: Dict, s3: configs.S3Settings) -> None:
+    """Endpoint variables in every container; keys from the secret, through KFP's Kubernetes platform spec."""
+    executors = job["pipelineSpec"]["deploymentSpec"]["executors"]
+    secret_env = [{"secretName": s3.secret,
+                   "keyToEnv": [{"secretKey": key, "envVar": var} for var, key in s3.secret_env().items()]}]
+    for label, executor in executors.items():
+        container = executor.get("container")
+        if container is None:
+            continue
+        env = [e for e in container.get("env", []) if e["name"] not in s3.env()]
+        container["env"] = env + [{"name": k, "value": v} for k, v in s3.env().items()]
+        _kubernetes_executors(job).setdefault(label, {})["secretAsEnv"] = secret_env
 
 
 def pipeline_spec_of(job_file: Path) -> Dict:
     """The PipelineSpec inside the pipeline job TFX writes (what KFP's upload takes)."""
     job = json.loads(Path(job_file).read_text())
     return job.get("pipelineSpec", job)
+
+
+def platform_spec_of(job_file: Path) -> Optional[Dict]:
+    """The Kubernetes platform spec compile adds for s3:// (secrets as environment variables), if any."""
+    return json.loads(Path(job_file).read_text()).get("platformSpec")
 
 
 # ---------------------------------------------------------------------------- schedule
@@ -97,18 +184,37 @@ def normalize_cron(expression: str) -> str:
 
 
 def plan(spec_file: Path, pipeline_name: str, version_name: str, experiment: str, namespace: Optional[str],
-         cron: str, max_concurrency: int, enabled: bool, run_now: bool) -> List[Dict]:
+         cron: str, max_concurrency: int, enabled: bool, run_now: bool, pipeline_root: str) -> List[Dict]:
     """What the schedule command will ask the KFP API for, in order (printed by --dry-run)."""
     steps = [
         {"call": "get or create experiment", "experiment": experiment, "namespace": namespace},
         {"call": "upload pipeline (a new version if it already exists)", "pipeline": pipeline_name,
          "version": version_name, "spec": str(spec_file)},
         {"call": "create recurring run", "cron_expression": cron, "max_concurrency": max_concurrency,
-         "enabled": enabled},
+         "enabled": enabled, "pipeline_root": pipeline_root},
     ]
     if run_now:
-        steps.append({"call": "create run (now)"})
+        steps.append({"call": "create run (now)", "pipeline_root": pipeline_root})
     return steps
+
+
+def upload_package(job_file: Path) -> str:
+    """What KFP's upload takes: the PipelineSpec, then the platform spec as a second YAML document.
+
+    TFX's job wrapper (displayName, runtimeConfig) is not part of it; the
+    pipeline root travels with each run instead (see `schedule`).
+    """
+    import yaml  # noqa: WPS433
+
+    docs = [pipeline_spec_of(job_file)]
+    platform = platform_spec_of(job_file)
+    if platform:
+        docs.append(platform)
+    return yaml.safe_dump_all(docs, sort_keys=True)
+
+
+def pipeline_root_of(job_file: Path) -> str:
+    return json.loads(Path(job_file).read_text()).get("runtimeConfig", {}).get("gcsOutputDirectory", "")
 
 
 def _reach(endpoint: str, what: str, fn, *args, **kwargs):
@@ -150,9 +256,13 @@ def schedule(
         raise SchedulingError(f"--max-concurrency must be at least 1, got {max_concurrency}")
     spec = pipeline_spec_of(spec_file)
     pipeline_name = pipeline_name or spec.get("pipelineInfo", {}).get("name") or spec_file.stem
-    version_name = version_name or f"{pipeline_name}-{_spec_digest(spec)}"
+    package_text = upload_package(spec_file)
+    version_name = version_name or f"{pipeline_name}-{hashlib.sha256(package_text.encode()).hexdigest()[:10]}"
+    # KFP takes a run's pipeline root from the run request, not from the spec: without it,
+    # the run would write to the cluster's default root, not where the spec was compiled for.
+    pipeline_root = pipeline_root_of(spec_file)
     steps = plan(spec_file, pipeline_name, version_name, experiment, namespace, cron6, max_concurrency, enabled,
-                 run_now)
+                 run_now, pipeline_root)
     if dry_run:
         printer(json.dumps({"host": host, "requests": steps}, indent=2))
         return {"dry_run": True, "requests": steps}
@@ -162,8 +272,8 @@ def schedule(
     client = _reach(host, "connect", kfp.Client, host=host, namespace=namespace or "kubeflow")
     exp = _reach(host, "create experiment", client.create_experiment, name=experiment, namespace=namespace)
     with tempfile.TemporaryDirectory() as tmp:
-        package = Path(tmp) / f"{pipeline_name}.json"
-        package.write_text(json.dumps(spec))
+        package = Path(tmp) / f"{pipeline_name}.yaml"
+        package.write_text(package_text)
         pipeline_id = _reach(host, "find pipeline", client.get_pipeline_id, pipeline_name)
         if pipeline_id is None:
             pipeline = _reach(host, "upload pipeline", client.upload_pipeline, str(package),
@@ -180,20 +290,15 @@ def schedule(
     recurring = _reach(host, "create recurring run", client.create_recurring_run,
                        experiment_id=exp.experiment_id, job_name=f"{pipeline_name} [{cron6}]",
                        cron_expression=cron6, max_concurrency=max_concurrency, pipeline_id=pipeline_id,
-                       version_id=version_id, enabled=enabled)
+                       version_id=version_id, enabled=enabled, pipeline_root=pipeline_root)
     printer(f"recurring run {recurring.recurring_run_id}: '{cron6}', max concurrency {max_concurrency}, "
             f"{'enabled' if enabled else 'disabled'}")
     result = {"experiment_id": exp.experiment_id, "pipeline_id": pipeline_id, "version_id": version_id,
               "recurring_run_id": recurring.recurring_run_id}
     if run_now:
         run = _reach(host, "create run", client.run_pipeline, experiment_id=exp.experiment_id,
-                     job_name=f"{pipeline_name} (now)", pipeline_id=pipeline_id, version_id=version_id)
+                     job_name=f"{pipeline_name} (now)", pipeline_id=pipeline_id, version_id=version_id,
+                     pipeline_root=pipeline_root)
         printer(f"run {run.run_id} started")
         result["run_id"] = run.run_id
     return result
-
-
-def _spec_digest(spec: Dict) -> str:
-    import hashlib  # noqa: WPS433
-
-    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:10]

@@ -7,13 +7,11 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from pipeline import configs
+from pipeline import configs, run_request
 
-# Defaults assume one shared volume mounted at /mnt in every step's pod; pass
-# bucket URIs (gs://, s3://) or your own mounts instead.
-MOUNT = "/mnt"
-
-
+# Defaults fit a default Kubeflow Pipelines install: artifacts in its MinIO
+# bucket, the corpus on a PersistentVolumeClaim mounted into ExampleGen's pod.
+BUCKET = "s3://mlpipeline"
 def _gpu(value: str) -> tuple:
     if value.lower() in ("none", "0", ""):
         return "", 0
@@ -31,25 +29,31 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     c = sub.add_parser("compile", help="write the KFP v2 pipeline spec (JSON)")
     src = c.add_mutually_exclusive_group(required=True)
     src.add_argument("--dataset", choices=sorted(configs.DATASETS))
-    src.add_argument("--name", help="run name for another corpus (needs --data-root and --num-classes)")
-    c.add_argument("--data-root", help=f"corpus folder as the pods see it (default: {MOUNT}/data/NAME)")
+    src.add_argument("--name", help="run name for another corpus (needs --num-classes)")
     c.add_argument("--num-classes", type=int, help="class folders of the corpus (known datasets: from the registry)")
-    c.add_argument("--schema", help="curated schema under schemas/ (default: the dataset's, else 'generic')")
     c.add_argument("--no-test-dir", action="store_true", help="the corpus has no test/ folder")
-    c.add_argument("--pipeline-root", help=f"any URI (default: {MOUNT}/tfx/NAME/pipeline_root)")
-    c.add_argument("--serving-dir", help=f"where blessed models are pushed (default: {MOUNT}/tfx/NAME/serving)")
+    c.add_argument("--corpus-pvc", default=configs.CORPUS_PVC,
+                   help="PersistentVolumeClaim holding the corpora, mounted into ExampleGen's pod at "
+                        "--corpus-mount; 'none' mounts nothing (default: %(default)s)")
+    c.add_argument("--corpus-mount", default=configs.CORPUS_MOUNT, help="default: %(default)s")
+    c.add_argument("--data-root", help="corpus folder as ExampleGen's pod sees it (default: CORPUS_MOUNT/NAME)")
+    c.add_argument("--pipeline-root", help=f"gs:// or s3:// URI (default: {BUCKET}/tfx/NAME/pipeline_root)")
+    c.add_argument("--serving-dir", help=f"where blessed models are pushed, gs:// or s3:// "
+                                         f"(default: {BUCKET}/tfx/NAME/serving)")
+    s3 = configs.S3Settings()
+    c.add_argument("--s3-endpoint", default=s3.endpoint, help="for s3:// URIs (default: %(default)s)")
+    c.add_argument("--s3-region", default=s3.region, help="default: %(default)s")
+    c.add_argument("--s3-secret", default=s3.secret,
+                   help=f"Kubernetes secret with the S3 keys under '{s3.access_key_field}' and "
+                        f"'{s3.secret_key_field}' (default: %(default)s)")
     c.add_argument("--image", default=configs.default_image(), help="container image (default: %(default)s)")
     c.add_argument("--output", type=Path, help="spec file (default: build/kubeflow/NAME.json)")
-    c.add_argument("--beam-arg", action="append", default=None,
-                   help="Beam arg for the Beam components, repeatable, passed through unchanged "
-                        "(e.g. --beam-arg=--runner=DataflowRunner --beam-arg=--project=P)")
     default_gpu = configs.KUBEFLOW_RESOURCES["Trainer"]
     c.add_argument("--trainer-gpu", type=_gpu,
                    default=(default_gpu.accelerator_type, default_gpu.accelerator_count),
                    help=f"accelerator for the Trainer, TYPE[:COUNT] or 'none' "
                         f"(default: {default_gpu.accelerator_type}:{default_gpu.accelerator_count})")
-    c.add_argument("--epochs", type=int, default=configs.TrainConfig.epochs)
-    c.add_argument("--min-accuracy", type=float, default=None)
+    run_request.add_flags(c)
 
     s = sub.add_parser("schedule", help="upload the spec and create a recurring run")
     s.add_argument("--spec", type=Path, required=True, help="file written by `compile`")
@@ -67,39 +71,36 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def run_compile(args: argparse.Namespace) -> Path:
+    """Resolves the run request as run_local.py does, then compiles; raises ValueError naming a flag."""
     from pipeline.kubeflow import compile_pipeline  # noqa: WPS433
 
-    if args.dataset:
-        spec = configs.DATASETS[args.dataset]
-        name, num_classes, schema = spec.name, len(spec.class_names), args.schema or spec.schema
-        exclude, min_accuracy = spec.exclude_dirs, spec.min_accuracy
+    dataset = configs.DATASETS[args.dataset] if args.dataset else None
+    if dataset:
+        name, num_classes = dataset.name, len(dataset.class_names)
+    elif not args.num_classes or args.num_classes < 2:
+        raise ValueError("--name needs --num-classes (the number of class folders, at least 2)")
     else:
-        if not (args.data_root and args.num_classes):
-            raise SystemExit("error: --name needs --data-root and --num-classes")
-        name, num_classes, schema = args.name, args.num_classes, args.schema or "generic"
-        exclude, min_accuracy = (), configs.EvaluationConfig.min_accuracy
-    if args.min_accuracy is not None:
-        min_accuracy = args.min_accuracy
+        name, num_classes = args.name, args.num_classes
+    request = run_request.resolve(args, dataset)
     trainer = configs.KUBEFLOW_RESOURCES["Trainer"]
     resources = {**configs.KUBEFLOW_RESOURCES,
                  "Trainer": configs.Resources(cpu=trainer.cpu, memory_gib=trainer.memory_gib,
                                               accelerator_type=args.trainer_gpu[0],
                                               accelerator_count=args.trainer_gpu[1])}
+    pvc = None if args.corpus_pvc.lower() == "none" else args.corpus_pvc
     output = compile_pipeline(
         output=args.output or Path("build/kubeflow") / f"{name}.json",
-        pipeline_root=args.pipeline_root or f"{MOUNT}/tfx/{name}/pipeline_root",
-        data_root=args.data_root or f"{MOUNT}/data/{name}",
-        serving_dir=args.serving_dir or f"{MOUNT}/tfx/{name}/serving",
+        name=name,
+        pipeline_root=args.pipeline_root or f"{BUCKET}/tfx/{name}/pipeline_root",
+        data_root=args.data_root or f"{args.corpus_mount.rstrip('/')}/{name}",
+        serving_dir=args.serving_dir or f"{BUCKET}/tfx/{name}/serving",
         image=args.image,
         num_classes=num_classes,
-        schema=schema,
-        name=name,
-        exclude_dirs=exclude,
+        request=request,
         has_test_dir=not args.no_test_dir,
-        min_accuracy=min_accuracy,
-        beam_pipeline_args=args.beam_arg if args.beam_arg is not None else configs.DEFAULT_BEAM_ARGS,
         resources=resources,
-        train=configs.TrainConfig(epochs=args.epochs),
+        s3=configs.S3Settings(endpoint=args.s3_endpoint, region=args.s3_region, secret=args.s3_secret),
+        corpus_volume=(pvc, args.corpus_mount) if pvc else None,
     )
     print(f"wrote {output} (image {args.image})")
     return output
@@ -108,7 +109,11 @@ def run_compile(args: argparse.Namespace) -> Path:
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     if args.command == "compile":
-        run_compile(args)
+        try:
+            run_compile(args)
+        except (ValueError, FileNotFoundError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
         return 0
     from pipeline.kubeflow import SchedulingError, schedule  # noqa: WPS433
 

@@ -1,7 +1,7 @@
 """The one pipeline factory every runner (local, Kubeflow) builds from.
 
     DirectoryExampleGen -> StatisticsGen -> ImportSchemaGen -> StrictExampleValidator
-      -> Transform -> Trainer -> Evaluator (vs. latest blessed model) -> AtomicPusher
+      -> Transform -> Trainer -> ServedModelBaseline -> Evaluator (vs. the served model) -> Pusher
 """
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from tfx import v1 as tfx
 from tfx.orchestration import pipeline as tfx_pipeline
 
 from components.atomic_pusher import AtomicPusher
-from components.baseline_resolver import LatestBlessedBeforeCandidateStrategy
 from components.curated_schema_gen import CuratedSchemaGen
 from components.directory_example_gen import DirectoryExampleGen, IngestSettings
 from components.evaluation import make_eval_config
+from components.evaluator import ServedBaselineEvaluator
+from components.served_model_baseline import ServedModelBaseline
 from components.strict_example_validator import StrictExampleValidator
 from pipeline import configs
+from pipeline.run_request import RunRequest
 
 PREPROCESSING_FN = "components.preprocessing.preprocessing_fn"
 RUN_FN = "components.trainer.run_fn"
@@ -60,35 +62,30 @@ def create_pipeline(
     pipeline_name: str,
     pipeline_root: str,
     data_root: str,
-    schema_file: str,
     serving_dir: str,
     num_classes: int,
+    request: RunRequest,
     has_test_dir: bool = True,
-    ingest: configs.IngestConfig = configs.IngestConfig(),
-    transform: configs.TransformConfig = configs.TransformConfig(),
-    train: configs.TrainConfig = configs.TrainConfig(),
-    evaluation: configs.EvaluationConfig = configs.EvaluationConfig(),
-    beam_pipeline_args: Sequence[str] = configs.DEFAULT_BEAM_ARGS,
     metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
     enable_cache: bool = True,
     until: str = "push",
     train_devices: Optional[Sequence[str]] = None,
-    target: str = "local",
     resources: Optional[Dict[str, configs.Resources]] = None,
     schema_file_at_runtime: Optional[str] = None,
 ) -> tfx_pipeline.Pipeline:
     """The whole pipeline; `until="validation"` builds the data half alone.
 
-    `target="kubeflow"` keeps the same components and dependencies, with what
-    KFP v2 can compile: TFX's stock LatestBlessedModelStrategy (KFP evaluates
-    it itself), and TFX's Pusher when the serving folder is a URI (gs://...),
-    where a rename is not atomic. `resources` maps component ids to what their
-    containers ask the cluster for. `schema_file_at_runtime` is where the
-    components find the schema (in the image) when that differs from
-    `schema_file`, the copy read here for its fingerprint.
+    Every orchestrator gets the same nodes: no Resolver (the Kubeflow Pipelines
+    backend refuses them); the no-regression baseline is the served model
+    (ServedModelBaseline). The Pusher is AtomicPusher for a local serving
+    folder, TFX's Pusher for a URI (gs://, s3://), where a rename is not atomic.
+    `resources` maps component ids to what their containers ask a cluster for.
+    `schema_file_at_runtime` is where the components find the schema (in the
+    image) when that differs from `request.schema_file`, the copy read here for
+    its fingerprint.
     """
-    if target not in ("local", "kubeflow"):
-        raise ValueError(f"target must be 'local' or 'kubeflow', got '{target}'")
+    ingest, transform, train, evaluation = request.ingest, request.transform, request.train, request.evaluation
+    schema_file = str(request.schema_file)
     example_gen = DirectoryExampleGen(input_base=data_root, settings=ingest_settings(ingest, has_test_dir))
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     schema_gen = CuratedSchemaGen(schema_file=schema_file_at_runtime or schema_file,
@@ -129,22 +126,14 @@ def create_pipeline(
                 "code_version": configs.code_fingerprint(*TRAINER_CODE),
             },
         )
-        local = target == "local"
-        latest_blessed = tfx.dsl.Resolver(
-            strategy_class=LatestBlessedBeforeCandidateStrategy if local
-            else tfx.dsl.experimental.LatestBlessedModelStrategy,
-            model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-            model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-        ).with_id("latest_blessed_model_resolver")
-        if local:  # after the Trainer: the newest Model is then the candidate (see the strategy)
-            latest_blessed.add_upstream_node(trainer)
-        evaluator = tfx.components.Evaluator(
+        baseline = ServedModelBaseline(model=trainer.outputs["model"], serving_dir=serving_dir)
+        evaluator = ServedBaselineEvaluator(
             examples=example_gen.outputs["examples"],
             model=trainer.outputs["model"],
-            baseline_model=latest_blessed.outputs["model"],
+            baseline_model=baseline.outputs["baseline_model"],
             example_splits=["test"],
             eval_config=make_eval_config(num_classes, evaluation.min_accuracy, evaluation.max_accuracy_drop),
-        )
+        ).with_id("Evaluator")
         pusher_class = AtomicPusher if "://" not in serving_dir else tfx.components.Pusher
         pusher = pusher_class(
             model=trainer.outputs["model"],
@@ -152,7 +141,7 @@ def create_pipeline(
             push_destination=tfx.proto.PushDestination(
                 filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_dir)),
         )
-        components += [transform_component, trainer, latest_blessed, evaluator, pusher]
+        components += [transform_component, trainer, baseline, evaluator, pusher]
 
     for component in components:
         if resources and component.id in resources:
@@ -164,5 +153,5 @@ def create_pipeline(
         components=components,
         enable_cache=enable_cache,
         metadata_connection_config=metadata_connection_config,
-        beam_pipeline_args=list(beam_pipeline_args),
+        beam_pipeline_args=list(request.beam_args),
     )

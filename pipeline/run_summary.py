@@ -170,7 +170,7 @@ def validation_failures(eval_uri: str) -> List[str]:
             if threshold.HasField("value_threshold"):
                 bound = f"lower bound {threshold.value_threshold.lower_bound.value}"
             else:
-                bound = (f"the no-regression limit: change vs. the blessed baseline "
+                bound = (f"the no-regression limit: change vs. the served baseline "
                          f">= {threshold.change_threshold.absolute.value}")
             value = metric_value(failure.metric_value)
             shown = "NaN" if value is None else f"{value:.4f}"

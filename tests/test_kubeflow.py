@@ -10,15 +10,16 @@ import http.server
 from pathlib import Path
 
 import pytest
+import yaml
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
-from pipeline import configs, kubeflow, kubeflow_cli
+from pipeline import cli, configs, kubeflow, kubeflow_cli, run_request
 from pipeline.pipeline import create_pipeline
+from tests.kfp_backend import Backend, BackendRefusal
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = "registry.example/team/text-classifier:test"
-RESOLVER = "latest_blessed_model_resolver"
 
 
 def compile_spec(tmp_path: Path, *extra) -> dict:
@@ -45,21 +46,39 @@ def test_spec_parses_as_a_kfp_pipeline_spec(imdb_job):
     assert spec.pipeline_info.name == "text-classifier-imdb"
 
 
+def test_spec_is_one_the_kfp_backend_accepts(imdb_job):
+    """Schema 2.1.0 (`constant`, not 2.0.0's `constantValue`), container executors only (no resolver)."""
+    assert imdb_job["pipelineSpec"]["schemaVersion"] == "2.1.0"
+    assert "constantValue" not in json.dumps(imdb_job)
+    assert all(set(e) == {"container"} for e in executors(imdb_job).values())
+    Backend.check(imdb_job)  # the stand-in's compile-time refusals (tests/kfp_backend.py)
+
+
+def test_example_gen_and_the_baseline_are_never_served_from_kfps_cache(imdb_job):
+    """KFP never runs ExampleGen's preCacheCheck hook: its cache key would not see the corpus."""
+    caching = {name: t.get("cachingOptions", {}).get("enableCache", False) for name, t in tasks(imdb_job).items()}
+    assert caching.pop("DirectoryExampleGen") is False
+    assert caching.pop("ServedModelBaseline") is False
+    assert all(caching.values()), caching  # every other step may be cached
+
+
 def test_spec_has_the_local_pipelines_components_and_dependencies(imdb_job, tmp_path):
-    local = create_pipeline(
-        pipeline_name="x", pipeline_root=str(tmp_path), data_root=str(tmp_path),
-        schema_file=str(configs.schema_path("imdb")), serving_dir=str(tmp_path / "serving"), num_classes=2)
-    # The resolver compiles to two KFP tasks; locally it also waits for the Trainer (see baseline_resolver).
-    local_deps = {c.id: {u.id for u in c.upstream_nodes} for c in local.components if c.id != RESOLVER}
-    kfp_deps = {name: {RESOLVER if d.startswith(RESOLVER) else d for d in t.get("dependentTasks", [])}
-                for name, t in tasks(imdb_job).items() if not name.startswith(RESOLVER)}
+    request = run_request.resolve(cli.parse_args(["--dataset", "imdb"]), configs.DATASETS["imdb"])
+    # With the same serving destination (a URI: TFX's Pusher rather than AtomicPusher), the same graph.
+    local = create_pipeline(pipeline_name="x", pipeline_root=str(tmp_path), data_root=str(tmp_path),
+                            serving_dir="s3://mlpipeline/tfx/imdb/serving", num_classes=2, request=request)
+    local_deps = {c.id: {u.id for u in c.upstream_nodes} for c in local.components}
+    kfp_deps = {name: set(t.get("dependentTasks", [])) for name, t in tasks(imdb_job).items()}
     assert kfp_deps == local_deps
     assert "StrictExampleValidator" in kfp_deps["Transform"]  # bad data never reaches Transform
+    assert kfp_deps["Evaluator"] >= {"ServedModelBaseline", "Trainer"}
 
 
-def test_every_executor_uses_the_configured_image(imdb_job):
-    images = {name: e["container"]["image"] for name, e in executors(imdb_job).items() if "container" in e}
-    assert len(images) == 8 and set(images.values()) == {IMAGE}
+def test_every_executor_uses_the_configured_image_and_command(imdb_job):
+    containers = [e["container"] for e in executors(imdb_job).values()]
+    assert len(containers) == len(tasks(imdb_job)) == 9
+    assert {c["image"] for c in containers} == {IMAGE}
+    assert all(c["command"] == list(configs.CONTAINER_COMMAND) for c in containers)
 
 
 def test_trainer_asks_for_the_configured_gpu(imdb_job):
@@ -69,12 +88,60 @@ def test_trainer_asks_for_the_configured_gpu(imdb_job):
     assert "accelerator" not in executors(imdb_job)["Transform_executor"]["container"].get("resources", {})
 
 
+def constant(job, task, parameter):
+    return tasks(job)[task]["inputs"]["parameters"][parameter]["runtimeValue"]["constant"]
+
+
 def test_schema_is_read_from_the_image(imdb_job):
-    params = imdb_job["pipelineSpec"]["root"]["dag"]["tasks"]["ImportSchemaGen"]["inputs"]["parameters"]
-    assert params["schema_file"]["runtimeValue"]["constantValue"]["stringValue"] == \
-        f"{configs.CONTAINER_PROJECT_ROOT}/schemas/imdb/schema.pbtxt"
+    # Relative to the image's WORKDIR (the project root), as the steps run there.
+    assert constant(imdb_job, "ImportSchemaGen", "schema_file") == "schemas/imdb/schema.pbtxt"
     local_sha = __import__("hashlib").sha256(configs.schema_path("imdb").read_bytes()).hexdigest()
-    assert params["schema_sha256"]["runtimeValue"]["constantValue"]["stringValue"] == local_sha
+    assert constant(imdb_job, "ImportSchemaGen", "schema_sha256") == local_sha
+
+
+def test_recipe_flags_configure_the_spec_as_they_configure_a_local_run(tmp_path):
+    flags = ["--recipe", "accurate", "--epochs", "7", "--min-accuracy", "0.8"]
+    job = compile_spec(tmp_path, "--dataset", "imdb", *flags)
+    request = run_request.resolve(cli.parse_args(["--dataset", "imdb", *flags]), configs.DATASETS["imdb"])
+    local = {c.id: c for c in create_pipeline(
+        pipeline_name="x", pipeline_root=str(tmp_path), data_root=str(tmp_path), serving_dir=str(tmp_path / "s"),
+        num_classes=2, request=request).components}
+    for task in ("Transform", "Trainer"):
+        assert json.loads(constant(job, task, "custom_config")) == json.loads(local[task].exec_properties["custom_config"])
+    transform = json.loads(constant(job, "Transform", "custom_config"))
+    assert transform["vocab_size"] == configs.RECIPES["accurate"]["vocab_size"] != configs.TransformConfig.vocab_size
+    assert json.loads(constant(job, "Trainer", "custom_config"))["epochs"] == 7
+    default = compile_spec(tmp_path, "--dataset", "imdb")
+    assert constant(default, "Transform", "custom_config") != constant(job, "Transform", "custom_config")
+    assert "0.8" in constant(job, "Evaluator", "eval_config")
+
+
+def test_s3_roots_get_the_endpoint_and_the_secret_keys(imdb_job):
+    s3 = configs.S3Settings()
+    for label, executor in executors(imdb_job).items():
+        env = {e["name"]: e["value"] for e in executor["container"]["env"]}
+        assert env["S3_ENDPOINT"] == env["AWS_ENDPOINT_URL"] == s3.endpoint
+        k8s = imdb_job["platformSpec"]["platforms"]["kubernetes"]["deploymentSpec"]["executors"][label]
+        assert k8s["secretAsEnv"] == [{"secretName": s3.secret, "keyToEnv": [
+            {"secretKey": "accesskey", "envVar": "AWS_ACCESS_KEY_ID"},
+            {"secretKey": "secretkey", "envVar": "AWS_SECRET_ACCESS_KEY"}]}]
+        # The corpus volume is mounted into ExampleGen's pod alone.
+        assert ("pvcMount" in k8s) == (label == "DirectoryExampleGen_executor")
+
+
+def test_gcs_roots_need_no_s3_settings(tmp_path):
+    job = compile_spec(tmp_path, "--dataset", "imdb", "--pipeline-root", "gs://b/root", "--serving-dir",
+                       "gs://b/serving", "--corpus-pvc", "none")
+    assert "platformSpec" not in job
+    assert all("env" not in e["container"] for e in executors(job).values())
+
+
+@pytest.mark.parametrize("flag", ["--pipeline-root", "--serving-dir"])
+def test_a_local_path_is_refused_naming_the_flag(tmp_path, capsys, flag):
+    code = kubeflow_cli.main(["compile", "--dataset", "imdb", "--output", str(tmp_path / "x.json"), flag, "/mnt/x"])
+    assert code == 2
+    assert f"error: {flag} /mnt/x: Kubeflow Pipelines stores artifacts on object storage only" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()
 
 
 def test_beam_args_pass_through_unchanged(tmp_path):
@@ -94,11 +161,8 @@ def test_a_change_in_the_preprocessing_code_changes_the_spec(imdb_job, tmp_path,
     monkeypatch.setattr(configs, "PROJECT_ROOT", copy)
     changed = compile_spec(tmp_path, "--dataset", "imdb", "--trainer-gpu", "NVIDIA_L4:2")
 
-    def custom_config(job, task):
-        return tasks(job)[task]["inputs"]["parameters"]["custom_config"]["runtimeValue"]["constantValue"]
-
-    assert custom_config(changed, "Transform") != custom_config(imdb_job, "Transform")
-    assert custom_config(changed, "Trainer") != custom_config(imdb_job, "Trainer")
+    assert constant(changed, "Transform", "custom_config") != constant(imdb_job, "Transform", "custom_config")
+    assert constant(changed, "Trainer", "custom_config") != constant(imdb_job, "Trainer", "custom_config")
     assert tasks(changed)["Evaluator"] == tasks(imdb_job)["Evaluator"]  # untouched code, same step
 
 
@@ -128,9 +192,8 @@ def test_dockerfile_installs_what_make_setup_installs():
     copied = {v.split()[0].rstrip("/") for k, v in inst if k == "COPY"}
     assert {"requirements.lock", "pipeline", "components", "schemas"} <= copied
     assert any("requirements-gpu.lock" in v for k, v in inst if k == "COPY")
-    from tfx.orchestration.kubeflow.v2.kubeflow_v2_dag_runner import KUBEFLOW_TFX_CMD
     entrypoint = json.loads(dict(inst)["ENTRYPOINT"])
-    assert entrypoint == list(KUBEFLOW_TFX_CMD)
+    assert entrypoint == list(configs.CONTAINER_COMMAND)
 
 
 def test_make_image_builds_the_tag_the_compiler_writes():
@@ -211,15 +274,23 @@ def test_schedule_uploads_the_spec_and_creates_a_recurring_run(kfp_server, spec_
     assert code == 0
     assert posts("/apis/v2beta1/experiments") == [{"display_name": "nightly", "namespace": ""}]
     (upload,) = posts("/apis/v2beta1/pipelines/upload")
-    uploaded = json.loads(upload.split(b"\r\n\r\n", 1)[1].rsplit(b"\r\n--", 1)[0])
-    assert uploaded == imdb_job["pipelineSpec"]  # the spec itself, not TFX's job wrapper
+    # KFP's package: the PipelineSpec, then the Kubernetes platform spec (secrets, the corpus volume).
+    pipeline_spec, platform_spec = yaml.safe_load_all(upload.split(b"\r\n\r\n", 1)[1].rsplit(b"\r\n--", 1)[0])
+    assert pipeline_spec == imdb_job["pipelineSpec"] and platform_spec == imdb_job["platformSpec"]
     (recurring,) = posts("/apis/v2beta1/recurringruns")
+    # The run request carries the pipeline root (KFP does not read it from the spec) ...
+    root = imdb_job["runtimeConfig"]["gcsOutputDirectory"]
+    assert recurring["runtime_config"]["pipeline_root"] == root
+    # ... and what is scheduled is exactly a job the backend stand-in accepts.
+    Backend.check({"pipelineSpec": pipeline_spec, "platformSpec": platform_spec,
+                   "runtimeConfig": {"gcsOutputDirectory": recurring["runtime_config"]["pipeline_root"]}})
     assert recurring["trigger"] == {"cron_schedule": {"cron": "0 30 2 * * 1"}}
     assert recurring["max_concurrency"] == 2 and recurring["mode"] == "ENABLE"
     assert recurring["experiment_id"] == "e1"
     assert recurring["pipeline_version_reference"] == {"pipeline_id": "p1", "pipeline_version_id": "v1"}
     (run,) = posts("/apis/v2beta1/runs")
     assert run["pipeline_version_reference"] == {"pipeline_id": "p1", "pipeline_version_id": "v1"}
+    assert run["runtime_config"]["pipeline_root"] == root
 
 
 def test_existing_pipeline_gets_a_new_version_and_disabled_schedule(kfp_server, spec_file):

@@ -105,15 +105,17 @@ def test_predict_command_classifies_texts(cold, capsys):
 def test_unchanged_rerun_runs_nothing(cold):
     code, s = run_cli(cold.base, cold.args)
     assert code == 0
-    components = {k: v for k, v in states(s).items() if k != "latest_blessed_model_resolver"}
+    # ServedModelBaseline too: the served model is the candidate itself, so the baseline stays "none".
+    components = states(s)
+    assert "ServedModelBaseline" in components
     assert set(components.values()) == {"cached"}, components
 
 
 def test_changing_epochs_reruns_only_the_training_half(cold):
     code, s = run_cli(cold.base, cold.args, "--epochs", "29")
     assert code == 0, s["failure"]
-    ran = {k for k, v in states(s).items() if v == "ran"} - {"latest_blessed_model_resolver"}
-    assert ran == {"Trainer", "Evaluator", "AtomicPusher"}
+    ran = {k for k, v in states(s).items() if v == "ran"}
+    assert ran == {"Trainer", "ServedModelBaseline", "Evaluator", "AtomicPusher"}
     # The new model is compared with the cold run's blessed model; each figure is reported apart.
     overall, cold_overall = s["evaluation"]["overall"], cold.summary["evaluation"]["overall"]
     assert overall["binary_accuracy (baseline)"] == pytest.approx(cold_overall["binary_accuracy"], abs=1e-6)
@@ -140,13 +142,13 @@ def test_model_missing_the_gate_is_not_pushed(cold, extra, reason):
     assert not [n for n in os.listdir(cold.serving) if not n.isdigit()]  # no staging leftovers
 
 
-def test_worse_candidate_is_not_blessed_against_the_blessed_baseline(cold, capsys):
+def test_worse_candidate_is_not_blessed_against_the_served_baseline(cold, capsys):
     """A tiny vocabulary (padding, OOV and one word) clears the lower bound but not the baseline."""
     before = atomic_pusher.versions(str(cold.serving))
     code, s = run_cli(cold.base, cold.args, "--vocab-size", "3", "--ngram-buckets", "0", "--min-accuracy", "0")
     assert code == 0, s["failure"]
-    ran = {k for k, v in states(s).items() if v == "ran"} - {"latest_blessed_model_resolver"}
-    assert ran == {"Transform", "Trainer", "Evaluator", "AtomicPusher"}
+    ran = {k for k, v in states(s).items() if v == "ran"}
+    assert ran == {"Transform", "Trainer", "ServedModelBaseline", "Evaluator", "AtomicPusher"}
     overall = s["evaluation"]["overall"]
     assert overall["binary_accuracy"] < overall["binary_accuracy (baseline)"] - 0.01
     assert s["evaluation"]["blessed"] is False
@@ -154,7 +156,7 @@ def test_worse_candidate_is_not_blessed_against_the_blessed_baseline(cold, capsy
     # Which metric, which threshold: the no-regression limit alone (the lower bound, 0, is met).
     assert s["evaluation"]["failures"] == [
         f"overall: binary_accuracy (diff) = {diff:.4f} fails the no-regression limit: "
-        f"change vs. the blessed baseline >= -0.01"]
+        f"change vs. the served baseline >= -0.01"]
     assert f"not blessed because {s['evaluation']['failures'][0]}" in capsys.readouterr().out
     assert s["push"]["pushed"] is False
     assert atomic_pusher.versions(str(cold.serving)) == before  # serving keeps the baseline

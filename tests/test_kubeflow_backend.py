@@ -1,0 +1,191 @@
+"""The compiled Kubeflow spec executed: each task as the KFP backend's driver and launcher run it.
+
+tests/kfp_backend.py is the stand-in for the backend (its docstring lists what
+it models and what it refuses); tests/s3_server.py the object store (moto's S3
+server on 127.0.0.1). The pipeline root and the serving destination are s3://
+URIs in that server's bucket; the corpus reaches ExampleGen on a "PVC".
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from pipeline import kubeflow_cli, run_summary
+from tests import kfp_backend
+from tests.helpers import SKEW_TEXTS, make_corpus, write_doc
+from tests.s3_server import ACCESS_KEY, SECRET_KEY, s3_server
+
+pytestmark = pytest.mark.pipeline
+
+NAME = "tiny"
+PVC = "corpora"
+
+
+@pytest.fixture(scope="module")
+def s3():
+    with s3_server() as server:
+        yield server
+
+
+def _compile(base: Path, s3, output: str, *flags) -> Path:
+    corpora = base / "corpora"
+    job = base / output
+    code = kubeflow_cli.main([
+        "compile", "--name", NAME, "--num-classes", "2", "--output", str(job), "--image", "stand-in:latest",
+        "--corpus-pvc", PVC, "--corpus-mount", str(corpora),
+        "--pipeline-root", f"s3://{s3.bucket}/tfx/{NAME}/pipeline_root",
+        "--serving-dir", f"s3://{s3.bucket}/tfx/{NAME}/serving", "--s3-endpoint", s3.endpoint, *flags])
+    assert code == 0
+    return job
+
+
+@pytest.fixture(scope="module")
+def kfp(s3, tiny_run, tmp_path_factory):
+    """The tiny_run corpus and settings, compiled for Kubeflow and executed once."""
+    base = tmp_path_factory.mktemp("kfp-run")
+    root = make_corpus(base / "corpora" / NAME, n_train=60, n_test=30)
+    for i, text in enumerate(SKEW_TEXTS):  # exactly tiny_run's corpus (tests/conftest.py)
+        label, rating = ("pos", 9) if i % 2 else ("neg", 2)
+        write_doc(root / "test" / label / f"900{i}_{rating}.txt", text)
+    settings = tiny_run.args[tiny_run.args.index("--schema"):]  # the local run's flags after its paths
+    job = _compile(base, s3, "job.json", *settings)
+    backend = kfp_backend.Backend(
+        base / "pod", kfp_backend.ObjectStore(s3.endpoint, ACCESS_KEY, SECRET_KEY),
+        secrets={"mlpipeline-minio-artifact": {"accesskey": ACCESS_KEY, "secretkey": SECRET_KEY}},
+        volumes={PVC: base / "corpora"})
+    first = backend.run(job)
+    return SimpleNamespace(base=base, job=job, backend=backend, first=first, settings=settings)
+
+
+def metadata(result, task, key):
+    return result.tasks[task].artifacts[key].metadata
+
+
+def served_versions(s3):
+    return sorted({k.split("/")[3] for k in s3.keys(f"tfx/{NAME}/serving/")})
+
+
+def test_first_execution_runs_every_task_blesses_and_pushes(kfp, s3):
+    assert {name: t.state for name, t in kfp.first.tasks.items()} == {
+        name: "ran" for name in ("DirectoryExampleGen", "ImportSchemaGen", "StatisticsGen", "StrictExampleValidator",
+                                 "Transform", "Trainer", "ServedModelBaseline", "Evaluator", "Pusher")}
+    assert metadata(kfp.first, "ServedModelBaseline", "baseline_model")["served_version"] == ""  # nothing served
+    assert metadata(kfp.first, "Evaluator", "blessing")["blessed"] == 1
+    pushed = metadata(kfp.first, "Pusher", "pushed_model")
+    assert pushed["pushed"] == 1
+    (version,) = served_versions(s3)
+    assert pushed["pushed_destination"] == f"s3://{s3.bucket}/tfx/{NAME}/serving/{version}"
+    assert f"tfx/{NAME}/serving/{version}/saved_model.pb" in s3.keys(f"tfx/{NAME}/serving/{version}/")
+
+
+def test_every_artifact_is_written_into_the_bucket(kfp, s3):
+    prefix = f"s3://{s3.bucket}/tfx/{NAME}/pipeline_root/text-classifier-{NAME}/{kfp.first.run_id}/"
+    keys = set(s3.keys())
+    may_be_empty = {("ServedModelBaseline", "baseline_model"),  # nothing served yet
+                    ("Transform", "updated_analyzer_cache"), ("Transform", "post_transform_anomalies")}
+    for task, result in kfp.first.tasks.items():
+        for key, artifact in result.artifacts.items():
+            assert artifact.uri.startswith(prefix + task + "/"), artifact.uri
+            if (task, key) not in may_be_empty:
+                inside = artifact.uri[len(f"s3://{s3.bucket}/"):] + "/"
+                assert any(k.startswith(inside) for k in keys), f"{task}.{key}: nothing at {artifact.uri}"
+    # Nothing was written to the pods' local copies of the outputs (TFX writes the URIs directly).
+    assert not (kfp.base / "pod" / "s3" / s3.bucket / "tfx" / NAME / "serving").exists()
+
+
+def test_test_metrics_equal_the_local_runs(kfp, s3, tiny_run, tmp_path):
+    evaluation = kfp.first.tasks["Evaluator"].artifacts["evaluation"].uri
+    local_copy = tmp_path / "evaluation"
+    kfp.backend.store.download(evaluation, local_copy)
+    on_kfp = run_summary.evaluation_metrics(str(local_copy))["overall"]
+    local = tiny_run.summary["evaluation"]["overall"]
+    assert set(on_kfp) == set(local)
+    for metric, value in local.items():
+        assert on_kfp[metric] == pytest.approx(value, abs=1e-6), metric
+
+
+def test_second_execution_gates_a_worse_candidate_against_the_served_model(kfp, s3):
+    before = served_versions(s3)
+    # A three-id vocabulary (padding, OOV, one word): over the lower bound, under the served model.
+    worse = _compile(kfp.base, s3, "worse.json", *kfp.settings, "--vocab-size", "3", "--ngram-buckets", "0",
+                     "--min-accuracy", "0")
+    second = kfp.backend.run(worse)
+    states = {name: t.state for name, t in second.tasks.items()}
+    # KFP's cache served what it may (same inputs and parameters), never ExampleGen or the baseline.
+    assert states["ImportSchemaGen"] == "cached"
+    assert states["DirectoryExampleGen"] == "ran" and states["ServedModelBaseline"] == "ran"
+    served = metadata(second, "ServedModelBaseline", "baseline_model")["served_version"]
+    assert served == metadata(kfp.first, "Pusher", "pushed_model")["pushed_destination"]
+    assert metadata(second, "Evaluator", "blessing")["blessed"] == 0
+    assert metadata(second, "Pusher", "pushed_model").get("pushed", 0) == 0
+    assert served_versions(s3) == before
+    local_copy = kfp.base / "second-evaluation"
+    kfp.backend.store.download(second.tasks["Evaluator"].artifacts["evaluation"].uri, local_copy)
+    failures = run_summary.validation_failures(str(local_copy))
+    assert len(failures) == 1 and "no-regression limit" in failures[0], failures
+
+
+# ------------------------------------------------------------------ what the backend refuses
+
+def _tfx_job(tmp_path: Path, components, use_pipeline_spec_2_1: bool = True) -> dict:
+    """A job as TFX's KubeflowV2DagRunner writes it."""
+    from tfx import v1 as tfx
+    from tfx.orchestration import pipeline as tfx_pipeline
+
+    pipeline = tfx_pipeline.Pipeline(pipeline_name="refused", pipeline_root="s3://mlpipeline/refused",
+                                     components=components)
+    runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
+        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(
+            default_image="x", use_pipeline_spec_2_1=use_pipeline_spec_2_1),
+        output_dir=str(tmp_path), output_filename="job.json")
+    runner.run(pipeline, write_out=True)
+    return json.loads((tmp_path / "job.json").read_text())
+
+
+def test_a_resolver_task_is_refused(tmp_path):
+    from tfx import v1 as tfx
+
+    resolver = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+    schema = tfx.components.ImportSchemaGen(schema_file="schemas/imdb/schema.pbtxt")
+    job = _tfx_job(tmp_path, [schema, resolver])
+    with pytest.raises(kfp_backend.BackendRefusal, match="non-container and non-importer executor not implemented"):
+        kfp_backend.Backend.check(job)
+
+
+def test_a_schema_2_0_spec_is_refused_for_its_constant_value(tmp_path):
+    from tfx import v1 as tfx
+
+    job = _tfx_job(tmp_path, [tfx.components.ImportSchemaGen(schema_file="schemas/imdb/schema.pbtxt")],
+                   use_pipeline_spec_2_1=False)
+    assert job["pipelineSpec"]["schemaVersion"] == "2.0.0"
+    with pytest.raises(kfp_backend.BackendRefusal,
+                       match=r"param runtime value spec of type \*pipelinespec.ValueOrRuntimeParameter_ConstantValue"):
+        kfp_backend.Backend.check(job)
+    accepted = _tfx_job(tmp_path, [tfx.components.ImportSchemaGen(schema_file="schemas/imdb/schema.pbtxt")])
+    kfp_backend.Backend.check(accepted)  # the same pipeline as 2.1.0 is fine
+
+
+def test_a_pipeline_root_that_is_not_a_bucket_is_refused(tmp_path):
+    from tfx import v1 as tfx
+
+    job = _tfx_job(tmp_path, [tfx.components.ImportSchemaGen(schema_file="schemas/imdb/schema.pbtxt")])
+    job["runtimeConfig"]["gcsOutputDirectory"] = "/mnt/tfx/root"
+    with pytest.raises(kfp_backend.BackendRefusal, match="unsupported Cloud bucket"):
+        kfp_backend.Backend.check(job)
+
+
+def test_an_unknown_placeholder_is_refused(kfp, tmp_path):
+    job = json.loads(kfp.job.read_text())
+    args = job["pipelineSpec"]["deploymentSpec"]["executors"]["DirectoryExampleGen_executor"]["container"]["args"]
+    args.append("{{$.inputs.parameters['no_such_parameter']}}")
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(job))
+    with pytest.raises(kfp_backend.BackendRefusal, match="no_such_parameter.*not filled by the KFP launcher"):
+        kfp.backend.run(tampered)
