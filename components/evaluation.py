@@ -1,8 +1,8 @@
 """TFMA configuration: metrics, slices and the blessing thresholds.
 
 Blessing = test accuracy at least `min_accuracy` AND no drop of more than
-`max_accuracy_drop` against the latest blessed model (TFMA skips the change
-threshold when there is no baseline yet, i.e. on the first run).
+`max_accuracy_drop` against the served model (ServedModelBaseline; TFMA skips
+the change threshold when there is no baseline, i.e. while nothing else is served).
 """
 from __future__ import annotations
 

@@ -192,7 +192,7 @@ RECIPES = {
 @dataclasses.dataclass(frozen=True)
 class EvaluationConfig:
     min_accuracy: float = 0.5  # absolute lower bound on test accuracy
-    max_accuracy_drop: float = 0.01  # largest drop allowed against the latest blessed model
+    max_accuracy_drop: float = 0.01  # largest drop allowed against the served model
 
 
 @dataclasses.dataclass(frozen=True)

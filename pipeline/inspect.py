@@ -25,6 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from components.directory_example_gen import REPORT_FILE  # noqa: E402
 from components.evaluation import ACCURACY_METRICS, accuracy_metric_name  # noqa: E402
+from components.served_model_baseline import SERVED_VERSION_PROPERTY  # noqa: E402
 from pipeline import configs, run_summary  # noqa: E402
 
 
@@ -266,7 +267,9 @@ def lineage(store, model_dir: str) -> Dict:
         "trainer": {"model_uri": model.uri, "settings": {k: v for k, v in train_config.items() if k != "code_version"},
                     "code_version": train_config.get("code_version"), "execution": trainer.id},
         "blessing": {"blessed": bool(_prop(blessing, "blessed")), "evaluation_uri": evaluation.uri,
-                     "evaluator_execution": evaluator.id, "baseline_model": baseline[0].uri if baseline else None,
+                     "evaluator_execution": evaluator.id,
+                     # The served version ServedModelBaseline copied ("" when nothing else was served).
+                     "baseline_model": (_prop(baseline[0], SERVED_VERSION_PROPERTY) or None) if baseline else None,
                      "test_metrics": {k: v for k, v in overall.items() if "(" not in k}},
     }
 
@@ -294,7 +297,7 @@ def format_lineage(info: Dict) -> str:
         f"model    {info['pushed_model']['path']} (version {info['pushed_model']['version']})",
         f"  <- blessing: {'blessed' if b['blessed'] else 'NOT blessed'} by evaluation {b['evaluation_uri']}",
         "       test: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(b["test_metrics"].items())),
-        f"       baseline: {b['baseline_model'] or 'none (first blessed model)'}",
+        f"       baseline: {b['baseline_model'] or 'none (nothing else was served)'}",
         f"  <- trainer: {tr['model_uri']} (code {tr['code_version']})",
         "       settings: " + ", ".join(f"{k}={v}" for k, v in sorted(tr["settings"].items())),
         f"  <- transform: {t['uri']} (code {t['code_version']})",

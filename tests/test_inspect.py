@@ -115,6 +115,7 @@ def test_lineage_goes_from_the_pushed_model_to_the_corpus(tiny_run, capsys):
     assert info["trainer"]["settings"]["epochs"] == 30 and info["trainer"]["settings"]["learning_rate"] == 0.02
     assert info["trainer"]["code_version"] and info["transform"]["code_version"]
     assert info["blessing"]["blessed"] is True
+    assert info["blessing"]["baseline_model"] is None  # the first model: nothing else was served
     assert info["blessing"]["test_metrics"]["binary_accuracy"] == pytest.approx(
         tiny_run.summary["evaluation"]["test_accuracy"])
     code, out, _ = run_inspect(capsys, "lineage", "--model", model)
