@@ -109,19 +109,12 @@ def compile_pipeline(
     return output
 
 
-def _task_names(spec: Dict, component_id: str) -> List[str]:
-    """The task(s) TFX compiled a component into (task names are the component ids)."""
-    tasks = spec["root"]["dag"]["tasks"]
-    return [t for t in tasks if t == component_id]
-
-
 def _turn_cache_off(spec: Dict, component_ids) -> None:
+    tasks = spec["root"]["dag"]["tasks"]  # TFX names each task after its component id
     for component_id in component_ids:
-        names = _task_names(spec, component_id)
-        if not names:
-            raise RuntimeError(f"compiled spec has no task for {component_id}; cannot turn its cache off")
-        for task in names:
-            spec["root"]["dag"]["tasks"][task]["cachingOptions"] = {"enableCache": False}
+        if component_id not in tasks:
+            raise RuntimeError(f"compiled spec has no task {component_id}; cannot turn its cache off")
+        tasks[component_id]["cachingOptions"] = {"enableCache": False}
 
 
 def _kubernetes_executors(job: Dict) -> Dict:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +110,20 @@ def test_unchanged_rerun_runs_nothing(cold):
     components = states(s)
     assert "ServedModelBaseline" in components
     assert set(components.values()) == {"cached"}, components
+
+
+def test_a_change_in_serving_reaches_the_baseline_despite_the_cache(cold):
+    """The baseline is read from the serving folder at run time; a cached choice would go stale."""
+    newest = atomic_pusher.versions(str(cold.serving))[-1]
+    other = cold.serving / str(newest + 1)
+    shutil.copytree(cold.serving / str(newest), other)
+    (other / "assets.extra" / "pushed_by.txt").write_text("another pipeline")  # new content, same model
+    code, s = run_cli(cold.base, cold.args)
+    assert code == 0, s["failure"]
+    ran = {k for k, v in states(s).items() if v == "ran"}
+    assert {"ServedModelBaseline", "Evaluator"} <= ran and "Trainer" not in ran
+    overall = s["evaluation"]["overall"]
+    assert overall["binary_accuracy (baseline)"] == pytest.approx(overall["binary_accuracy"], abs=1e-6)
 
 
 def test_changing_epochs_reruns_only_the_training_half(cold):
