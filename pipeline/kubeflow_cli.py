@@ -67,6 +67,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     s.add_argument("--disable", action="store_true", help="create the recurring run disabled")
     s.add_argument("--run-now", action="store_true", help="also start one run now")
     s.add_argument("--dry-run", action="store_true", help="print the requests, send nothing")
+
+    v = sub.add_parser("vertex", help="submit the compiled spec to Vertex AI Pipelines, or schedule it there")
+    v.add_argument("--spec", type=Path, required=True, help="file written by `compile` (gs:// roots)")
+    v.add_argument("--project", required=True, help="Google Cloud project")
+    v.add_argument("--region", required=True, help="e.g. us-central1")
+    v.add_argument("--pipeline-root", help="gs:// URI (default: the spec's)")
+    v.add_argument("--service-account", help="the runs' service account (default: the project's default)")
+    v.add_argument("--cron", help="create a schedule with this 5-field cron instead of one run")
+    v.add_argument("--dry-run", action="store_true", help="print the request, send nothing (needs no credentials)")
     return p.parse_args(argv)
 
 
@@ -115,8 +124,16 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 2
         return 0
-    from pipeline.kubeflow import SchedulingError, schedule  # noqa: WPS433
+    from pipeline.kubeflow import SchedulingError, schedule, submit_vertex  # noqa: WPS433
 
+    if args.command == "vertex":
+        try:
+            submit_vertex(args.spec, project=args.project, region=args.region, pipeline_root=args.pipeline_root,
+                          service_account=args.service_account, cron=args.cron, dry_run=args.dry_run)
+        except SchedulingError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        return 0
     try:
         result = schedule(args.spec, host=args.host, cron=args.cron, experiment=args.experiment,
                           namespace=args.namespace, pipeline_name=args.pipeline_name,

@@ -331,3 +331,27 @@ def test_unreachable_host_is_a_clear_error(spec_file, capsys):
 def test_normalize_cron():
     assert kubeflow.normalize_cron("0 3 * * *") == "0 0 3 * * *"
     assert kubeflow.normalize_cron("0 0 9 ? * 2-6") == "0 0 9 ? * 2-6"
+
+
+# ------------------------------------------------------------------ Vertex AI Pipelines
+
+def test_vertex_dry_run_builds_the_pipeline_job_offline(tmp_path, capsys):
+    job = tmp_path / "gcs.json"
+    assert kubeflow_cli.main(["compile", "--dataset", "imdb", "--output", str(job), "--pipeline-root",
+                              "gs://b/tfx/imdb", "--serving-dir", "gs://b/serving/imdb", "--corpus-pvc", "none",
+                              "--data-root", "/gcs/b/corpora/imdb"]) == 0
+    capsys.readouterr()
+    code = kubeflow_cli.main(["vertex", "--spec", str(job), "--project", "p", "--region", "us-central1",
+                              "--cron", "0 0 3 * * *", "--dry-run"])
+    assert code == 0
+    request = json.loads(capsys.readouterr().out)["vertex_request"]
+    assert request["pipeline_root"] == "gs://b/tfx/imdb" and request["schema_version"] == "2.1.0"
+    assert request["schedule_cron"] == "0 3 * * *"
+    assert "ServedModelBaseline" in request["tasks"]
+
+
+def test_vertex_refuses_a_spec_compiled_for_minio(spec_file, capsys):
+    code = kubeflow_cli.main(["vertex", "--spec", str(spec_file), "--project", "p", "--region", "r",
+                              "--pipeline-root", "gs://b/root", "--dry-run"])
+    assert code == 2
+    assert "was compiled for s3:// (MinIO); Vertex AI reads gs:// only" in capsys.readouterr().err
