@@ -211,6 +211,9 @@ KUBEFLOW_IMAGE_NAME = "tfx-text-classifier"  # prefix with your registry: --imag
 # Where the Dockerfile copies the project inside the image (its WORKDIR and
 # PYTHONPATH): steps import components/ from there and read schemas/ relative to it.
 CONTAINER_PROJECT_ROOT = "/pipeline"
+# Defaults fit a default Kubeflow Pipelines install: artifacts and served models in
+# its MinIO bucket (pipeline root BUCKET/tfx/NAME/pipeline_root, serving BUCKET/tfx/NAME/serving).
+KUBEFLOW_BUCKET = "s3://mlpipeline"
 # The corpora reach ExampleGen's pod on a PersistentVolumeClaim (run_kubeflow.py --corpus-pvc).
 CORPUS_PVC = "text-classifier-corpora"
 CORPUS_MOUNT = "/corpus"

@@ -9,9 +9,6 @@ from typing import List, Optional
 
 from pipeline import configs, run_request
 
-# Defaults fit a default Kubeflow Pipelines install: artifacts in its MinIO
-# bucket, the corpus on a PersistentVolumeClaim mounted into ExampleGen's pod.
-BUCKET = "s3://mlpipeline"
 def _gpu(value: str) -> tuple:
     if value.lower() in ("none", "0", ""):
         return "", 0
@@ -37,9 +34,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         "--corpus-mount; 'none' mounts nothing (default: %(default)s)")
     c.add_argument("--corpus-mount", default=configs.CORPUS_MOUNT, help="default: %(default)s")
     c.add_argument("--data-root", help="corpus folder as ExampleGen's pod sees it (default: CORPUS_MOUNT/NAME)")
-    c.add_argument("--pipeline-root", help=f"gs:// or s3:// URI (default: {BUCKET}/tfx/NAME/pipeline_root)")
+    c.add_argument("--pipeline-root",
+                   help=f"gs:// or s3:// URI (default: {configs.KUBEFLOW_BUCKET}/tfx/NAME/pipeline_root)")
     c.add_argument("--serving-dir", help=f"where blessed models are pushed, gs:// or s3:// "
-                                         f"(default: {BUCKET}/tfx/NAME/serving)")
+                                         f"(default: {configs.KUBEFLOW_BUCKET}/tfx/NAME/serving)")
     s3 = configs.S3Settings()
     c.add_argument("--s3-endpoint", default=s3.endpoint, help="for s3:// URIs (default: %(default)s)")
     c.add_argument("--s3-region", default=s3.region, help="default: %(default)s")
@@ -100,9 +98,9 @@ def run_compile(args: argparse.Namespace) -> Path:
     output = compile_pipeline(
         output=args.output or Path("build/kubeflow") / f"{name}.json",
         name=name,
-        pipeline_root=args.pipeline_root or f"{BUCKET}/tfx/{name}/pipeline_root",
+        pipeline_root=args.pipeline_root or f"{configs.KUBEFLOW_BUCKET}/tfx/{name}/pipeline_root",
         data_root=args.data_root or f"{args.corpus_mount.rstrip('/')}/{name}",
-        serving_dir=args.serving_dir or f"{BUCKET}/tfx/{name}/serving",
+        serving_dir=args.serving_dir or f"{configs.KUBEFLOW_BUCKET}/tfx/{name}/serving",
         image=args.image,
         num_classes=num_classes,
         request=request,
