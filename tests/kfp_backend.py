@@ -6,6 +6,10 @@ their source (kubeflow/pipelines, backend/src/v2), and refuses what they refuse:
   compile (compiler/visitor.go, compiler/argocompiler)
     * an executor that is neither a container nor an importer ("non-container
       and non-importer executor not implemented": TFX's resolver tasks);
+    * a task name that Argo would refuse: the compiler names each Argo DAG task
+      after the KFP task (and `<task>-driver`), unsanitized, and Argo takes only
+      `[a-zA-Z0-9][-a-zA-Z0-9]*` of at most 128 characters
+      (argo-workflows workflowFieldNameFmt): a TFX component id with `_` fails;
     * a pipeline root that is not gs://, s3://, minio:// or mem://
       (objectstore.ParseBucketPathToConfig).
   driver (driver/resolve.go, driver/driver.go provisionOutputs, driver/k8s.go)
@@ -64,6 +68,8 @@ from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_ARGO_NAME = re.compile(r"^[a-zA-Z0-9][-a-zA-Z0-9]*$")
+_ARGO_NAME_MAX = 128
 BUCKET_SCHEMES = ("gs://", "s3://", "minio://", "mem://")
 _PLACEHOLDER = re.compile(r"\{\{\$[^}]*\}\}")
 # Values the driver substitutes in a constant parameter (driver/resolve.go).
@@ -229,6 +235,10 @@ class Backend:
         if not root.startswith(BUCKET_SCHEMES) or len(root.split("://", 1)[1].strip("/")) == 0:
             raise BackendRefusal(f'parse bucket config failed: unsupported Cloud bucket: "{root}"')
         for task_name, task in spec["root"]["dag"]["tasks"].items():
+            for argo_name in (task_name, f"{task_name}-driver"):
+                if not _ARGO_NAME.match(argo_name) or len(argo_name) > _ARGO_NAME_MAX:
+                    raise BackendRefusal(f"tasks.{argo_name}: name must consist of alpha-numeric characters or '-', "
+                                         "and must start with an alpha-numeric character (at most 128)")
             for param_name, param in task.get("inputs", {}).get("parameters", {}).items():
                 _check_parameter_spec(task_name, param_name, param)
 

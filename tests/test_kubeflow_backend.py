@@ -172,6 +172,15 @@ def test_a_schema_2_0_spec_is_refused_for_its_constant_value(tmp_path):
     kfp_backend.Backend.check(accepted)  # the same pipeline as 2.1.0 is fine
 
 
+def test_a_task_name_argo_refuses_is_refused(tmp_path):
+    from tfx import v1 as tfx
+
+    job = _tfx_job(tmp_path, [tfx.components.ImportSchemaGen(schema_file="schemas/imdb/schema.pbtxt")
+                              .with_id("import_schema")])
+    with pytest.raises(kfp_backend.BackendRefusal, match="tasks.import_schema: name must consist of alpha-numeric"):
+        kfp_backend.Backend.check(job)
+
+
 def test_a_pipeline_root_that_is_not_a_bucket_is_refused(tmp_path):
     from tfx import v1 as tfx
 
