@@ -16,7 +16,7 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 
 from pipeline import cli, configs, kubeflow, kubeflow_cli, run_request
 from pipeline.pipeline import create_pipeline
-from tests.kfp_backend import Backend, BackendRefusal
+from tests.kfp_backend import Backend
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = "registry.example/team/text-classifier:test"
