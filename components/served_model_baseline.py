@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from tfx import types
 from tfx.dsl.components.base import base_component, base_driver, executor_spec
@@ -63,22 +63,37 @@ def model_digest(model_dir: str) -> str:
     return digest.hexdigest()
 
 
-def choose_baseline(serving_dir: str, candidate_model_dir: str) -> Optional[str]:
-    """The newest served version whose content is not the candidate's, or None."""
+def _choose(serving_dir: str, candidate_model_dir: str) -> Optional[Tuple[str, str]]:
+    """(path, sha256) of the newest served version whose content is not the candidate's, or None."""
     versions = served_versions(serving_dir)
     if not versions:
         return None
     candidate = model_digest(candidate_model_dir)
     for version in reversed(versions):
-        if model_digest(version) != candidate:
-            return version
+        digest = model_digest(version)
+        if digest != candidate:
+            return version, digest
     return None
+
+
+def choose_baseline(serving_dir: str, candidate_model_dir: str) -> Optional[str]:
+    """The newest served version whose content is not the candidate's, or None."""
+    chosen = _choose(serving_dir, candidate_model_dir)
+    return chosen[0] if chosen else None
+
+
+_STATE_SEPARATOR = " sha256:"
 
 
 def served_state(serving_dir: str, candidate_model_dir: str) -> str:
     """What the choice depends on, as one string: the cache key part the driver adds."""
-    chosen = choose_baseline(serving_dir, candidate_model_dir)
-    return f"{chosen} sha256:{model_digest(chosen)}" if chosen else NOTHING_SERVED
+    chosen = _choose(serving_dir, candidate_model_dir)
+    return f"{chosen[0]}{_STATE_SEPARATOR}{chosen[1]}" if chosen else NOTHING_SERVED
+
+
+def version_of_state(state: str) -> Optional[str]:
+    """The version path a `served_state` names (None for NOTHING_SERVED)."""
+    return None if state == NOTHING_SERVED else state.rsplit(_STATE_SEPARATOR, 1)[0]
 
 
 def has_model(baseline: types.Artifact) -> bool:
@@ -99,7 +114,11 @@ class Executor(BaseExecutor):
     def Do(self, input_dict, output_dict, exec_properties) -> None:
         candidate = artifact_utils.get_single_instance(input_dict["model"])
         baseline = artifact_utils.get_single_instance(output_dict["baseline_model"])
-        chosen = choose_baseline(exec_properties["serving_dir"], path_utils.serving_model_path(candidate.uri))
+        state = exec_properties.get("served_state")
+        # The driver's choice where it ran (local runner): the copy is then the
+        # version the cache key names; on Kubeflow no driver runs, so choose here.
+        chosen = (version_of_state(state) if state
+                  else choose_baseline(exec_properties["serving_dir"], path_utils.serving_model_path(candidate.uri)))
         if chosen:
             # A copy, not a reference: the served version may be removed later,
             # and the Evaluator reads a Model artifact's Format-Serving folder.
