@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Dict, List, Optional, Sequence
 
 from ml_metadata.proto import metadata_store_pb2
@@ -26,6 +27,7 @@ PREPROCESSING_FN = "components.preprocessing.preprocessing_fn"
 RUN_FN = "components.trainer.run_fn"
 EXAMPLE_GEN_CODE = ("components/corpus.py", "components/directory_example_gen.py")
 TRANSFORM_CODE = ("components/preprocessing.py",)
+EVALUATION_RECORDS = "evaluation_records"  # under the pipeline root
 TRAINER_CODE = ("components/preprocessing.py", "components/model.py", "components/trainer.py", "pipeline/configs.py")
 
 
@@ -133,6 +135,8 @@ def create_pipeline(
             baseline_model=baseline.outputs["baseline_model"],
             example_splits=["test"],
             eval_config=make_eval_config(num_classes, evaluation.min_accuracy, evaluation.max_accuracy_drop),
+            # Blessed models' figures, so that a served baseline is not evaluated twice on the same examples.
+            metrics_store=os.path.join(pipeline_root, EVALUATION_RECORDS),
         ).with_id("Evaluator")
         pusher_class = AtomicPusher if "://" not in serving_dir else tfx.components.Pusher
         pusher = pusher_class(

@@ -150,3 +150,44 @@ def same_tree(a, b) -> bool:
     cmp = filecmp.dircmp(a, b)
     return (not cmp.left_only and not cmp.right_only and not cmp.diff_files and not cmp.funny_files
             and all(same_tree(os.path.join(a, d), os.path.join(b, d)) for d in cmp.common_dirs))
+
+
+def evaluator_run(metadata: Path, run_id: str):
+    """(inputs, exec properties, evaluation artifact) of one run's Evaluator, read from ML Metadata."""
+    from ml_metadata.proto import metadata_store_pb2
+    from tfx.types import artifact_utils
+
+    from components.evaluator import EvaluatorSpec
+    from pipeline import run_summary
+
+    store = run_summary.sqlite_store(str(metadata))
+    [row] = [r for r in run_summary.component_executions(store, run_id) if r["component"] == "Evaluator"]
+    [execution] = store.get_executions_by_id([row["execution_id"]])
+    inputs: Dict[str, list] = {}
+    for event in store.get_events_by_execution_ids([execution.id]):
+        if event.type == metadata_store_pb2.Event.INPUT:
+            [artifact] = store.get_artifacts_by_id([event.artifact_id])
+            [kind] = store.get_artifact_types_by_id([artifact.type_id])
+            inputs.setdefault(event.path.steps[0].key, []).append(artifact_utils.deserialize_artifact(kind, artifact))
+    properties = {k: v.string_value for k, v in execution.custom_properties.items() if k in EvaluatorSpec.PARAMETERS}
+    [evaluation] = [a for a in run_summary.output_artifacts(store, execution.id)
+                    if store.get_artifact_types_by_id([a.type_id])[0].name == "ModelEvaluation"]
+    return inputs, properties, evaluation
+
+
+def evaluate_again_with_both_models(inputs, properties, out: Path):
+    """TFX's Evaluator executor (ours, with no evaluation records) on the same inputs: TFMA evaluates both models.
+
+    Returns (evaluation folder, blessed).
+    """
+    from tfx.types import standard_artifacts
+
+    from components import evaluator
+
+    evaluation, blessing = standard_artifacts.ModelEvaluation(), standard_artifacts.ModelBlessing()
+    for artifact, name in ((evaluation, "evaluation"), (blessing, "blessing")):
+        artifact.uri = str(out / name)
+        (out / name).mkdir(parents=True)
+    properties = {k: v for k, v in properties.items() if k != evaluator.METRICS_STORE_KEY}
+    evaluator.Executor().Do(inputs, {"evaluation": [evaluation], "blessing": [blessing]}, properties)
+    return out / "evaluation", (out / "blessing" / "BLESSED").exists()

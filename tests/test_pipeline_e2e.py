@@ -13,10 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_model_analysis as tfma
 
 from components import atomic_pusher
 from pipeline import predict
-from tests.helpers import SKEW_TEXTS, make_corpus, read_examples, read_records, run_cli, states
+from components.evaluator import BASELINE_FIGURES_PROPERTY, EVALUATED, RECORDED
+from pipeline import run_summary
+from tests.helpers import (SKEW_TEXTS, evaluate_again_with_both_models, evaluator_run, make_corpus, read_examples,
+                           read_records, run_cli, states)
 
 pytestmark = pytest.mark.pipeline
 
@@ -124,11 +128,43 @@ def test_a_change_in_serving_reaches_the_baseline_despite_the_cache(cold):
     assert {"ServedModelBaseline", "Evaluator"} <= ran and "Trainer" not in ran
     overall = s["evaluation"]["overall"]
     assert overall["binary_accuracy (baseline)"] == pytest.approx(overall["binary_accuracy"], abs=1e-6)
+    # No evaluation is recorded for that copy's content: TFMA evaluated it.
+    assert baseline_figures(cold, s) == EVALUATED
+    shutil.rmtree(other)  # the cold run's model is the served one again
 
 
-def test_changing_epochs_reruns_only_the_training_half(cold):
+def baseline_figures(cold, summary) -> str:
+    _, _, evaluation = evaluator_run(cold.metadata, summary["run_id"])
+    return evaluation.custom_properties[BASELINE_FIGURES_PROPERTY].string_value
+
+
+def assert_same_gate_as_two_model_evaluation(cold, summary, out: Path) -> None:
+    """The run's Evaluator used the baseline's recorded figures; TFMA evaluating both models agrees exactly.
+
+    Same blessing, same validation result, and the same metrics (candidate,
+    baseline and diff) on every slice.
+    """
+    inputs, properties, evaluation = evaluator_run(cold.metadata, summary["run_id"])
+    assert evaluation.custom_properties[BASELINE_FIGURES_PROPERTY].string_value == RECORDED
+    both, blessed = evaluate_again_with_both_models(inputs, properties, out)
+    assert blessed == summary["evaluation"]["blessed"]
+    assert tfma.load_validation_result(str(both)) == tfma.load_validation_result(evaluation.uri)
+    recorded, evaluated = (run_summary.evaluation_metrics(uri) for uri in (evaluation.uri, str(both)))
+    assert recorded.keys() == evaluated.keys() and len(recorded) > 1
+    for slice_name, metrics in evaluated.items():
+        assert recorded[slice_name].keys() == metrics.keys(), slice_name
+        for name, value in metrics.items():  # None: TFMA's NaN (e.g. precision of a slice without positives)
+            assert recorded[slice_name][name] == (None if value is None else pytest.approx(value, rel=1e-9)), \
+                (slice_name, name)
+    gate = [k for k in evaluated["overall"] if k.endswith("accuracy (diff)")]
+    assert gate and all(recorded["overall"][k] == evaluated["overall"][k] for k in gate)
+
+
+def test_changing_epochs_reruns_only_the_training_half(cold, tmp_path):
     code, s = run_cli(cold.base, cold.args, "--epochs", "29")
     assert code == 0, s["failure"]
+    assert s["evaluation"]["blessed"] is True
+    assert_same_gate_as_two_model_evaluation(cold, s, tmp_path)
     ran = {k for k, v in states(s).items() if v == "ran"}
     assert ran == {"Trainer", "ServedModelBaseline", "Evaluator", "AtomicPusher"}
     # The new model is compared with the cold run's blessed model; each figure is reported apart.
@@ -157,7 +193,7 @@ def test_model_missing_the_gate_is_not_pushed(cold, extra, reason):
     assert not [n for n in os.listdir(cold.serving) if not n.isdigit()]  # no staging leftovers
 
 
-def test_worse_candidate_is_not_blessed_against_the_served_baseline(cold, capsys):
+def test_worse_candidate_is_not_blessed_against_the_served_baseline(cold, capsys, tmp_path):
     """A tiny vocabulary (padding, OOV and one word) clears the lower bound but not the baseline."""
     before = atomic_pusher.versions(str(cold.serving))
     code, s = run_cli(cold.base, cold.args, "--vocab-size", "3", "--ngram-buckets", "0", "--min-accuracy", "0")
@@ -175,6 +211,22 @@ def test_worse_candidate_is_not_blessed_against_the_served_baseline(cold, capsys
     assert f"not blessed because {s['evaluation']['failures'][0]}" in capsys.readouterr().out
     assert s["push"]["pushed"] is False
     assert atomic_pusher.versions(str(cold.serving)) == before  # serving keeps the baseline
+    assert_same_gate_as_two_model_evaluation(cold, s, tmp_path)
+
+
+def test_better_candidate_is_blessed_against_recorded_baseline_figures(cold, tmp_path):
+    """A worse model is served (with a lenient gate); the cold run's model, better, is blessed against it."""
+    worse = ("--vocab-size", "3", "--ngram-buckets", "0", "--min-accuracy", "0", "--max-accuracy-drop", "1")
+    code, s = run_cli(cold.base, cold.args, *worse)
+    assert code == 0, s["failure"]
+    assert s["push"]["pushed"] is True
+    code, s = run_cli(cold.base, cold.args)
+    assert code == 0, s["failure"]
+    assert "Trainer" not in {k for k, v in states(s).items() if v == "ran"}
+    overall = s["evaluation"]["overall"]
+    assert overall["binary_accuracy (diff)"] > 0.01
+    assert s["evaluation"]["blessed"] is True
+    assert_same_gate_as_two_model_evaluation(cold, s, tmp_path)
 
 
 def only_dir(parent: Path) -> Path:
