@@ -10,7 +10,8 @@ gate as TFMA's two-model evaluation (tests/test_pipeline_e2e.py compares both).
 
 A record is found by its key: the sha256 of the model's files, of the
 evaluated split files, of the evaluation config without its thresholds (which
-decide the gate, not the metrics) and of the TFMA version. Any change to one
+decide the gate, not the metrics), of the evaluation code and of the TFMA
+version. Any change to one
 of them is a different key, so a record is never stale; a record that cannot
 be read is ignored (with a warning) and TFMA evaluates both models.
 
@@ -39,6 +40,8 @@ from tensorflow_model_analysis.slicer import slicer_lib
 from tensorflow_model_analysis.writers import eval_config_writer, metrics_plots_and_validations_writer as writer
 from tfx.dsl.io import fileio
 
+from components.evaluation import config_without_thresholds
+
 CANDIDATE = "candidate"  # the model names TFX gives a two-model evaluation
 BASELINE = "baseline"
 _METRICS, _PLOTS = "metrics", "plots"
@@ -58,24 +61,13 @@ def files_digest(folder: str) -> str:
     return digest.hexdigest()
 
 
-def config_without_thresholds(eval_config: tfma.EvalConfig) -> tfma.EvalConfig:
-    """The config as far as metric values go: thresholds decide the gate, not the figures."""
-    config = copy.deepcopy(eval_config)
-    for spec in config.metrics_specs:
-        for field in ("thresholds", "per_slice_thresholds", "cross_slice_thresholds"):
-            spec.ClearField(field)
-        for metric in spec.metrics:
-            for field in ("threshold", "per_slice_thresholds", "cross_slice_thresholds"):
-                metric.ClearField(field)
-    return config
-
-
-def record_key(model_dir: str, split_dirs: Sequence[str], eval_config: tfma.EvalConfig) -> str:
-    """What a model's metrics on these examples depend on, as one sha256."""
+def record_key(model_dir: str, split_dirs: Sequence[str], eval_config: tfma.EvalConfig, code_version: str) -> str:
+    """What a model's figures on these examples depend on, as one sha256 (`code_version`: the evaluation code's)."""
     parts = {
         "model": files_digest(model_dir),
         "examples": [files_digest(d) for d in split_dirs],
         "eval_config": json_format.MessageToJson(config_without_thresholds(eval_config), sort_keys=True),
+        "code": code_version,
         "tfma": tfma.__version__,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()

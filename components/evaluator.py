@@ -1,16 +1,19 @@
-"""TFX's Evaluator, with a baseline that may hold no model and is evaluated once.
+"""The Evaluator: TFX's component (spec, outputs) with a served baseline, recorded figures and cheaper slices.
 
+What it does beyond TFX's executor, which it replaces for this project's
+configuration (an eval config, example splits; no module file):
 * The baseline comes from ServedModelBaseline, whose output always exists (a
   Kubeflow task always provisions its outputs) but holds no model when nothing
-  else is served. Such a baseline is dropped before TFX's executor runs: TFMA
-  then evaluates the candidate alone and skips the change threshold, as TFX
-  does for an empty baseline channel.
-* A baseline with a record (components/evaluation_record.py: its metrics on
-  the same examples, under the same config, recorded when it was blessed) is
-  not evaluated again: TFMA evaluates the candidate alone, and the record is
-  merged in, with TFMA's own validation over the merged figures. The output
-  (metrics with baseline and diff, plots, validation, blessing) is what TFMA's
-  two-model evaluation writes. Without a record, TFMA evaluates both models.
+  else is served. Such a baseline is ignored: TFMA evaluates the candidate
+  alone and skips the change threshold, as TFX does for an empty channel.
+* A baseline with a record (components/evaluation_record.py: its figures on
+  the same examples, under the same config and code, recorded when it was
+  blessed) is not evaluated again: TFMA evaluates the candidate alone, and the
+  record is merged in, with TFMA's own validation over the merged figures. The
+  output (metrics with baseline and diff, plots, validation, blessing) is what
+  the two-model evaluation writes. Without a record, TFMA evaluates both.
+* Every metric on the overall slice, counts and accuracy on the feature slices
+  (components/evaluation.py, `split_evaluators`).
 * Every blessed candidate's figures are recorded in `metrics_store`.
 """
 from __future__ import annotations
@@ -19,105 +22,129 @@ import logging
 import os
 from typing import List, Optional
 
+import apache_beam as beam
 import tensorflow_model_analysis as tfma
 from tfx import types
 from tfx.components.evaluator import constants
-from tfx.components.evaluator import executor as evaluator_executor
-from tfx.dsl.components.base import base_beam_component, executor_spec
+from tfx.components.util import tfxio_utils
+from tfx.dsl.components.base import base_beam_component, base_beam_executor, executor_spec
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_artifacts, standard_component_specs as specs
 from tfx.types.component_spec import ExecutionParameter
-from tfx.utils import json_utils, path_utils, proto_utils
+from tfx.utils import io_utils, json_utils, path_utils, proto_utils
 
 from components import evaluation_record
+from components.evaluation import split_evaluators
 from components.served_model_baseline import has_model
 
-BASELINE_KEY = specs.BASELINE_MODEL_KEY
 METRICS_STORE_KEY = "metrics_store"
+CODE_VERSION_KEY = "code_version"
 # Custom property of the evaluation: where the baseline's figures came from.
 BASELINE_FIGURES_PROPERTY = "baseline_figures"
 NO_BASELINE, EVALUATED, RECORDED = "none", "evaluated", "recorded"
 
 
-def _eval_config(exec_properties, has_baseline: bool) -> tfma.EvalConfig:
-    """The config as TFX's executor completes it (model names, change thresholds kept only with a baseline)."""
-    config = proto_utils.json_to_proto(exec_properties[specs.EVAL_CONFIG_KEY], tfma.EvalConfig())
-    return tfma.utils.update_eval_config_with_defaults(config, has_baseline=has_baseline, rubber_stamp=True)
-
-
-def _split_dirs(input_dict, exec_properties) -> List[str]:
+def _split_uris(input_dict, exec_properties) -> List[str]:
     splits = json_utils.loads(exec_properties.get(specs.EXAMPLE_SPLITS_KEY, "null")) or ["eval"]
     return [uri for split in splits for uri in artifact_utils.get_split_uris(input_dict[specs.EXAMPLES_KEY], split)]
 
 
-def _record_key(model: types.Artifact, input_dict, exec_properties) -> str:
-    raw_config = proto_utils.json_to_proto(exec_properties[specs.EVAL_CONFIG_KEY], tfma.EvalConfig())
-    return evaluation_record.record_key(
-        path_utils.serving_model_path(model.uri), _split_dirs(input_dict, exec_properties), raw_config)
-
-
-def _set_blessing(blessing: types.Artifact, validation_ok: bool, baseline: types.Artifact) -> None:
-    """Rewrites the verdict TFX's executor wrote for the candidate alone (its files and properties)."""
-    for name in (constants.BLESSED_FILE_NAME, constants.NOT_BLESSED_FILE_NAME):
-        path = os.path.join(blessing.uri, name)
-        if fileio.exists(path):
-            fileio.remove(path)
-    name = constants.BLESSED_FILE_NAME if validation_ok else constants.NOT_BLESSED_FILE_NAME
-    with fileio.open(os.path.join(blessing.uri, name), "w") as f:
-        f.write("")
+def _bless(blessing: types.Artifact, ok: bool, candidate: types.Artifact, baseline: Optional[types.Artifact],
+           exec_properties) -> None:
+    """The verdict as TFX's executor records it: a BLESSED or NOT_BLESSED file and the same properties."""
+    blessing.set_string_custom_property(constants.ARTIFACT_PROPERTY_CURRENT_MODEL_URI_KEY, candidate.uri)
+    blessing.set_int_custom_property(constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY, candidate.id)
+    if baseline is not None:
+        blessing.set_string_custom_property(constants.ARTIFACT_PROPERTY_BASELINE_MODEL_URI_KEY, baseline.uri)
+        blessing.set_int_custom_property(constants.ARTIFACT_PROPERTY_BASELINE_MODEL_ID_KEY, baseline.id)
+    if "current_component_id" in exec_properties:
+        blessing.set_string_custom_property("component_id", exec_properties["current_component_id"])
+    name = constants.BLESSED_FILE_NAME if ok else constants.NOT_BLESSED_FILE_NAME
+    io_utils.write_string_file(os.path.join(blessing.uri, name), "")
     blessing.set_int_custom_property(constants.ARTIFACT_PROPERTY_BLESSED_KEY,
-                                     constants.BLESSED_VALUE if validation_ok else constants.NOT_BLESSED_VALUE)
-    blessing.set_string_custom_property(constants.ARTIFACT_PROPERTY_BASELINE_MODEL_URI_KEY, baseline.uri)
-    blessing.set_int_custom_property(constants.ARTIFACT_PROPERTY_BASELINE_MODEL_ID_KEY, baseline.id)
+                                     constants.BLESSED_VALUE if ok else constants.NOT_BLESSED_VALUE)
 
 
-class Executor(evaluator_executor.Executor):
+class Executor(base_beam_executor.BaseBeamExecutor):
     def Do(self, input_dict, output_dict, exec_properties) -> None:
         store: Optional[str] = exec_properties.get(METRICS_STORE_KEY) or None
-        exec_properties = {k: v for k, v in exec_properties.items() if k != METRICS_STORE_KEY}
-        baseline = (input_dict.get(BASELINE_KEY) or [None])[0]
+        candidate = artifact_utils.get_single_instance(input_dict[specs.MODEL_KEY])
+        baseline = (input_dict.get(specs.BASELINE_MODEL_KEY) or [None])[0]
         if baseline is not None and not has_model(baseline):
-            input_dict, baseline = {k: v for k, v in input_dict.items() if k != BASELINE_KEY}, None
-        candidate = input_dict[specs.MODEL_KEY][0]
-        evaluation_dir = artifact_utils.get_single_uri(output_dict[specs.EVALUATION_KEY])
+            baseline = None
+        evaluation = artifact_utils.get_single_instance(output_dict[specs.EVALUATION_KEY])
+        split_uris = _split_uris(input_dict, exec_properties)
+        raw_config = proto_utils.json_to_proto(exec_properties[specs.EVAL_CONFIG_KEY], tfma.EvalConfig())
 
-        recorded = None
-        if store and baseline is not None:
-            recorded = evaluation_record.read(store, _record_key(baseline, input_dict, exec_properties))
-        if recorded is None:
-            super().Do(input_dict, output_dict, exec_properties)
-            validation_ok = tfma.load_validation_result(evaluation_dir).validation_ok
-        else:
+        def record_key(model: types.Artifact) -> str:
+            return evaluation_record.record_key(path_utils.serving_model_path(model.uri), split_uris, raw_config,
+                                                exec_properties.get(CODE_VERSION_KEY) or "")
+
+        recorded = evaluation_record.read(store, record_key(baseline)) if store and baseline is not None else None
+        evaluated = [candidate] + ([baseline] if baseline is not None and recorded is None else [])
+        if recorded is not None:
             logging.info("Evaluator: the baseline's figures on these examples are recorded; "
                          "evaluating the candidate alone")
-            super().Do({k: v for k, v in input_dict.items() if k != BASELINE_KEY}, output_dict, exec_properties)
-            validation_ok = evaluation_record.merge_into(
-                evaluation_dir, recorded, _eval_config(exec_properties, has_baseline=True),
-                path_utils.serving_model_path(baseline.uri)).validation_ok
-            _set_blessing(artifact_utils.get_single_instance(output_dict[specs.BLESSING_KEY]),
-                          validation_ok, baseline)
-        output_dict[specs.EVALUATION_KEY][0].set_string_custom_property(
+        self._evaluate(input_dict[specs.EXAMPLES_KEY], split_uris, evaluated, raw_config, evaluation.uri)
+        if recorded is None:
+            validation = tfma.load_validation_result(evaluation.uri)
+        else:
+            with_baseline = tfma.utils.update_eval_config_with_defaults(raw_config, has_baseline=True,
+                                                                        rubber_stamp=True)
+            validation = evaluation_record.merge_into(evaluation.uri, recorded, with_baseline,
+                                                      path_utils.serving_model_path(baseline.uri))
+        _bless(artifact_utils.get_single_instance(output_dict[specs.BLESSING_KEY]), validation.validation_ok,
+               candidate, baseline, exec_properties)
+        evaluation.set_string_custom_property(
             BASELINE_FIGURES_PROPERTY, NO_BASELINE if baseline is None else EVALUATED if recorded is None else RECORDED)
-        if store and validation_ok:
-            name = evaluation_record.CANDIDATE if baseline is not None else ""
-            evaluation_record.write(store, _record_key(candidate, input_dict, exec_properties), evaluation_dir, name)
+        if store and validation.validation_ok:
+            evaluation_record.write(store, record_key(candidate), evaluation.uri,
+                                    evaluation_record.CANDIDATE if baseline is not None else "")
+
+    def _evaluate(self, examples: List[types.Artifact], split_uris: List[str], models: List[types.Artifact],
+                  raw_config: tfma.EvalConfig, output_dir: str) -> None:
+        """TFMA over the split files with `models` (the candidate, then the baseline if any), as TFX runs it."""
+        # rubber_stamp: a change threshold without a baseline is skipped, not failed (TFX's setting).
+        config = tfma.utils.update_eval_config_with_defaults(raw_config, has_baseline=len(models) == 2,
+                                                             rubber_stamp=True)
+        tfma.utils.verify_eval_config(config)
+        shared = [tfma.default_eval_shared_model(
+            eval_saved_model_path=path_utils.serving_model_path(models[-1 if spec.is_baseline else 0].uri),
+            model_name=spec.name, eval_config=config) for spec in config.model_specs]
+        shared_model = shared[0] if len(shared) == 1 else shared
+        tfxio_factory = tfxio_utils.get_tfxio_factory_from_artifact(
+            examples=examples, telemetry_descriptors=["Evaluator"], schema=None,
+            raw_record_column_name=tfma.ARROW_INPUT_COLUMN)
+        with self._make_beam_pipeline() as pipeline:
+            data = [pipeline | f"Read[{i}]" >> tfxio_factory(io_utils.all_files_pattern(uri)).BeamSource()
+                    for i, uri in enumerate(split_uris)]
+            _ = (data | "FlattenExamples" >> beam.Flatten()
+                 | "ExtractEvaluateAndWriteResults" >> tfma.ExtractEvaluateAndWriteResults(
+                     eval_shared_model=shared_model, eval_config=config,
+                     evaluators=split_evaluators(config, shared_model), output_path=output_dir))
+        logging.info("Evaluation complete. Results written to %s.", output_dir)
 
 
 class EvaluatorSpec(specs.EvaluatorSpec):
-    PARAMETERS = {**specs.EvaluatorSpec.PARAMETERS, METRICS_STORE_KEY: ExecutionParameter(type=str, optional=True)}
+    PARAMETERS = {
+        **specs.EvaluatorSpec.PARAMETERS,
+        METRICS_STORE_KEY: ExecutionParameter(type=str, optional=True),
+        # A fingerprint of the evaluation code: in the cache key and in the records' key.
+        CODE_VERSION_KEY: ExecutionParameter(type=str, optional=True),
+    }
 
 
 class ServedBaselineEvaluator(base_beam_component.BaseBeamComponent):
-    """TFX's Evaluator (its spec, outputs and executor) with a served baseline and recorded evaluations."""
+    """TFX's Evaluator (its spec and outputs) with a served baseline, recorded figures and cheaper slices."""
 
     SPEC_CLASS = EvaluatorSpec
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(Executor)
 
     def __init__(self, examples: types.BaseChannel, model: types.BaseChannel, baseline_model: types.BaseChannel,
-                 example_splits: List[str], eval_config: tfma.EvalConfig, metrics_store: str):
+                 example_splits: List[str], eval_config: tfma.EvalConfig, metrics_store: str, code_version: str):
         super().__init__(spec=EvaluatorSpec(
             examples=examples, model=model, baseline_model=baseline_model,
             example_splits=json_utils.dumps(example_splits), eval_config=eval_config,
-            metrics_store=metrics_store,
+            metrics_store=metrics_store, code_version=code_version,
             evaluation=types.Channel(type=standard_artifacts.ModelEvaluation),
             blessing=types.Channel(type=standard_artifacts.ModelBlessing)))

@@ -27,6 +27,7 @@ PREPROCESSING_FN = "components.preprocessing.preprocessing_fn"
 RUN_FN = "components.trainer.run_fn"
 EXAMPLE_GEN_CODE = ("components/corpus.py", "components/directory_example_gen.py")
 TRANSFORM_CODE = ("components/preprocessing.py",)
+EVALUATOR_CODE = ("components/evaluation.py", "components/evaluation_record.py", "components/evaluator.py")
 EVALUATION_RECORDS = "evaluation_records"  # under the pipeline root
 TRAINER_CODE = ("components/preprocessing.py", "components/model.py", "components/trainer.py", "pipeline/configs.py")
 
@@ -137,6 +138,7 @@ def create_pipeline(
             eval_config=make_eval_config(num_classes, evaluation.min_accuracy, evaluation.max_accuracy_drop),
             # Blessed models' figures, so that a served baseline is not evaluated twice on the same examples.
             metrics_store=os.path.join(pipeline_root, EVALUATION_RECORDS),
+            code_version=configs.code_fingerprint(*EVALUATOR_CODE),
         ).with_id("Evaluator")
         pusher_class = AtomicPusher if "://" not in serving_dir else tfx.components.Pusher
         pusher = pusher_class(
