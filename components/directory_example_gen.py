@@ -17,14 +17,18 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import hashlib
 import json
 import logging
 import os
 from typing import Any, Dict, List, Optional
 
 import apache_beam as beam
+import tensorflow as tf
 from google.protobuf import any_pb2, json_format, struct_pb2
-from tfx.components.example_gen import base_example_gen_executor, driver, input_processor
+from tfx.components.example_gen import base_example_gen_executor, driver, input_processor, write_split
+from tfx.components.example_gen import utils as example_gen_utils
+from tfx.components.util import examples_utils
 from tfx.components.example_gen.component import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
 from tfx.dsl.io import fileio
@@ -89,24 +93,75 @@ def _folder_of(split_pattern: str) -> str:
 
 
 _SIDE_OUTPUTS = ("skipped", "fallback", "counts")
+SHARD_PREFIX = "data_tfrecord"  # TFX's own name for a split's files
+# A split's file holds the records of this many read batches at most (500 files each by default: 4 million
+# documents), so a corpus of any size is written by several workers and no file grows without bound.
+BATCHES_PER_SHARD = 8192
 
 
-def _read_batch(batch, max_file_bytes: int):
-    """Serialized examples, each to its split's output; skips, fallbacks and counts to theirs."""
-    # Counted per batch: a per-record count would cost a GroupByKey over every document.
-    counts: Dict[str, int] = {}
+def _read_batch(indexed_batch, max_file_bytes: int):
+    """One batch of files: per output split, (shard, (batch index, serialized examples)); skips and counts too.
+
+    Whole batches travel, not records: Beam's cost is per element, and a
+    batch's records stay in listing order, so the files come out identical on
+    any runner (see _write_shard).
+    """
+    index, batch = indexed_batch
+    records: Dict[str, List[bytes]] = collections.defaultdict(list)
     for item in corpus.read_documents(batch, max_file_bytes):
         if item[0] == "example":
             _, split, label, record = item
-            key = f"{split}\t{label}"
-            counts[key] = counts.get(key, 0) + 1
-            yield beam.pvalue.TaggedOutput(split, record)
+            records[split].append((label, record))
         elif item[0] == "skipped":
             yield beam.pvalue.TaggedOutput("skipped", json.dumps(dataclasses.asdict(item[1])))
         else:
             yield beam.pvalue.TaggedOutput("fallback", json.dumps({"path": item[1], "encoding": item[2]}))
-    for key, n in sorted(counts.items()):
-        yield beam.pvalue.TaggedOutput("counts", f"{key}\t{n}")
+    for split, labelled in sorted(records.items()):
+        counts = collections.Counter(label for label, _ in labelled)
+        for label, n in sorted(counts.items()):
+            yield beam.pvalue.TaggedOutput("counts", f"{split}\t{label}\t{n}")
+        yield beam.pvalue.TaggedOutput(split, (index // BATCHES_PER_SHARD, (index, [r for _, r in labelled])))
+
+
+def _write_shard(shard_and_batches, split_uri: str) -> None:
+    """One output file of a split: its batches' records in listing order (gzipped TFRecord, TFX's file name)."""
+    shard, batches = shard_and_batches
+    path = os.path.join(split_uri, f"{SHARD_PREFIX}-{shard:05d}.gz")
+    # Level 1: five times faster than zlib's default 6 on IMDB's records, files 17% larger (bench/NOTES.md).
+    with tf.io.TFRecordWriter(path, tf.io.TFRecordOptions(compression_type="GZIP", compression_level=1)) as out:
+        for _, records in sorted(batches, key=lambda b: b[0]):
+            for record in records:
+                out.write(record)
+
+
+def _listing_digest(docs: List[corpus.Document]) -> str:
+    return hashlib.sha256("\n".join(f"{d.rel}\t{d.label}\t{d.split}" for d in docs).encode()).hexdigest()
+
+
+class _ReadBatches(beam.DoFn):
+    """Reads a folder's batches of files by index.
+
+    The listing is redone in `setup` (the same function, sorted, so the same
+    batches) instead of travelling inside the pipeline: Beam pickles and
+    bz2-compresses every transform's data, seconds for 50,000 paths. A folder
+    that changed since the pipeline was built fails the run.
+    """
+
+    def __init__(self, root: str, folder: str, classes: List[str], cuts, settings: "IngestSettings", digest: str):
+        self._args = (root, folder, classes, cuts, settings.max_file_bytes, settings.exclude_dirs)
+        self._batch_size, self._max_file_bytes, self._digest = settings.read_batch_size, settings.max_file_bytes, digest
+        self._batches: List[List[corpus.Document]] = []
+
+    def setup(self):
+        docs, _ = corpus.scan_split_folder(*self._args)
+        if _listing_digest(docs) != self._digest:
+            raise corpus.CorpusError(
+                f"{os.path.join(self._args[0], self._args[1])} changed while the run was reading it "
+                f"(files added, removed or renamed); run again once it is stable")
+        self._batches = [docs[i:i + self._batch_size] for i in range(0, len(docs), self._batch_size)]
+
+    def process(self, index: int):
+        yield from _read_batch((index, self._batches[index]), self._max_file_bytes)
 
 
 @beam.ptransform_fn
@@ -128,13 +183,13 @@ def _ReadCorpusFolder(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], 
                 f"({sum(1 for s in skipped if s.path.startswith(f'{folder}/{name}/'))} files skipped); "
                 "add documents or remove the folder")
     logging.info("DirectoryExampleGen: %s/: %d files to read, %d skipped by listing", folder, len(docs), len(skipped))
-    size = settings.read_batch_size
-    batches = [docs[i:i + size] for i in range(0, len(docs), size)]
+    n_batches = -(-len(docs) // settings.read_batch_size)
     splits = [split for split, _ in cuts]
     read = (
         pipeline
-        | "ListFiles" >> beam.Create(batches, reshuffle=False)
-        | "ReadFiles" >> beam.FlatMap(_read_batch, settings.max_file_bytes).with_outputs(*splits, *_SIDE_OUTPUTS)
+        | "ListBatches" >> beam.Create(range(n_batches), reshuffle=False)
+        | "ReadFiles" >> beam.ParDo(_ReadBatches(root, folder, classes, cuts, settings, _listing_digest(docs)))
+        .with_outputs(*splits, *_SIDE_OUTPUTS)
     )
     listing_skips = pipeline | "ListingSkips" >> beam.Create(
         [json.dumps(dataclasses.asdict(s)) for s in skipped], reshuffle=False)
@@ -145,7 +200,7 @@ def _ReadCorpusFolder(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], 
 
 
 class Executor(base_example_gen_executor.BaseExampleGenExecutor):
-    """Reads each source folder once, each record straight to its split; writes the ingestion report."""
+    """Reads each source folder once, whole batches of records to their split's files; writes the ingestion report."""
 
     _parts_dir: Optional[str] = None
 
@@ -153,6 +208,7 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         return _ReadCorpusFolder
 
     def GenerateExamplesByBeam(self, pipeline: beam.Pipeline, exec_properties: Dict[str, Any]):
+        """{split name: (shard, (batch index, records))}; the side outputs are written to the parts folder."""
         input_config = example_gen_pb2.Input()
         proto_utils.json_to_proto(exec_properties[standard_component_specs.INPUT_CONFIG_KEY], input_config)
         split_names = [s.name for s in input_config.splits]
@@ -168,13 +224,30 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
             ([o[kind] for o in outputs] | f"All[{kind}]" >> beam.Flatten()
              | f"Write[{kind}]" >> beam.io.WriteToText(os.path.join(parts_dir, kind), shard_name_template="",
                                                        skip_if_empty=True))
-        # Each split comes from one folder: its records go straight to the writer.
+        # Each split comes from one folder.
         return {name: next(o[name] for o in outputs if name in o) for name in split_names}
+
+    def _write_examples(self, output_dict, exec_properties) -> None:
+        """TFX's ExampleGen Do, with whole batches written per shard instead of one Beam element per record."""
+        input_config, output_config = example_gen_pb2.Input(), example_gen_pb2.Output()
+        proto_utils.json_to_proto(exec_properties[standard_component_specs.INPUT_CONFIG_KEY], input_config)
+        proto_utils.json_to_proto(exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY], output_config)
+        examples = artifact_utils.get_single_instance(output_dict[standard_component_specs.EXAMPLES_KEY])
+        examples.split_names = artifact_utils.encode_split_names(
+            example_gen_utils.generate_output_split_names(input_config, output_config))
+        with self._make_beam_pipeline() as pipeline:
+            for split, batches in self.GenerateExamplesByBeam(pipeline, exec_properties).items():
+                split_uri = artifact_utils.get_split_uri([examples], split)
+                fileio.makedirs(split_uri)
+                _ = (batches | f"GroupShards[{split}]" >> beam.GroupByKey()
+                     | f"WriteShards[{split}]" >> beam.Map(_write_shard, split_uri))
+        examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)
+        examples_utils.set_file_format(examples, write_split.to_file_format_str(example_gen_pb2.FORMAT_TFRECORDS_GZIP))
 
     def Do(self, input_dict, output_dict, exec_properties) -> None:
         examples = artifact_utils.get_single_instance(output_dict[standard_component_specs.EXAMPLES_KEY])
         self._parts_dir = os.path.join(examples.uri, _PARTS_DIR)
-        super().Do(input_dict, output_dict, exec_properties)
+        self._write_examples(output_dict, exec_properties)
 
         settings = IngestSettings.from_exec_properties(exec_properties)
         root = exec_properties[standard_component_specs.INPUT_BASE_KEY]

@@ -17,14 +17,15 @@ from pipeline.pipeline import ingest_settings
 from tests.helpers import examples_by_split, feature, make_corpus, read_records, write_doc
 
 
-def run_example_gen(root: Path, out: Path, has_test=True, **ingest):
+def run_example_gen(root: Path, out: Path, has_test=True, beam_args=None, **ingest):
     component = DirectoryExampleGen(
         input_base=str(root), settings=ingest_settings(configs.IngestConfig(**ingest), has_test))
     exec_properties = {k: proto_utils.proto_to_json(v) if isinstance(v, message.Message) else v
                        for k, v in component.exec_properties.items()}
     examples = standard_artifacts.Examples()
     examples.uri = str(out)
-    Executor().Do({}, {"examples": [examples]}, exec_properties)
+    context = Executor.Context(beam_pipeline_args=beam_args) if beam_args else None
+    Executor(context).Do({}, {"examples": [examples]}, exec_properties)
     return examples
 
 
@@ -108,3 +109,30 @@ def test_empty_class_folder_fails_before_reading(corpus, tmp_path):
     with pytest.raises(CorpusError, match=r"class folder .*train/neg has no documents"):
         run_example_gen(corpus, tmp_path / "out")
 
+
+
+def test_multi_process_runner_writes_byte_identical_files(tmp_path):
+    """Whole batches are written in listing order per shard: the bytes do not depend on the runner's scheduling."""
+    root = make_corpus(tmp_path / "corpus", n_train=150, n_test=60)
+    run_example_gen(root, tmp_path / "single", read_batch_size=7)
+    run_example_gen(root, tmp_path / "multi", read_batch_size=7,
+                    beam_args=["--direct_num_workers=2", "--direct_running_mode=multi_processing"])
+    for split in ("train", "eval", "test"):
+        single, multi = (sorted((tmp_path / run / f"Split-{split}").iterdir()) for run in ("single", "multi"))
+        assert [p.name for p in single] == [p.name for p in multi] == ["data_tfrecord-00000.gz"]
+        assert single[0].read_bytes() == multi[0].read_bytes(), split
+        assert len(read_records(str(single[0]))) > 0
+
+
+def test_a_folder_changed_while_reading_fails_the_run(corpus):
+    from components import corpus as corpus_lib
+    from components.directory_example_gen import _listing_digest, _ReadBatches
+
+    settings = ingest_settings(configs.IngestConfig(), True)
+    classes = ["neg", "pos"]
+    docs, _ = corpus_lib.scan_split_folder(corpus, "test", classes, settings.cuts_for("test"), settings.max_file_bytes)
+    reader = _ReadBatches(str(corpus), "test", classes, settings.cuts_for("test"), settings, _listing_digest(docs))
+    reader.setup()  # unchanged: fine
+    write_doc(corpus / "test" / "pos" / "added_10.txt", "a review added while the run was reading")
+    with pytest.raises(CorpusError, match=r"test changed while the run was reading it"):
+        _ReadBatches(str(corpus), "test", classes, settings.cuts_for("test"), settings, _listing_digest(docs)).setup()
