@@ -41,31 +41,18 @@ from tensorflow_model_analysis.writers import eval_config_writer, metrics_plots_
 from tfx.dsl.io import fileio
 
 from components.evaluation import config_without_thresholds
+from components.served_model_baseline import folder_digest
 
 CANDIDATE = "candidate"  # the model names TFX gives a two-model evaluation
 BASELINE = "baseline"
 _METRICS, _PLOTS = "metrics", "plots"
 
 
-def files_digest(folder: str) -> str:
-    """sha256 over every file under `folder` (relative path and bytes), independent of listing order."""
-    digest = hashlib.sha256()
-    files = []
-    for root, _, names in fileio.walk(folder):
-        files += [os.path.join(root, n) for n in names]
-    for path in sorted(files):
-        digest.update(os.path.relpath(path, folder).encode() + b"\0")
-        with fileio.open(path, "rb") as f:
-            digest.update(f.read())
-        digest.update(b"\0")
-    return digest.hexdigest()
-
-
 def record_key(model_dir: str, split_dirs: Sequence[str], eval_config: tfma.EvalConfig, code_version: str) -> str:
     """What a model's figures on these examples depend on, as one sha256 (`code_version`: the evaluation code's)."""
     parts = {
-        "model": files_digest(model_dir),
-        "examples": [files_digest(d) for d in split_dirs],
+        "model": folder_digest(model_dir),
+        "examples": [folder_digest(d) for d in split_dirs],
         "eval_config": json_format.MessageToJson(config_without_thresholds(eval_config), sort_keys=True),
         "code": code_version,
         "tfma": tfma.__version__,

@@ -49,14 +49,14 @@ def served_versions(serving_dir: str) -> List[str]:
     return [os.path.join(serving_dir, n) for n in sorted((n for n in names if n.isdigit()), key=int)]
 
 
-def model_digest(model_dir: str) -> str:
-    """sha256 over every file of a SavedModel folder (relative path and bytes), independent of listing order."""
+def folder_digest(folder: str) -> str:
+    """sha256 over every file under `folder` (relative path and bytes), independent of listing order."""
     digest = hashlib.sha256()
     files = []
-    for root, _, names in fileio.walk(model_dir):
+    for root, _, names in fileio.walk(folder):
         files += [os.path.join(root, n) for n in names]
     for path in sorted(files):
-        digest.update(os.path.relpath(path, model_dir).encode() + b"\0")
+        digest.update(os.path.relpath(path, folder).encode() + b"\0")
         with fileio.open(path, "rb") as f:
             digest.update(f.read())
         digest.update(b"\0")
@@ -68,9 +68,9 @@ def _choose(serving_dir: str, candidate_model_dir: str) -> Optional[Tuple[str, s
     versions = served_versions(serving_dir)
     if not versions:
         return None
-    candidate = model_digest(candidate_model_dir)
+    candidate = folder_digest(candidate_model_dir)
     for version in reversed(versions):
-        digest = model_digest(version)
+        digest = folder_digest(version)
         if digest != candidate:
             return version, digest
     return None

@@ -111,19 +111,6 @@ def test_empty_class_folder_fails_before_reading(corpus, tmp_path):
 
 
 
-def test_multi_process_runner_writes_byte_identical_files(tmp_path):
-    """Whole batches are written in listing order per shard: the bytes do not depend on the runner's scheduling."""
-    root = make_corpus(tmp_path / "corpus", n_train=150, n_test=60)
-    run_example_gen(root, tmp_path / "single", read_batch_size=7)
-    run_example_gen(root, tmp_path / "multi", read_batch_size=7,
-                    beam_args=["--direct_num_workers=2", "--direct_running_mode=multi_processing"])
-    for split in ("train", "eval", "test"):
-        single, multi = (sorted((tmp_path / run / f"Split-{split}").iterdir()) for run in ("single", "multi"))
-        assert [p.name for p in single] == [p.name for p in multi] == ["data_tfrecord-00000.gz"]
-        assert single[0].read_bytes() == multi[0].read_bytes(), split
-        assert len(read_records(str(single[0]))) > 0
-
-
 def test_a_folder_changed_while_reading_fails_the_run(corpus):
     from components import corpus as corpus_lib
     from components.directory_example_gen import _listing_digest, _ReadBatches

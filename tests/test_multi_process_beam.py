@@ -1,0 +1,66 @@
+"""The Beam stages write the same bytes on Beam's multi-process runner as in one process.
+
+Examples (DirectoryExampleGen) and the vocabulary (Transform), each run by its
+executor twice on a generated corpus: in process, and on the direct runner's
+multi-process mode with two workers and small batches (so that the workers'
+scheduling could reorder them).
+"""
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+from google.protobuf import message
+from tfx import types
+from tfx import v1 as tfx
+from tfx.components.transform import executor as transform_executor
+from tfx.types import standard_artifacts
+from tfx.utils import proto_utils
+
+from pipeline import configs
+from pipeline.pipeline import PREPROCESSING_FN
+from tests.helpers import make_corpus, read_records, vocabulary_files
+from tests.test_directory_example_gen import run_example_gen
+
+MULTI_PROCESS = ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
+
+
+def _json_properties(component) -> dict:
+    return {k: proto_utils.proto_to_json(v) if isinstance(v, message.Message) else v
+            for k, v in component.exec_properties.items()}
+
+
+def run_transform(examples: types.Artifact, out: Path, beam_args=None) -> str:
+    """Transform's executor with the pipeline's preprocessing_fn and default settings; returns the graph's URI."""
+    settings = {k: v for k, v in dataclasses.asdict(configs.TransformConfig()).items() if k != "materialize"}
+    component = tfx.components.Transform(
+        examples=types.Channel(type=standard_artifacts.Examples),
+        schema=types.Channel(type=standard_artifacts.Schema),
+        preprocessing_fn=PREPROCESSING_FN, materialize=False, custom_config=settings,
+        splits_config=tfx.proto.SplitsConfig(analyze=["train"], transform=[]))
+    schema = standard_artifacts.Schema()
+    schema.uri = str(out / "schema")
+    (out / "schema").mkdir(parents=True)
+    shutil.copy(configs.SCHEMAS_DIR / "imdb" / "schema.pbtxt", out / "schema" / "schema.pbtxt")
+    graph = standard_artifacts.TransformGraph()
+    graph.uri = str(out / "transform_graph")
+    context = transform_executor.Executor.Context(beam_pipeline_args=beam_args, tmp_dir=str(out / "tmp"), unique_id="1")
+    transform_executor.Executor(context).Do(
+        {"examples": [examples], "schema": [schema]}, {"transform_graph": [graph]}, _json_properties(component))
+    return graph.uri
+
+
+def test_examples_and_vocabulary_are_byte_identical_on_the_multi_process_runner(tmp_path):
+    root = make_corpus(tmp_path / "corpus", n_train=150, n_test=60)
+    single = run_example_gen(root, tmp_path / "single", read_batch_size=7)
+    multi = run_example_gen(root, tmp_path / "multi", read_batch_size=7, beam_args=MULTI_PROCESS)
+    for split in ("train", "eval", "test"):
+        files = [sorted((tmp_path / run / f"Split-{split}").iterdir()) for run in ("single", "multi")]
+        assert [p.name for p in files[0]] == [p.name for p in files[1]] == ["data_tfrecord-00000.gz"]
+        assert files[0][0].read_bytes() == files[1][0].read_bytes(), split
+        assert len(read_records(str(files[0][0]))) > 0
+
+    vocabularies = [vocabulary_files(run_transform(single, tmp_path / "t-single")),
+                    vocabulary_files(run_transform(multi, tmp_path / "t-multi", beam_args=MULTI_PROCESS))]
+    assert vocabularies[0] and vocabularies[0] == vocabularies[1]
