@@ -48,11 +48,19 @@ BASELINE = "baseline"
 _METRICS, _PLOTS = "metrics", "plots"
 
 
-def record_key(model_dir: str, split_dirs: Sequence[str], eval_config: tfma.EvalConfig, code_version: str) -> str:
-    """What a model's figures on these examples depend on, as one sha256 (`code_version`: the evaluation code's)."""
+def examples_digest(split_dirs: Sequence[str]) -> str:
+    """sha256 of the evaluated split files (computed once per evaluation, shared by both models' keys)."""
+    return hashlib.sha256("\n".join(folder_digest(d) for d in split_dirs).encode()).hexdigest()
+
+
+def record_key(model_dir: str, examples: str, eval_config: tfma.EvalConfig, code_version: str) -> str:
+    """What a model's figures on these examples (`examples_digest`) depend on, as one sha256.
+
+    `code_version`: the evaluation code's fingerprint.
+    """
     parts = {
         "model": folder_digest(model_dir),
-        "examples": [folder_digest(d) for d in split_dirs],
+        "examples": examples,
         "eval_config": json_format.MessageToJson(config_without_thresholds(eval_config), sort_keys=True),
         "code": code_version,
         "tfma": tfma.__version__,

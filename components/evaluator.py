@@ -75,8 +75,10 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         split_uris = _split_uris(input_dict, exec_properties)
         raw_config = proto_utils.json_to_proto(exec_properties[specs.EVAL_CONFIG_KEY], tfma.EvalConfig())
 
+        examples_digest = evaluation_record.examples_digest(split_uris) if store else ""
+
         def record_key(model: types.Artifact) -> str:
-            return evaluation_record.record_key(path_utils.serving_model_path(model.uri), split_uris, raw_config,
+            return evaluation_record.record_key(path_utils.serving_model_path(model.uri), examples_digest, raw_config,
                                                 exec_properties.get(CODE_VERSION_KEY) or "")
 
         recorded = evaluation_record.read(store, record_key(baseline)) if store and baseline is not None else None

@@ -20,15 +20,15 @@ def _folder(path: Path, files) -> str:
 
 def test_the_key_sees_model_examples_metrics_and_code_but_not_thresholds(tmp_path):
     model = _folder(tmp_path / "model", {"saved_model.pb": b"m", "variables/v": b"w"})
-    split = _folder(tmp_path / "Split-test", {"data.gz": b"examples"})
-    key = evaluation_record.record_key(model, [split], make_eval_config(2, 0.7, 0.01), "code")
-    assert key == evaluation_record.record_key(model, [split], make_eval_config(2, 0.5, 0.2), "code")  # gate only
-    assert key != evaluation_record.record_key(model, [split], make_eval_config(2, 0.7, 0.01, ["label"]), "code")
-    assert key != evaluation_record.record_key(model, [split], make_eval_config(2, 0.7, 0.01), "other code")
-    other_split = _folder(tmp_path / "other", {"data.gz": b"examples!"})
-    assert key != evaluation_record.record_key(model, [other_split], make_eval_config(2, 0.7, 0.01), "code")
+    split = evaluation_record.examples_digest([_folder(tmp_path / "Split-test", {"data.gz": b"examples"})])
+    key = evaluation_record.record_key(model, split, make_eval_config(2, 0.7, 0.01), "code")
+    assert key == evaluation_record.record_key(model, split, make_eval_config(2, 0.5, 0.2), "code")  # gate only
+    assert key != evaluation_record.record_key(model, split, make_eval_config(2, 0.7, 0.01, ["label"]), "code")
+    assert key != evaluation_record.record_key(model, split, make_eval_config(2, 0.7, 0.01), "other code")
+    other_split = evaluation_record.examples_digest([_folder(tmp_path / "other", {"data.gz": b"examples!"})])
+    assert key != evaluation_record.record_key(model, other_split, make_eval_config(2, 0.7, 0.01), "code")
     other_model = _folder(tmp_path / "model2", {"saved_model.pb": b"m", "variables/v": b"w2"})
-    assert key != evaluation_record.record_key(other_model, [split], make_eval_config(2, 0.7, 0.01), "code")
+    assert key != evaluation_record.record_key(other_model, split, make_eval_config(2, 0.7, 0.01), "code")
 
 
 def _tfma_output(folder: Path, model_name: str) -> str:

@@ -1,9 +1,9 @@
 """The Beam stages write the same bytes on Beam's multi-process runner as in one process.
 
-Examples (DirectoryExampleGen) and the vocabulary (Transform), each run by its
-executor twice on a generated corpus: in process, and on the direct runner's
-multi-process mode with two workers and small batches (so that the workers'
-scheduling could reorder them).
+Examples (DirectoryExampleGen) and the vocabulary (Transform): the shared cold
+run (conftest's tiny_run, in process, batches of 500 files) against each
+executor run on the direct runner's multi-process mode with two workers and
+batches of 7 files (so that the workers' scheduling could reorder them).
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from tfx.utils import proto_utils
 
 from pipeline import configs
 from pipeline.pipeline import PREPROCESSING_FN
-from tests.helpers import make_corpus, read_records, vocabulary_files
+from tests.helpers import outputs_of, read_records, vocabulary_files
 from tests.test_directory_example_gen import run_example_gen
 
 MULTI_PROCESS = ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
@@ -51,16 +51,15 @@ def run_transform(examples: types.Artifact, out: Path, beam_args=None) -> str:
     return graph.uri
 
 
-def test_examples_and_vocabulary_are_byte_identical_on_the_multi_process_runner(tmp_path):
-    root = make_corpus(tmp_path / "corpus", n_train=150, n_test=60)
-    single = run_example_gen(root, tmp_path / "single", read_batch_size=7)
-    multi = run_example_gen(root, tmp_path / "multi", read_batch_size=7, beam_args=MULTI_PROCESS)
+def test_examples_and_vocabulary_are_byte_identical_on_the_multi_process_runner(tiny_run, tmp_path):
+    single = outputs_of(tiny_run.metadata, tiny_run.summary["run_id"])
+    multi = run_example_gen(tiny_run.root, tmp_path / "multi", read_batch_size=7, beam_args=MULTI_PROCESS)
     for split in ("train", "eval", "test"):
-        files = [sorted((tmp_path / run / f"Split-{split}").iterdir()) for run in ("single", "multi")]
+        files = [sorted((Path(uri) / f"Split-{split}").iterdir())
+                 for uri in (single["DirectoryExampleGen"]["Examples"], multi.uri)]
         assert [p.name for p in files[0]] == [p.name for p in files[1]] == ["data_tfrecord-00000.gz"]
         assert files[0][0].read_bytes() == files[1][0].read_bytes(), split
         assert len(read_records(str(files[0][0]))) > 0
 
-    vocabularies = [vocabulary_files(run_transform(single, tmp_path / "t-single")),
-                    vocabulary_files(run_transform(multi, tmp_path / "t-multi", beam_args=MULTI_PROCESS))]
-    assert vocabularies[0] and vocabularies[0] == vocabularies[1]
+    vocabulary = vocabulary_files(single["Transform"]["TransformGraph"])
+    assert vocabulary and vocabulary == vocabulary_files(run_transform(multi, tmp_path / "t", beam_args=MULTI_PROCESS))
