@@ -99,14 +99,13 @@ SHARD_PREFIX = "data_tfrecord"  # TFX's own name for a split's files
 BATCHES_PER_SHARD = 8192
 
 
-def _read_batch(indexed_batch, max_file_bytes: int):
+def _read_batch(index: int, batch: List[corpus.Document], max_file_bytes: int):
     """One batch of files: per output split, (shard, (batch index, serialized examples)); skips and counts too.
 
     Whole batches travel, not records: Beam's cost is per element, and a
     batch's records stay in listing order, so the files come out identical on
     any runner (see _write_shard).
     """
-    index, batch = indexed_batch
     records: Dict[str, List[bytes]] = collections.defaultdict(list)
     for item in corpus.read_documents(batch, max_file_bytes):
         if item[0] == "example":
@@ -149,7 +148,7 @@ class _ReadBatches(beam.DoFn):
 
     def __init__(self, root: str, folder: str, classes: List[str], cuts, settings: "IngestSettings", digest: str):
         self._args = (root, folder, classes, cuts, settings.max_file_bytes, settings.exclude_dirs)
-        self._batch_size, self._max_file_bytes, self._digest = settings.read_batch_size, settings.max_file_bytes, digest
+        self._settings, self._digest = settings, digest
         self._batches: List[List[corpus.Document]] = []
 
     def setup(self):
@@ -158,10 +157,11 @@ class _ReadBatches(beam.DoFn):
             raise corpus.CorpusError(
                 f"{os.path.join(self._args[0], self._args[1])} changed while the run was reading it "
                 f"(files added, removed or renamed); run again once it is stable")
-        self._batches = [docs[i:i + self._batch_size] for i in range(0, len(docs), self._batch_size)]
+        size = self._settings.read_batch_size
+        self._batches = [docs[i:i + size] for i in range(0, len(docs), size)]
 
     def process(self, index: int):
-        yield from _read_batch((index, self._batches[index]), self._max_file_bytes)
+        yield from _read_batch(index, self._batches[index], self._settings.max_file_bytes)
 
 
 @beam.ptransform_fn
