@@ -1,6 +1,18 @@
-"""Reading a directory corpus `ROOT/<split>/<class>/<file>`: classes, files, documents.
+"""Reading a directory corpus: its layout, classes, files, documents.
 
 Pure Python with no Beam or TFX, so every policy here is unit-tested directly.
+
+Layouts (`detect_layout`; anything else is refused with the folders named):
+
+| layout                                   | train / eval / test come from                         |
+|------------------------------------------|-------------------------------------------------------|
+| `ROOT/train/<class>/`, `ROOT/test/<class>/` | train/ (hash split into train + eval), test/        |
+| the same with `val/` (`valid/`, `validation/`, `dev/`, or `--eval-dir NAME`) | train/, the validation folder, test/ |
+| `ROOT/train/<class>/` alone              | train/, hash split three ways                         |
+| `ROOT/<class>/` (what `text_dataset_from_directory` reads) | the root, hash split three ways      |
+
+Hash splits key on the file's path inside its folder: the same on every run,
+machine and listing order.
 
 Policy for what is not a clean document (each skipped file is reported with
 its reason; nothing is dropped silently):
@@ -28,6 +40,7 @@ import dataclasses
 import errno
 import hashlib
 import os
+import posixpath
 import re
 import stat
 from pathlib import Path
@@ -40,6 +53,10 @@ _RATING_RE = re.compile(r"^\d+_(\d+)\.[A-Za-z0-9]+$")  # IMDB: <id>_<rating>.txt
 _HTML_RE = re.compile(rb"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
 
 TRAIN, EVAL, TEST = "train", "eval", "test"
+# The split folders a corpus may have, by name.
+TRAIN_DIR, TEST_DIR = "train", "test"
+EVAL_DIR_NAMES = ("val", "valid", "validation", "dev")
+ROOT = "."  # the split folder of a corpus whose class folders are the root's own
 
 # Upper bounds (exclusive) of the document-length slices TFMA reports on.
 LENGTH_BUCKETS = (100, 250, 500)
@@ -84,8 +101,99 @@ def _visible_subdirs(folder: Path) -> List[str]:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """Which folder of the root each output split is read from (None: a hash split of the training folder)."""
+
+    train_dir: str  # ROOT when the class folders are directly under the root
+    eval_dir: Optional[str] = None
+    test_dir: Optional[str] = None
+
+    def folders(self) -> List[str]:
+        return [f for f in (self.train_dir, self.eval_dir, self.test_dir) if f]
+
+    def source_folder(self, split: str) -> str:
+        """The folder an output split is read from (hash splits share the training folder)."""
+        return {EVAL: self.eval_dir, TEST: self.test_dir}.get(split) or self.train_dir
+
+    def cuts_for(self, folder: str, eval_percent: int, test_percent: int) -> List[Tuple[str, int]]:
+        """How the files of `folder` are spread over output splits."""
+        if folder == self.test_dir:
+            return [(TEST, 100)]
+        if folder == self.eval_dir:
+            return [(EVAL, 100)]
+        return split_cuts(None if self.eval_dir else eval_percent, None if self.test_dir else test_percent)
+
+    def describe(self, eval_percent: int, test_percent: int) -> str:
+        """One line for the run's start and the ingestion report."""
+        source, of = ("the root's class folders", "them") if self.train_dir == ROOT else (f"{self.train_dir}/",) * 2
+        parts = [f"train from {source}"]
+        for split, folder, percent in ((EVAL, self.eval_dir, eval_percent), (TEST, self.test_dir, test_percent)):
+            parts.append(f"{split} from {folder}/" if folder else f"{split} {percent}% of {of} (hash split)")
+        return "layout: " + ", ".join(parts)
+
+
+# The layout most corpora ship with (IMDB, Stack Overflow).
+TRAIN_AND_TEST = Layout(TRAIN_DIR, test_dir=TEST_DIR)
+
+
+def _folder_list(names: Iterable[str]) -> str:
+    return ", ".join(f"{n}/" for n in names)
+
+
+def detect_layout(root: Path, eval_dir: Optional[str] = None,
+                  exclude_dirs: Sequence[str] = ()) -> Tuple[Layout, List[str]]:
+    """The corpus's layout and class names; CorpusError naming the folders when it has none or several.
+
+    `eval_dir`: the validation folder's name, when it is not one of
+    EVAL_DIR_NAMES (or several of those exist). Folders in `exclude_dirs` are
+    ignored beside the split folders as inside them.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise CorpusError(f"corpus root {root} does not exist or is not a folder; "
+                          f"pass the folder that holds {TRAIN_DIR}/ (and {TEST_DIR}/), or the class folders")
+    subdirs = [d for d in _visible_subdirs(root) if d not in exclude_dirs]
+    if eval_dir is not None:
+        if eval_dir not in subdirs:
+            raise CorpusError(f"--eval-dir {eval_dir}: {root} has no '{eval_dir}/' folder "
+                              f"(folders there: {_folder_list(subdirs) or 'none'})")
+        evals = [eval_dir]
+    else:
+        evals = [d for d in subdirs if d in EVAL_DIR_NAMES]
+    if TRAIN_DIR in subdirs:
+        if len(evals) > 1:
+            raise CorpusError(f"{root} holds several validation folders ({_folder_list(evals)}); "
+                              "name the one to use with --eval-dir NAME")
+        others = [d for d in subdirs if d not in (TRAIN_DIR, TEST_DIR, *evals)]
+        if others:
+            raise CorpusError(
+                f"{root} holds split folders ({_folder_list(d for d in subdirs if d not in others)}) and other "
+                f"folders ({_folder_list(others)}) beside them: are those classes or not? Move class folders "
+                f"into {root / TRAIN_DIR}/, or leave a folder out with --exclude-dir NAME")
+        layout = Layout(TRAIN_DIR, evals[0] if evals else None, TEST_DIR if TEST_DIR in subdirs else None)
+    else:
+        split_dirs = [d for d in (TEST_DIR, *evals) if d in subdirs]
+        if split_dirs or not subdirs:
+            raise CorpusError(
+                f"{root} has no '{TRAIN_DIR}/' folder{f' but has {_folder_list(split_dirs)}' if split_dirs else ''}"
+                f"; the layout is {root}/{TRAIN_DIR}/<class>/<file> (optionally with {TEST_DIR}/ and val/ "
+                f"beside it), or {root}/<class>/<file>")
+        layout = Layout(ROOT)
+    classes = discover_classes(root, layout.train_dir, exclude_dirs)
+    for folder in (layout.eval_dir, layout.test_dir):
+        if folder:
+            check_same_classes(root, layout.train_dir, folder, classes, exclude_dirs)
+    return layout, classes
+
+
+def class_folder(folder: str, name: str) -> str:
+    """'train/pos/', or 'pos/' for ROOT: the prefix of a class's files' paths relative to the root."""
+    return posixpath.normpath(f"{folder}/{name}") + "/"
+
+
 def discover_classes(root: Path, train_dir: str, exclude_dirs: Sequence[str] = ()) -> List[str]:
-    """Class names: the sub-folders of the training folder, sorted (label = index)."""
+    """Class names: the sub-folders of the training folder (ROOT: of the root), sorted (label = index)."""
     root = Path(root)
     if not root.is_dir():
         raise CorpusError(f"corpus root {root} does not exist or is not a folder; "
@@ -106,6 +214,7 @@ def discover_classes(root: Path, train_dir: str, exclude_dirs: Sequence[str] = (
 
 def check_same_classes(root: Path, train_dir: str, test_dir: str, classes: Sequence[str],
                        exclude_dirs: Sequence[str] = ()) -> None:
+    """`test_dir` (or a validation folder) holds the classes of `train_dir`, no more, no fewer."""
     test = Path(root) / test_dir
     test_classes = [c for c in _visible_subdirs(test) if c not in exclude_dirs]
     if list(test_classes) != list(classes):
@@ -325,11 +434,14 @@ def read_documents(docs: Iterable[Document], max_file_bytes: int):
         yield ("example", doc.split, doc.label, example.SerializeToString(deterministic=True))
 
 
-def split_cuts(eval_percent: int, test_percent: Optional[int]) -> List[Tuple[str, int]]:
-    """Bucket bounds for the training folder: [train | eval] or [train | eval | test]."""
-    if test_percent is None:
-        return [(TRAIN, 100 - eval_percent), (EVAL, 100)]
-    return [(TRAIN, 100 - eval_percent - test_percent), (EVAL, 100 - test_percent), (TEST, 100)]
+def split_cuts(eval_percent: Optional[int], test_percent: Optional[int]) -> List[Tuple[str, int]]:
+    """Bucket bounds for the training folder: [train | eval | test], without the splits that have a folder (None)."""
+    cuts, upper = [], 100
+    for split, percent in ((TEST, test_percent), (EVAL, eval_percent)):
+        if percent is not None:
+            cuts.insert(0, (split, upper))
+            upper -= percent
+    return [(TRAIN, upper)] + cuts
 
 
 def count_table(counts: Dict[Tuple[str, int], int], classes: Sequence[str], splits: Sequence[str]) -> Dict:

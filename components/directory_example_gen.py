@@ -1,14 +1,16 @@
-"""DirectoryExampleGen: a TFX ExampleGen for corpora laid out as `ROOT/<split>/<class>/<file>`.
+"""DirectoryExampleGen: a TFX ExampleGen for corpora of one folder per class.
 
-Output splits: `train` and `eval` (a stable hash split of the training folder)
-and `test` (the test folder untouched; a hash split of the training folder
-when the corpus has none). The Examples artifact also holds
+Output splits `train`, `eval` and `test`, each from its own folder or a stable
+hash split of the training folder, as `corpus.Layout` says (`ROOT/train/`,
+`test/`, `val/`, or class folders directly under the root). The Examples
+artifact also holds
 
     class_names.json         the class list; label i is class_names[i]
-    ingestion_report.json    documents per split and class, every skipped file
-                             with its reason, every file decoded with a fallback
+    ingestion_report.json    the layout, documents per split and class, every
+                             skipped file with its reason, every file decoded
+                             with a fallback
 
-and carries `class_names` as a custom property, so every later step and the
+and carries `class_names` and `layout` as custom properties, so every later step and the
 served model use the same label mapping. Each source folder is listed and read
 once; see `components/corpus.py` for what happens to files that are not clean
 documents.
@@ -47,8 +49,10 @@ _PARTS_DIR = "_ingestion_parts"
 class IngestSettings:
     """What the executor needs from configs.IngestConfig, carried as custom_config."""
 
+    # The corpus.Layout, flat (a custom config is a JSON struct).
     train_dir: str
-    test_dir: Optional[str]  # None: the corpus has no test folder
+    test_dir: Optional[str]  # None: test is a hash split of the training folder
+    eval_dir: Optional[str]  # None: eval is a hash split of the training folder
     eval_percent: int
     test_percent: int
     exclude_dirs: List[str]
@@ -76,16 +80,28 @@ class IngestSettings:
         packed.Pack(struct)
         return example_gen_pb2.CustomConfig(custom_config=packed)
 
+    @property
+    def layout(self) -> corpus.Layout:
+        return corpus.Layout(self.train_dir, self.eval_dir, self.test_dir)
+
     def source_folder(self, split: str) -> str:
-        """The corpus folder an output split is read from (train and eval share one)."""
-        return self.test_dir if split == corpus.TEST and self.test_dir else self.train_dir
+        return self.layout.source_folder(split)
 
     def cuts_for(self, folder: str):
-        """How the files of `folder` are spread over output splits."""
-        if folder == self.test_dir:
-            return [(corpus.TEST, 100)]
-        test_share = None if self.test_dir else self.test_percent
-        return corpus.split_cuts(self.eval_percent, test_share)
+        return self.layout.cuts_for(folder, self.eval_percent, self.test_percent)
+
+    def describe_layout(self) -> str:
+        return self.layout.describe(self.eval_percent, self.test_percent)
+
+    def check_layout(self, root: str) -> List[str]:
+        """The class names; CorpusError when the corpus's layout is no longer the one the pipeline was built for."""
+        found, classes = corpus.detect_layout(root, self.eval_dir, self.exclude_dirs)
+        if found != self.layout:
+            raise corpus.CorpusError(
+                f"{root}: the pipeline was built for {self.describe_layout()}, but the folder now has "
+                f"{found.describe(self.eval_percent, self.test_percent)}; build the pipeline again "
+                "(Kubeflow: compile with the layout flags that match the corpus)")
+        return classes
 
 
 def _folder_of(split_pattern: str) -> str:
@@ -171,7 +187,7 @@ def _ReadCorpusFolder(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], 
     settings = IngestSettings.from_exec_properties(exec_properties)
     root = exec_properties[standard_component_specs.INPUT_BASE_KEY]
     folder = _folder_of(split_pattern)
-    classes = corpus.discover_classes(root, settings.train_dir, settings.exclude_dirs)
+    classes = settings.check_layout(root)
     cuts = settings.cuts_for(folder)
     docs, skipped = corpus.scan_split_folder(root, folder, classes, cuts, settings.max_file_bytes,
                                              settings.exclude_dirs)
@@ -180,7 +196,7 @@ def _ReadCorpusFolder(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], 
         if label not in listed:
             raise corpus.CorpusError(
                 f"class folder {os.path.join(root, folder, name)} has no documents "
-                f"({sum(1 for s in skipped if s.path.startswith(f'{folder}/{name}/'))} files skipped); "
+                f"({sum(1 for s in skipped if s.path.startswith(corpus.class_folder(folder, name)))} files skipped); "
                 "add documents or remove the folder")
     logging.info("DirectoryExampleGen: %s/: %d files to read, %d skipped by listing", folder, len(docs), len(skipped))
     n_batches = -(-len(docs) // settings.read_batch_size)
@@ -251,9 +267,9 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
 
         settings = IngestSettings.from_exec_properties(exec_properties)
         root = exec_properties[standard_component_specs.INPUT_BASE_KEY]
-        classes = corpus.discover_classes(root, settings.train_dir, settings.exclude_dirs)
+        classes = settings.check_layout(root)
         split_names = artifact_utils.decode_split_names(examples.split_names)
-        report = build_report(root, classes, split_names, self._parts_dir)
+        report = build_report(root, settings.describe_layout(), classes, split_names, self._parts_dir)
         fileio.rmtree(self._parts_dir)
 
         with fileio.open(os.path.join(examples.uri, REPORT_FILE), "w") as f:
@@ -261,6 +277,7 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         with fileio.open(os.path.join(examples.uri, CLASS_NAMES_FILE), "w") as f:
             f.write(json.dumps(classes))
         examples.set_string_custom_property("class_names", json.dumps(classes))
+        examples.set_string_custom_property("layout", report["layout"])
         examples.set_int_custom_property("num_documents", report["documents"])
         examples.set_int_custom_property("num_skipped", len(report["skipped"]))
         log_report(report)
@@ -274,7 +291,8 @@ def _read_lines(path: str) -> List[str]:
         return [line for line in f.read().splitlines() if line]
 
 
-def build_report(root: str, classes: List[str], split_names: List[str], parts_dir: str) -> Dict[str, Any]:
+def build_report(root: str, layout: str, classes: List[str], split_names: List[str],
+                 parts_dir: str) -> Dict[str, Any]:
     counts = {}
     for line in _read_lines(os.path.join(parts_dir, "counts")):
         split, label, n = line.split("\t")
@@ -283,6 +301,7 @@ def build_report(root: str, classes: List[str], split_names: List[str], parts_di
     fallback = sorted((json.loads(s) for s in _read_lines(os.path.join(parts_dir, "fallback"))), key=lambda s: s["path"])
     return {
         "corpus_root": str(root),
+        "layout": layout,
         "class_names": classes,
         "documents": sum(counts.values()),
         "splits": corpus.count_table(counts, classes, split_names),
@@ -292,7 +311,8 @@ def build_report(root: str, classes: List[str], split_names: List[str], parts_di
 
 
 def log_report(report: Dict[str, Any]) -> None:
-    logging.info("DirectoryExampleGen: %d documents, classes %s", report["documents"], report["class_names"])
+    logging.info("DirectoryExampleGen: %d documents, classes %s; %s", report["documents"], report["class_names"],
+                 report["layout"])
     for split, per_class in report["splits"].items():
         logging.info("  %-5s %s", split, ", ".join(f"{c}={n}" for c, n in per_class.items()))
     if report["skipped"]:
@@ -319,7 +339,7 @@ def check_nothing_empty(report: Dict[str, Any], settings: IngestSettings) -> Non
         empty = [c for c, n in per_class.items() if n == 0]
         if not empty:
             continue
-        prefixes = tuple(f"{settings.source_folder(split)}/{c}/" for c in empty)
+        prefixes = tuple(corpus.class_folder(settings.source_folder(split), c) for c in empty)
         skipped = [s for s in report["skipped"] if s["path"].startswith(prefixes)]
         shown = count_reasons(skipped) or "none"
         examples = ", ".join(s["path"] for s in skipped[:5]) + (", ..." if len(skipped) > 5 else "")
@@ -349,7 +369,7 @@ class CorpusDriver(driver.FileBasedDriver):
 
 
 class DirectoryExampleGen(FileBasedExampleGen):
-    """ExampleGen for `ROOT/<split>/<class>/<file>` corpora (see module docstring)."""
+    """ExampleGen for corpora of one folder per class (see module docstring)."""
 
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(Executor)
     DRIVER_CLASS = CorpusDriver
@@ -357,7 +377,7 @@ class DirectoryExampleGen(FileBasedExampleGen):
     def __init__(self, input_base: str, settings: IngestSettings):
         # Input splits name where each output split comes from; the patterns
         # also drive the driver's input fingerprint, so a changed corpus
-        # invalidates the cache. train and eval share a folder, read once.
+        # invalidates the cache. Splits that share a folder read it once.
         input_config = example_gen_pb2.Input(splits=[
             example_gen_pb2.Input.Split(name=split, pattern=f"{settings.source_folder(split)}/*/*")
             for split in (corpus.TRAIN, corpus.EVAL, corpus.TEST)

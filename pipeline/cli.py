@@ -61,11 +61,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         request = run_request.resolve(args, dataset)
         ingest = request.ingest
         # Fail before any component starts when the layout itself is wrong.
-        classes = corpus.discover_classes(root, ingest.train_dir, ingest.exclude_dirs)
-        has_test = (root / ingest.test_dir).is_dir()
-        if has_test:
-            corpus.check_same_classes(root, ingest.train_dir, ingest.test_dir, classes, ingest.exclude_dirs)
-        for folder in (ingest.train_dir, ingest.test_dir) if has_test else (ingest.train_dir,):
+        layout, classes = corpus.detect_layout(root, ingest.eval_dir, ingest.exclude_dirs)
+        for folder in layout.folders():
             corpus.check_classes_have_files(root, folder, classes)
     except (datasets.AcquisitionError, corpus.CorpusError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -77,7 +74,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     serving_dir = (args.serving_dir or run_dir / "serving").resolve()
     metadata_path.parent.mkdir(parents=True, exist_ok=True)
     pipeline_name = f"{configs.PIPELINE_NAME}-{name}"
-    print(f"corpus {root}: classes {classes}{'' if has_test else ' (no test/ folder: test is a hash split)'}")
+    print(f"corpus {root}: classes {classes}; {layout.describe(ingest.eval_percent, ingest.test_percent)}")
 
     from tfx import v1 as tfx  # noqa: WPS433
     from pipeline.pipeline import create_pipeline  # noqa: WPS433
@@ -89,7 +86,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         serving_dir=str(serving_dir),
         num_classes=len(classes),
         request=request,
-        has_test_dir=has_test,
+        layout=layout,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(str(metadata_path)),
         enable_cache=not args.no_cache,
         until=args.until,
@@ -160,14 +157,14 @@ def evaluation_summary(store, execution_id: int, class_names: List[str]) -> Dict
     out: Dict = {}
     for artifact in run_summary.output_artifacts(store, execution_id):
         if artifact.type == "ModelEvaluation":
-            metrics = run_summary.evaluation_metrics(artifact.uri)
+            metrics = run_summary.evaluation_metrics(artifact.uri, class_names)
             overall = metrics.get("overall", {})
             out.update({
                 "uri": artifact.uri,
                 "test_accuracy": overall.get(accuracy_metric_name(len(class_names))),
                 "overall": overall,
                 "slices": metrics,
-                "failures": run_summary.validation_failures(artifact.uri),
+                "failures": run_summary.validation_failures(artifact.uri, class_names),
             })
             if len(class_names) > 2:
                 out["confusion_matrix"] = {"classes": class_names,

@@ -81,13 +81,14 @@ DATASETS = {
 
 @dataclasses.dataclass(frozen=True)
 class IngestConfig:
-    """How DirectoryExampleGen turns `ROOT/<split>/<class>/<file>` into examples."""
+    """How DirectoryExampleGen turns a corpus of class folders into examples (layouts: components/corpus.py)."""
 
-    train_dir: str = "train"
-    test_dir: str = "test"
-    # Percent of the training folder held out as the `eval` split (hash split
-    # on the file's path relative to the split folder: stable across runs,
-    # machines and file-system listing order).
+    # The validation folder beside train/, when its name is not one that is
+    # found without asking (val, valid, validation, dev).
+    eval_dir: Optional[str] = None
+    # Percent of the training folder held out as the `eval` split when the
+    # corpus has no validation folder (hash split on the file's path relative
+    # to the split folder: stable across runs, machines and listing order).
     eval_percent: int = 20
     # Percent of the training folder held out as `test` when the corpus has no
     # test folder.
@@ -111,6 +112,9 @@ class IngestConfig:
             )
         if self.max_file_bytes <= 0:
             raise ValueError(f"IngestConfig.max_file_bytes must be positive, got {self.max_file_bytes}")
+        if self.eval_dir is not None and (not self.eval_dir or "/" in self.eval_dir or self.eval_dir in (".", "..")):
+            raise ValueError(f"--eval-dir (IngestConfig.eval_dir) is the name of a folder beside train/, "
+                             f"got {self.eval_dir!r}")
 
 
 @dataclasses.dataclass(frozen=True)

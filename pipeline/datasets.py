@@ -267,7 +267,7 @@ def class_file_filter(spec: configs.DatasetSpec) -> Callable[[list], Optional[li
     `.feat` files and URL lists (they sit beside the class folders), READMEs.
     """
     root = [p for p in spec.root_in_archive.split("/") if p]
-    splits = (configs.IngestConfig.train_dir, configs.IngestConfig.test_dir)
+    splits = ("train", "test")  # the archives' split folders (corpus.TRAIN_DIR, TEST_DIR; no TensorFlow import here)
 
     def keep(parts):
         if parts[: len(root)] != root:

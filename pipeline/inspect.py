@@ -133,8 +133,10 @@ def _metric_short_name(class_name: str) -> str:
 def slices_table(store, pipeline_name: Optional[str] = None, run_id: Optional[str] = None,
                  slice_by: Optional[str] = None) -> Dict:
     rid, evaluator, evaluation, blessing = find_evaluation(store, pipeline_name, run_id)
-    metrics = run_summary.evaluation_metrics(evaluation.uri)
-    failures = run_summary.validation_failures(evaluation.uri)
+    examples = _inputs(store, evaluator.id).get("examples", [])
+    class_names = json.loads(_prop(examples[0], "class_names") or "[]") if examples else []
+    metrics = run_summary.evaluation_metrics(evaluation.uri, class_names)
+    failures = run_summary.validation_failures(evaluation.uri, class_names)
     gated = _threshold_metrics(evaluation.uri)
     rows = []
     for name, values in sorted(metrics.items(), key=lambda kv: (kv[0] != "overall", kv[0])):

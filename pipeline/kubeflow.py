@@ -29,10 +29,13 @@ import json
 import re
 import tempfile
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from pipeline import configs
 from pipeline.run_request import RunRequest
+
+if TYPE_CHECKING:
+    from components.corpus import Layout
 
 class SchedulingError(RuntimeError):
     """The schedule command cannot go on; the message says what to fix."""
@@ -61,13 +64,15 @@ def compile_pipeline(
     image: str,
     num_classes: int,
     request: RunRequest,
-    has_test_dir: bool = True,
+    layout: Optional["Layout"] = None,
     resources: Optional[Dict[str, configs.Resources]] = None,
     s3: configs.S3Settings = configs.S3Settings(),
     corpus_volume: Optional[Tuple[str, str]] = None,
 ) -> Path:
     """Writes the KFP v2 pipeline job (JSON) for `image` to `output`; returns the path.
 
+    `layout`: the corpus's (default train/ and test/); the corpus is not on this machine, so it is the
+    caller's word, and ExampleGen refuses a corpus laid out otherwise when it runs.
     `corpus_volume`: (PersistentVolumeClaim, mount path) mounted into ExampleGen's pod.
     """
     from tfx import v1 as tfx  # noqa: WPS433 (slow import)
@@ -86,7 +91,7 @@ def compile_pipeline(
         serving_dir=serving_dir,
         num_classes=num_classes,
         request=request,
-        has_test_dir=has_test_dir,
+        layout=layout,
         schema_file_at_runtime=schema_at_runtime,
         resources=configs.KUBEFLOW_RESOURCES if resources is None else resources,
     )

@@ -28,7 +28,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     src.add_argument("--dataset", choices=sorted(configs.DATASETS))
     src.add_argument("--name", help="run name for another corpus (needs --num-classes)")
     c.add_argument("--num-classes", type=int, help="class folders of the corpus (known datasets: from the registry)")
+    # The corpus is in the cluster, not here: its layout is said with flags, and ExampleGen refuses the run
+    # when the corpus is laid out otherwise.
     c.add_argument("--no-test-dir", action="store_true", help="the corpus has no test/ folder")
+    c.add_argument("--classes-at-root", action="store_true",
+                   help="the class folders are directly under the corpus root (no train/ folder)")
     c.add_argument("--corpus-pvc", default=configs.CORPUS_PVC,
                    help="PersistentVolumeClaim holding the corpora, mounted into ExampleGen's pod at "
                         "--corpus-mount; 'none' mounts nothing (default: %(default)s)")
@@ -77,6 +81,18 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def layout_from_flags(args: argparse.Namespace):
+    """The corpus.Layout that --classes-at-root, --eval-dir and --no-test-dir describe."""
+    from components import corpus  # noqa: WPS433 (imports TensorFlow)
+
+    if args.classes_at_root:
+        if args.eval_dir or args.no_test_dir:
+            raise ValueError("--classes-at-root: the class folders are the root's own, so there is no "
+                             "validation or test folder; drop --eval-dir and --no-test-dir")
+        return corpus.Layout(corpus.ROOT)
+    return corpus.Layout(corpus.TRAIN_DIR, args.eval_dir, None if args.no_test_dir else corpus.TEST_DIR)
+
+
 def run_compile(args: argparse.Namespace) -> Path:
     """Resolves the run request as run_local.py does, then compiles; raises ValueError naming a flag."""
     from pipeline.kubeflow import compile_pipeline  # noqa: WPS433
@@ -104,7 +120,7 @@ def run_compile(args: argparse.Namespace) -> Path:
         image=args.image,
         num_classes=num_classes,
         request=request,
-        has_test_dir=not args.no_test_dir,
+        layout=layout_from_flags(args),
         resources=resources,
         s3=configs.S3Settings(endpoint=args.s3_endpoint, region=args.s3_region, secret=args.s3_secret),
         corpus_volume=(pvc, args.corpus_mount) if pvc else None,

@@ -13,6 +13,7 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 from tfx.orchestration import pipeline as tfx_pipeline
 
+from components import corpus
 from components.atomic_pusher import AtomicPusher
 from components.curated_schema_gen import CuratedSchemaGen
 from components.directory_example_gen import DirectoryExampleGen, IngestSettings
@@ -32,11 +33,12 @@ EVALUATION_RECORDS = "evaluation_records"  # under the pipeline root
 TRAINER_CODE = ("components/preprocessing.py", "components/model.py", "components/trainer.py", "pipeline/configs.py")
 
 
-def ingest_settings(ingest: configs.IngestConfig, has_test_dir: bool) -> IngestSettings:
+def ingest_settings(ingest: configs.IngestConfig, layout: corpus.Layout) -> IngestSettings:
     ingest.validate()
     return IngestSettings(
-        train_dir=ingest.train_dir,
-        test_dir=ingest.test_dir if has_test_dir else None,
+        train_dir=layout.train_dir,
+        test_dir=layout.test_dir,
+        eval_dir=layout.eval_dir,
         eval_percent=ingest.eval_percent,
         test_percent=ingest.test_percent,
         exclude_dirs=list(ingest.exclude_dirs),
@@ -68,7 +70,7 @@ def create_pipeline(
     serving_dir: str,
     num_classes: int,
     request: RunRequest,
-    has_test_dir: bool = True,
+    layout: Optional[corpus.Layout] = None,
     metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
     enable_cache: bool = True,
     until: str = "push",
@@ -82,6 +84,8 @@ def create_pipeline(
     backend refuses them); the no-regression baseline is the served model
     (ServedModelBaseline). The Pusher is AtomicPusher for a local serving
     folder, TFX's Pusher for a URI (gs://, s3://), where a rename is not atomic.
+    `layout` is the corpus's (corpus.detect_layout; default train/ and test/); ExampleGen checks it
+    again when it runs.
     `resources` maps component ids to what their containers ask a cluster for.
     `schema_file_at_runtime` is where the components find the schema (in the
     image) when that differs from `request.schema_file`, the copy read here for
@@ -89,7 +93,7 @@ def create_pipeline(
     """
     ingest, transform, train, evaluation = request.ingest, request.transform, request.train, request.evaluation
     schema_file = str(request.schema_file)
-    example_gen = DirectoryExampleGen(input_base=data_root, settings=ingest_settings(ingest, has_test_dir))
+    example_gen = DirectoryExampleGen(input_base=data_root, settings=ingest_settings(ingest, layout or corpus.TRAIN_AND_TEST))
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     schema_gen = CuratedSchemaGen(schema_file=schema_file_at_runtime or schema_file,
                                   content_from=schema_file).with_id("ImportSchemaGen")

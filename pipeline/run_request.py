@@ -40,7 +40,10 @@ def add_flags(p: argparse.ArgumentParser) -> None:
                                     "(default: the dataset's, 'generic' otherwise)")
     p.add_argument("--exclude-dir", action="append", default=None,
                    help="folder of train/ that is not a class (repeatable; IMDB: unsup)")
-    p.add_argument("--eval-percent", type=int, default=configs.IngestConfig.eval_percent)
+    p.add_argument("--eval-dir", metavar="NAME",
+                   help="the validation folder beside train/ (found without this flag: val, valid, validation, dev)")
+    p.add_argument("--eval-percent", type=int, default=configs.IngestConfig.eval_percent,
+                   help="percent of train/ held out as eval when there is no validation folder (default: %(default)s)")
     p.add_argument("--max-file-bytes", type=int, default=configs.IngestConfig.max_file_bytes)
     p.add_argument("--recipe", choices=sorted(configs.RECIPES), default="default",
                    help="a named set of the knobs below ('tutorial': the TensorFlow tutorial's recipe); "
@@ -99,7 +102,7 @@ def resolve(args: argparse.Namespace, dataset: Optional[configs.DatasetSpec]) ->
     exclude = tuple(args.exclude_dir) if args.exclude_dir is not None else (dataset.exclude_dirs if dataset else ())
     min_accuracy = args.min_accuracy if args.min_accuracy is not None else (
         dataset.min_accuracy if dataset else configs.EvaluationConfig.min_accuracy)
-    ingest = configs.IngestConfig(exclude_dirs=exclude, eval_percent=args.eval_percent,
+    ingest = configs.IngestConfig(exclude_dirs=exclude, eval_dir=args.eval_dir, eval_percent=args.eval_percent,
                                   max_file_bytes=args.max_file_bytes)
     transform, train = recipe_configs(args)
     for config in (ingest, transform, train):

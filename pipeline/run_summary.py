@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
@@ -72,17 +72,20 @@ def format_table(rows: List[Dict]) -> str:
 BASELINE_MODEL = "baseline"
 
 
-def metric_name(key) -> str:
+def metric_name(key, class_names: Sequence[str] = ()) -> str:
     """A readable name for a TFMA MetricKey proto.
 
-    'precision/class_2' (the candidate's), 'binary_accuracy (baseline)' (the
-    model it is compared with), 'binary_accuracy (diff)' (candidate - baseline).
+    'precision/python' (the candidate's, per class by the class's name;
+    'precision/class_3' without `class_names`), 'binary_accuracy (baseline)'
+    (the model it is compared with), 'binary_accuracy (diff)' (candidate -
+    baseline).
     """
     name = key.name
     if key.HasField("sub_key"):
         sub = key.sub_key
         if sub.HasField("class_id"):
-            name += f"/class_{sub.class_id.value}"
+            class_id = sub.class_id.value
+            name += f"/{class_names[class_id]}" if 0 <= class_id < len(class_names) else f"/class_{class_id}"
         elif sub.HasField("top_k"):
             name += f"/top_{sub.top_k.value}"
     if key.is_diff:
@@ -119,8 +122,8 @@ def slice_name(slice_key) -> str:
     return ", ".join(parts) or "overall"
 
 
-def evaluation_metrics(eval_uri: str) -> Dict[str, Dict[str, float]]:
-    """{slice: {metric: value}} for every slice TFMA wrote."""
+def evaluation_metrics(eval_uri: str, class_names: Sequence[str] = ()) -> Dict[str, Dict[str, float]]:
+    """{slice: {metric: value}} for every slice TFMA wrote (per-class metrics by class name, see metric_name)."""
     import tensorflow_model_analysis as tfma
 
     out: Dict[str, Dict[str, float]] = {}
@@ -129,7 +132,7 @@ def evaluation_metrics(eval_uri: str) -> Dict[str, Dict[str, float]]:
         for kv in metrics.metric_keys_and_values:
             v = metric_value(kv.value, missing=_SCALAR)
             if v is not _SCALAR:
-                values[metric_name(kv.key)] = v
+                values[metric_name(kv.key, class_names)] = v
     return out
 
 
@@ -158,7 +161,7 @@ def confusion_matrix(eval_uri: str, num_classes: int) -> Optional[List[List[floa
     return matrix
 
 
-def validation_failures(eval_uri: str) -> List[str]:
+def validation_failures(eval_uri: str, class_names: Sequence[str] = ()) -> List[str]:
     """Why TFMA refused the blessing: one line per failed threshold."""
     import tensorflow_model_analysis as tfma
 
@@ -174,5 +177,5 @@ def validation_failures(eval_uri: str) -> List[str]:
                          f">= {threshold.change_threshold.absolute.value}")
             value = metric_value(failure.metric_value)
             shown = "NaN" if value is None else f"{value:.4f}"
-            lines.append(f"{slice_name(per_slice.slice_key)}: {metric_name(failure.metric_key)} = {shown} fails {bound}")
+            lines.append(f"{slice_name(per_slice.slice_key)}: {metric_name(failure.metric_key, class_names)} = {shown} fails {bound}")
     return lines

@@ -30,11 +30,16 @@ def make_corpus(
     seed: int = 0,
     imdb_names: bool = True,
     with_test: bool = True,
+    classes_at_root: bool = False,
 ) -> Path:
-    """A small corpus `root/{train,test}/<class>/<file>` that a model can learn."""
+    """A small corpus `root/{train,test}/<class>/<file>` that a model can learn.
+
+    `classes_at_root`: `root/<class>/<file>` instead, n_train files per class.
+    """
     rng = random.Random(seed)
-    splits = [("train", n_train)] + ([("test", n_test)] if with_test else [])
+    splits = [("train", n_train)] + ([("test", n_test)] if with_test and not classes_at_root else [])
     for split, n in splits:
+        folder = root if classes_at_root else root / split
         for ci, cls in enumerate(classes):
             words = list(CLASS_WORDS.get(cls, [f"{cls}word{j}" for j in range(6)]))
             for i in range(n):
@@ -43,7 +48,7 @@ def make_corpus(
                     body = body.capitalize() + "!<br /><br />The END."
                 rating = (rng.choice([1, 2, 3, 4]) if ci == 0 else rng.choice([7, 8, 9, 10]))
                 name = f"{i}_{rating}.txt" if imdb_names else f"{i}.txt"
-                write_doc(root / split / cls / name, body)
+                write_doc(folder / cls / name, body)
     return root
 
 

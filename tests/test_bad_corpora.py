@@ -44,6 +44,15 @@ def _no_train(root):
     (root / "train").rename(root / "training")
 
 
+def _class_beside_train(root):
+    write_doc(root / "neutral" / "1.txt", "a class folder at the root beside train/")
+
+
+def _validation_class_mismatch(root):
+    shutil.copytree(root / "test", root / "val")
+    (root / "val" / "neg").rename(root / "val" / "negative")
+
+
 # (how to break a fresh corpus, the path the message must name, words it must hold)
 LAYOUT_PROBLEMS = {
     "missing root": (None, "", "does not exist"),
@@ -53,6 +62,9 @@ LAYOUT_PROBLEMS = {
     "empty class folder in train": (_emptied("train", "pos"), "train/pos", "has no documents; add documents"),
     "empty class folder in test": (_emptied("test", "neg"), "test/neg", "has no documents; add documents"),
     "train and test classes differ": (_class_mismatch, "test", "only in train: ['pos']; only in test: ['positive']"),
+    "class folder beside train/": (_class_beside_train, "", "and other folders (neutral/) beside them"),
+    "validation classes differ": (_validation_class_mismatch, "val",
+                                  "only in train: ['neg']; only in val: ['negative']"),
 }
 
 

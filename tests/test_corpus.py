@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -73,7 +74,7 @@ def test_unusable_layouts_are_refused_with_the_path(tmp_path, problem):
     expected = {"missing root": "does not exist", "no train": "has no 'train/' folder",
                 "no classes": "holds no class folders", "single class": "needs at least two classes"}[problem]
     with pytest.raises(corpus.CorpusError, match=expected) as err:
-        corpus.discover_classes(root, "train")
+        corpus.detect_layout(root)
     assert str(root) in str(err.value)
 
 
@@ -197,3 +198,64 @@ def test_input_fingerprint_sees_nested_files_moves_and_survives_link_loops(tmp_p
             copy = write_doc(target / "train" / p.relative_to(root / "train"), p.read_bytes())
             os.utime(copy, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns))
     assert corpus.fingerprint_folder(a, "train") == corpus.fingerprint_folder(b, "train")
+
+
+def test_class_folders_directly_under_the_root_are_a_layout(tmp_path):
+    root = tmp_path / "c"
+    for cls in ("spam", "ham"):
+        write_doc(root / cls / "1.txt", f"a {cls} message")
+    write_doc(root / "LICENSE", "not a document")
+    layout, classes = corpus.detect_layout(root)
+    assert layout == corpus.Layout(corpus.ROOT) and classes == ["ham", "spam"]
+    assert layout.cuts_for(corpus.ROOT, 20, 20) == [("train", 60), ("eval", 80), ("test", 100)]
+    docs, skipped = corpus.scan_split_folder(root, corpus.ROOT, classes, layout.cuts_for(".", 20, 20), 1 << 20)
+    assert sorted(d.rel for d in docs) == ["ham/1.txt", "spam/1.txt"]
+    assert skipped == [corpus.Skipped("LICENSE", "not inside a class folder")]
+
+
+@pytest.mark.parametrize("name", corpus.EVAL_DIR_NAMES)
+def test_a_validation_folder_is_found_by_its_usual_names(tmp_path, name):
+    root = make_corpus(tmp_path / "c", n_train=2, n_test=1)
+    shutil.copytree(root / "test", root / name)
+    layout, _ = corpus.detect_layout(root)
+    assert layout == corpus.Layout("train", name, "test")
+    assert layout.cuts_for("train", 20, 20) == [("train", 100)]
+    assert [layout.source_folder(s) for s in ("train", "eval", "test")] == ["train", name, "test"]
+
+
+def test_a_validation_folder_of_another_name_is_named_by_flag(tmp_path):
+    root = make_corpus(tmp_path / "c", n_train=2, n_test=1, with_test=False)
+    shutil.copytree(root / "train", root / "holdout")
+    with pytest.raises(corpus.CorpusError, match=r"other folders \(holdout/\).*--exclude-dir"):
+        corpus.detect_layout(root)
+    assert corpus.detect_layout(root, eval_dir="holdout")[0] == corpus.Layout("train", "holdout", None)
+    with pytest.raises(corpus.CorpusError, match=r"--eval-dir heldout: .* has no 'heldout/' folder"):
+        corpus.detect_layout(root, eval_dir="heldout")
+
+
+AMBIGUOUS = {
+    # (how to make the root ambiguous, words of the message)
+    "class folders beside train/": (lambda r: write_doc(r / "pos" / "1.txt", "x"),
+                                    r"split folders \(test/, train/\) and other folders \(pos/\)"),
+    "two validation folders": (lambda r: [shutil.copytree(r / "test", r / n) for n in ("dev", "val")],
+                               r"several validation folders \(dev/, val/\); name the one to use with --eval-dir"),
+    "test/ without train/": (lambda r: shutil.rmtree(r / "train"), r"has no 'train/' folder but has test/"),
+    "validation classes differ": (lambda r: write_doc(r / "val" / "neutral" / "1.txt", "x"),
+                                  r"only in train: \['neg', 'pos'\]; only in val: \['neutral'\]"),
+}
+
+
+@pytest.mark.parametrize("problem", sorted(AMBIGUOUS))
+def test_ambiguous_roots_are_refused_naming_the_folders(tmp_path, problem):
+    make_ambiguous, words = AMBIGUOUS[problem]
+    root = make_corpus(tmp_path / "c", n_train=2, n_test=1)
+    make_ambiguous(root)
+    with pytest.raises(corpus.CorpusError, match=words) as err:
+        corpus.detect_layout(root)
+    assert str(root) in str(err.value)
+
+
+def test_excluded_folders_are_ignored_beside_the_split_folders_too(tmp_path):
+    root = make_corpus(tmp_path / "c", n_train=2, n_test=1)
+    write_doc(root / "unsup" / "1.txt", "unlabelled")
+    assert corpus.detect_layout(root, exclude_dirs=("unsup",))[0] == corpus.TRAIN_AND_TEST

@@ -10,6 +10,7 @@ from google.protobuf import message
 from tfx.types import standard_artifacts
 from tfx.utils import proto_utils
 
+from components import corpus as corpus_lib
 from components.corpus import CorpusError
 from components.directory_example_gen import DirectoryExampleGen, Executor
 from pipeline import configs
@@ -17,9 +18,9 @@ from pipeline.pipeline import ingest_settings
 from tests.helpers import examples_by_split, feature, make_corpus, read_records, write_doc
 
 
-def run_example_gen(root: Path, out: Path, has_test=True, beam_args=None, **ingest):
+def run_example_gen(root: Path, out: Path, layout=corpus_lib.TRAIN_AND_TEST, beam_args=None, **ingest):
     component = DirectoryExampleGen(
-        input_base=str(root), settings=ingest_settings(configs.IngestConfig(**ingest), has_test))
+        input_base=str(root), settings=ingest_settings(configs.IngestConfig(**ingest), layout))
     exec_properties = {k: proto_utils.proto_to_json(v) if isinstance(v, message.Message) else v
                        for k, v in component.exec_properties.items()}
     examples = standard_artifacts.Examples()
@@ -64,12 +65,66 @@ def test_two_runs_write_identical_records(corpus, tmp_path):
 
 def test_corpus_without_test_folder_gets_a_hash_split(tmp_path):
     root = make_corpus(tmp_path / "c", n_train=60, with_test=False)
-    run_example_gen(root, tmp_path / "out", has_test=False, eval_percent=20, test_percent=20)
+    run_example_gen(root, tmp_path / "out", layout=corpus_lib.Layout("train"), eval_percent=20, test_percent=20)
     splits = examples_by_split(tmp_path / "out")
     assert sum(len(s) for s in splits.values()) == 120
     assert all(len(s) > 10 for s in splits.values())
     seen = [feature(r, "text")[0] for s in splits.values() for r in s]
     assert len(seen) == len(set(seen))  # no document in two splits
+
+
+def _flatten_to_root(root: Path, order) -> Path:
+    """`root/train/<class>/<file>` rewritten as `<class>/<file>` under a new root, files created in `order`."""
+    flat = root.parent / f"{root.name}-flat-{order}"
+    files = sorted((root / "train").rglob("*.txt"))
+    for path in (reversed(files) if order == "reversed" else files):
+        write_doc(flat / path.relative_to(root / "train"), path.read_bytes())
+    write_doc(flat / "README.md", "a corpus card, not a document")
+    return flat
+
+
+def test_class_folders_at_the_root_are_split_three_ways_the_same_in_any_listing_order(tmp_path):
+    source = make_corpus(tmp_path / "c", n_train=60, with_test=False)
+    roots = [_flatten_to_root(source, order) for order in ("sorted", "reversed")]
+    layout, classes = corpus_lib.detect_layout(roots[0])
+    assert (layout, classes) == (corpus_lib.Layout(corpus_lib.ROOT), ["neg", "pos"])
+    artifact = run_example_gen(roots[0], tmp_path / "a", layout=layout)
+    run_example_gen(roots[1], tmp_path / "b", layout=layout)
+    for split in ("train", "eval", "test"):
+        a = read_records(str(tmp_path / "a" / f"Split-{split}" / "*"))
+        assert len(a) > 10 and a == read_records(str(tmp_path / "b" / f"Split-{split}" / "*"))
+    # The same files split the same way as under train/ of a corpus without test/.
+    run_example_gen(source, tmp_path / "nested", layout=corpus_lib.Layout("train"))
+    assert examples_by_split(tmp_path / "a") == examples_by_split(tmp_path / "nested")
+    report = json.loads((tmp_path / "a" / "ingestion_report.json").read_text())
+    assert report["skipped"] == [{"path": "README.md", "reason": "not inside a class folder"}]
+    assert report["layout"] == artifact.get_string_custom_property("layout") == (
+        "layout: train from the root's class folders, eval 20% of them (hash split), test 20% of them (hash split)")
+
+
+def test_a_validation_folder_is_the_eval_split(tmp_path):
+    root = make_corpus(tmp_path / "c", n_train=30, n_test=10)
+    for cls in ("neg", "pos"):
+        write_doc(root / "dev" / cls / f"dev_{cls}.txt", f"a validation document of class {cls}")
+    layout, _ = corpus_lib.detect_layout(root)
+    assert layout == corpus_lib.Layout("train", "dev", "test")
+    run_example_gen(root, tmp_path / "out", layout=layout)
+    splits = examples_by_split(tmp_path / "out")
+    assert texts_and_labels(splits["eval"]) == [(b"a validation document of class neg", 0),
+                                               (b"a validation document of class pos", 1)]
+    assert len(splits["train"]) == 60 and len(splits["test"]) == 20  # all of train/: no hash split
+    report = json.loads((tmp_path / "out" / "ingestion_report.json").read_text())
+    assert report["layout"] == "layout: train from train/, eval from dev/, test from test/"
+
+
+def test_a_corpus_laid_out_otherwise_than_the_pipeline_was_built_for_is_refused(tmp_path):
+    root = make_corpus(tmp_path / "c", n_train=5, n_test=2)
+    write_doc(root / "val" / "neg" / "1.txt", "added after the pipeline was built")
+    write_doc(root / "val" / "pos" / "1.txt", "added after the pipeline was built")
+    with pytest.raises(CorpusError, match=r"built for layout: train from train/, eval 20% of train/ \(hash split\), "
+                                          r"test from test/, but the folder now has layout: train from train/, "
+                                          r"eval from val/, test from test/; build the pipeline again"):
+        run_example_gen(root, tmp_path / "out", layout=corpus_lib.TRAIN_AND_TEST)
 
 
 def test_report_lists_each_planted_bad_file(corpus, tmp_path):
@@ -112,10 +167,9 @@ def test_empty_class_folder_fails_before_reading(corpus, tmp_path):
 
 
 def test_a_folder_changed_while_reading_fails_the_run(corpus):
-    from components import corpus as corpus_lib
     from components.directory_example_gen import _listing_digest, _ReadBatches
 
-    settings = ingest_settings(configs.IngestConfig(), True)
+    settings = ingest_settings(configs.IngestConfig(), corpus_lib.TRAIN_AND_TEST)
     classes = ["neg", "pos"]
     docs, _ = corpus_lib.scan_split_folder(corpus, "test", classes, settings.cuts_for("test"), settings.max_file_bytes)
     reader = _ReadBatches(str(corpus), "test", classes, settings.cuts_for("test"), settings, _listing_digest(docs))

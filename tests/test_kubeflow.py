@@ -14,6 +14,8 @@ import yaml
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
+from components import corpus
+from components.directory_example_gen import IngestSettings
 from pipeline import cli, configs, kubeflow, kubeflow_cli, run_request
 from pipeline.pipeline import create_pipeline
 from tests.kfp_backend import Backend
@@ -114,6 +116,26 @@ def test_recipe_flags_configure_the_spec_as_they_configure_a_local_run(tmp_path)
     default = compile_spec(tmp_path, "--dataset", "imdb")
     assert constant(default, "Transform", "custom_config") != constant(job, "Transform", "custom_config")
     assert "0.8" in constant(job, "Evaluator", "eval_config")
+
+
+@pytest.mark.parametrize("flags, layout", [
+    ((), corpus.TRAIN_AND_TEST),
+    (("--classes-at-root",), corpus.Layout(corpus.ROOT)),
+    (("--eval-dir", "dev", "--no-test-dir"), corpus.Layout("train", "dev", None)),
+])
+def test_layout_flags_reach_example_gen(tmp_path, flags, layout):
+    job = compile_spec(tmp_path, "--name", "mine", "--num-classes", "3", *flags)
+    properties = {"custom_config": constant(job, "DirectoryExampleGen", "custom_config")}
+    assert IngestSettings.from_exec_properties(properties).layout == layout
+    patterns = {s["name"]: s["pattern"] for s in json.loads(constant(job, "DirectoryExampleGen", "input_config"))["splits"]}
+    assert patterns == {split: f"{layout.source_folder(split)}/*/*" for split in ("train", "eval", "test")}
+
+
+def test_classes_at_the_root_leave_no_validation_or_test_folder_to_name(tmp_path, capsys):
+    code = kubeflow_cli.main(["compile", "--name", "mine", "--num-classes", "2", "--output", str(tmp_path / "x.json"),
+                              "--classes-at-root", "--eval-dir", "dev"])
+    assert code == 2 and "drop --eval-dir and --no-test-dir" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()
 
 
 def test_s3_roots_get_the_endpoint_and_the_secret_keys(imdb_job):

@@ -16,11 +16,11 @@ import tensorflow as tf
 import tensorflow_model_analysis as tfma
 
 from components import atomic_pusher
-from pipeline import predict
+from pipeline import inspect, predict
 from components.evaluator import BASELINE_FIGURES_PROPERTY, EVALUATED, RECORDED
 from pipeline import run_summary
-from tests.helpers import (SKEW_TEXTS, evaluate_again_with_both_models, evaluator_run, make_corpus, read_examples,
-                           read_records, run_cli, states)
+from tests.helpers import (SKEW_TEXTS, evaluate_again_with_both_models, evaluator_run, make_corpus,
+                           outputs_of, read_examples, read_records, run_cli, states, write_doc)
 
 pytestmark = pytest.mark.pipeline
 
@@ -234,23 +234,33 @@ def only_dir(parent: Path) -> Path:
     return Path(dirs[-1])
 
 
-def test_multiclass_corpus_gets_a_softmax_head_and_a_confusion_matrix(tmp_path):
-    root = make_corpus(tmp_path / "corpus", classes=("csharp", "java", "neg"), n_train=40, n_test=20,
-                       imdb_names=False)
+def test_multiclass_corpus_of_root_level_class_folders_trains_end_to_end(tmp_path, capsys):
+    """Three classes as `ROOT/<class>/<file>`: a softmax head, a confusion matrix, splits by hash."""
+    root = make_corpus(tmp_path / "corpus", classes=("csharp", "java", "neg"), n_train=80, imdb_names=False,
+                       classes_at_root=True)
+    write_doc(root / "README.md", "# A corpus card beside the class folders")
     args = ["--data-dir", str(root), "--work-dir", str(tmp_path / "runs"), "--epochs", "30",
             "--learning-rate", "0.02", "--patience", "30", "--min-accuracy", "0.6"]
     code, s = run_cli(tmp_path, args)
     assert code == 0, s["failure"]
+    assert (f"corpus {root}: classes ['csharp', 'java', 'neg']; layout: train from the root's class folders, "
+            "eval 20% of them (hash split), test 20% of them (hash split)") in capsys.readouterr().out
+    examples_uri = Path(outputs_of(tmp_path / "runs" / "corpus" / "metadata.sqlite",
+                                   s["run_id"])["DirectoryExampleGen"]["Examples"])
+    report = json.loads((examples_uri / "ingestion_report.json").read_text())
+    assert report["skipped"] == [{"path": "README.md", "reason": "not inside a class folder"}]
+    n_test = sum(report["splits"]["test"].values())
+    assert 30 < n_test < 70 and sum(report["splits"]["train"].values()) > 100  # 20% and 60% of 240 expected
     evaluation = s["evaluation"]
     assert evaluation["test_accuracy"] >= 0.8
     cm = evaluation["confusion_matrix"]
     assert cm["classes"] == ["csharp", "java", "neg"]
     matrix = np.array(cm["rows_actual_columns_predicted"])
-    assert matrix.shape == (3, 3) and matrix.sum() == 60 and np.trace(matrix) / 60 == pytest.approx(
+    assert matrix.shape == (3, 3) and matrix.sum() == n_test and np.trace(matrix) / n_test == pytest.approx(
         evaluation["test_accuracy"], abs=1e-6)
-    for c in range(3):  # per-class precision/recall of the top-1 prediction, from the matrix
-        assert evaluation["overall"][f"recall/class_{c}"] == pytest.approx(matrix[c, c] / matrix[c].sum(), abs=1e-6)
-        assert evaluation["overall"][f"precision/class_{c}"] == pytest.approx(
+    for c, name in enumerate(cm["classes"]):  # per-class precision/recall of the top-1 prediction, by class name
+        assert evaluation["overall"][f"recall/{name}"] == pytest.approx(matrix[c, c] / matrix[c].sum(), abs=1e-6)
+        assert evaluation["overall"][f"precision/{name}"] == pytest.approx(
             matrix[c, c] / matrix[:, c].sum(), abs=1e-6)
     model = tf.saved_model.load(s["push"]["path"])
     # Texts as long as the training documents: the pooling averages over padding too.
@@ -258,3 +268,9 @@ def test_multiclass_corpus_gets_a_softmax_head_and_a_confusion_matrix(tmp_path):
                                                              "linq nuget dotnet visualstudio async await " * 4]))
     assert out["probabilities"].shape == (2, 3)
     assert out["class_name"].numpy().tolist() == [b"java", b"csharp"]
+    # `inspect slices` names the per-class metrics by class as the summary does.
+    capsys.readouterr()
+    assert inspect.main(["slices", "--metadata", str(tmp_path / "runs" / "corpus" / "metadata.sqlite"), "--json"]) == 0
+    overall = next(row for row in json.loads(capsys.readouterr().out)["slices"] if row["slice"] == "overall")
+    assert {f"{m}/{c}" for m in ("precision", "recall") for c in cm["classes"]} <= set(overall["metrics"])
+    assert overall["metrics"]["recall/java"]["value"] == pytest.approx(evaluation["overall"]["recall/java"])
