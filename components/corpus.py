@@ -293,7 +293,6 @@ def scan_split_folder(
 ) -> Tuple[List[Document], List[Skipped]]:
     """Lists the documents of `root/folder/<class>/...` and the files it will not read."""
     root = Path(root)
-    root_real = os.path.realpath(root)
     base = root / folder
     docs: List[Document] = []
     skipped: List[Skipped] = []
@@ -314,29 +313,55 @@ def scan_split_folder(
             skipped.append(Skipped(rel(entry.path), "not inside a class folder"))
 
     for label, name in enumerate(classes):
-        class_dir = base / name
-        for dirpath, dirnames, filenames in os.walk(class_dir, followlinks=False):
-            for d in sorted(dirnames):
-                full = os.path.join(dirpath, d)
-                if d.startswith("."):
-                    skipped.append(Skipped(rel(full) + "/", "hidden folder: not read"))
-                elif os.path.islink(full):
-                    skipped.append(Skipped(rel(full), "link to a folder: not followed"))
-            dirnames[:] = sorted(d for d in dirnames
-                                 if not d.startswith(".") and not os.path.islink(os.path.join(dirpath, d)))
-            for f in sorted(filenames):
-                full = os.path.join(dirpath, f)
-                relpath = rel(full)
-                if f.startswith("."):
-                    skipped.append(Skipped(relpath, "hidden file: not a document"))
-                    continue
-                reason = _unreadable_reason(full, root_real, max_file_bytes)
-                if reason:
-                    skipped.append(Skipped(relpath, reason))
-                    continue
-                rel_in_split = Path(os.path.relpath(full, base)).as_posix()
-                docs.append(Document(full, relpath, label, split_for(rel_in_split, cuts)))
+        _walk_files(root, base / name, label, lambda rel_in_split: split_for(rel_in_split, cuts), base,
+                    max_file_bytes, docs, skipped)
     return docs, skipped
+
+
+UNLABELLED = "unlabelled"  # the one split of a folder of texts to label
+NO_LABEL = -1
+PATH_KEY = "path"  # the feature naming a document to label
+
+
+def scan_unlabelled(root: Path, max_file_bytes: int) -> Tuple[List[Document], List[Skipped]]:
+    """Every file under `root`, at any depth, with the file policy of a class folder (label NO_LABEL)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise CorpusError(f"{root} does not exist or is not a folder; pass the folder of texts to label")
+    docs: List[Document] = []
+    skipped: List[Skipped] = []
+    _walk_files(root, root, NO_LABEL, lambda _: UNLABELLED, root, max_file_bytes, docs, skipped)
+    return docs, skipped
+
+
+def _walk_files(root: Path, start: Path, label: int, split_of, base: Path, max_file_bytes: int,
+                docs: List[Document], skipped: List[Skipped]) -> None:
+    """Appends the documents under `start` (sorted, at any depth) and the files it will not read, with why."""
+    root_real = os.path.realpath(root)
+
+    def rel(p: str) -> str:
+        return Path(os.path.relpath(p, root)).as_posix()
+
+    for dirpath, dirnames, filenames in os.walk(start, followlinks=False):
+        for d in sorted(dirnames):
+            full = os.path.join(dirpath, d)
+            if d.startswith("."):
+                skipped.append(Skipped(rel(full) + "/", "hidden folder: not read"))
+            elif os.path.islink(full):
+                skipped.append(Skipped(rel(full), "link to a folder: not followed"))
+        dirnames[:] = sorted(d for d in dirnames
+                             if not d.startswith(".") and not os.path.islink(os.path.join(dirpath, d)))
+        for f in sorted(filenames):
+            full = os.path.join(dirpath, f)
+            relpath = rel(full)
+            if f.startswith("."):
+                skipped.append(Skipped(relpath, "hidden file: not a document"))
+                continue
+            reason = _unreadable_reason(full, root_real, max_file_bytes)
+            if reason:
+                skipped.append(Skipped(relpath, reason))
+                continue
+            docs.append(Document(full, relpath, label, split_of(Path(os.path.relpath(full, base)).as_posix())))
 
 
 def _unreadable_reason(full: str, root_real: str, max_file_bytes: int) -> Optional[str]:
@@ -394,17 +419,24 @@ def decode_document(data: bytes) -> Tuple[str, str]:
     return text, encoding
 
 
-def make_example(text: bytes, label: int, filename: str) -> tf.train.Example:
-    """The features every later step sees; the slicing features are computed here once."""
+def make_example(text: bytes, label: int, filename: str, path: Optional[str] = None) -> tf.train.Example:
+    """The features every later step sees; the slicing features are computed here once.
+
+    A document to label (NO_LABEL) has no label feature and carries its `path`
+    (relative to the folder) instead, so a prediction can name its file.
+    """
     # Words of the text as a reader sees it: HTML tags are not words.
     words = len(_HTML_RE.sub(b" ", text).split())
     feats = {
         "text": tf.train.Feature(bytes_list=tf.train.BytesList(value=[text])),
-        "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[label])),
         "word_count": tf.train.Feature(int64_list=tf.train.Int64List(value=[words])),
         "length_bucket": tf.train.Feature(bytes_list=tf.train.BytesList(value=[length_bucket(words).encode()])),
         "has_html": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(bool(_HTML_RE.search(text)))])),
     }
+    if label == NO_LABEL:
+        feats[PATH_KEY] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[path.encode("utf-8")]))
+    else:
+        feats["label"] = tf.train.Feature(int64_list=tf.train.Int64List(value=[label]))
     match = _RATING_RE.match(filename)
     if match:
         feats["rating"] = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(match.group(1))]))
@@ -428,7 +460,7 @@ def read_documents(docs: Iterable[Document], max_file_bytes: int):
             continue
         if encoding not in ("utf-8", "utf-8-sig"):
             yield ("fallback", doc.rel, encoding)
-        example = make_example(text.encode("utf-8"), doc.label, os.path.basename(doc.path))
+        example = make_example(text.encode("utf-8"), doc.label, os.path.basename(doc.path), doc.rel)
         # deterministic=True: feature maps serialize in key order, so the same
         # corpus gives byte-identical records on every run.
         yield ("example", doc.split, doc.label, example.SerializeToString(deterministic=True))

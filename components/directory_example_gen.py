@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import apache_beam as beam
 import tensorflow as tf
@@ -108,7 +109,7 @@ def _folder_of(split_pattern: str) -> str:
     return split_pattern.split("/", 1)[0]
 
 
-_SIDE_OUTPUTS = ("skipped", "fallback", "counts")
+SIDE_OUTPUTS = ("skipped", "fallback", "counts")
 SHARD_PREFIX = "data_tfrecord"  # TFX's own name for a split's files
 # A split's file holds the records of this many read batches at most (500 files each by default: 4 million
 # documents), so a corpus of any size is written by several workers and no file grows without bound.
@@ -153,31 +154,58 @@ def _listing_digest(docs: List[corpus.Document]) -> str:
     return hashlib.sha256("\n".join(f"{d.rel}\t{d.label}\t{d.split}" for d in docs).encode()).hexdigest()
 
 
-class _ReadBatches(beam.DoFn):
+class ReadBatches(beam.DoFn):
     """Reads a folder's batches of files by index.
 
-    The listing is redone in `setup` (the same function, sorted, so the same
-    batches) instead of travelling inside the pipeline: Beam pickles and
-    bz2-compresses every transform's data, seconds for 50,000 paths. A folder
-    that changed since the pipeline was built fails the run.
+    The listing is redone in `setup` (`lister`, a picklable call of a corpus
+    scan: sorted, so the same batches) instead of travelling inside the
+    pipeline: Beam pickles and bz2-compresses every transform's data, seconds
+    for 50,000 paths. A folder that changed since the pipeline was built fails
+    the run. `progress`, when given, is called after each batch with the files
+    this worker had read before it, has read now, and the folder's total.
     """
 
-    def __init__(self, root: str, folder: str, classes: List[str], cuts, settings: "IngestSettings", digest: str):
-        self._args = (root, folder, classes, cuts, settings.max_file_bytes, settings.exclude_dirs)
-        self._settings, self._digest = settings, digest
+    def __init__(self, lister: Callable[[], Tuple[List[corpus.Document], Any]], folder: str, digest: str,
+                 batch_size: int, max_file_bytes: int, progress: Optional[Callable[[int, int, int], None]] = None):
+        self._lister, self._folder, self._digest = lister, folder, digest
+        self._batch_size, self._max_file_bytes, self._progress = batch_size, max_file_bytes, progress
         self._batches: List[List[corpus.Document]] = []
+        self._done = 0  # files read by this instance (one per worker)
 
     def setup(self):
-        docs, _ = corpus.scan_split_folder(*self._args)
+        docs, _ = self._lister()
         if _listing_digest(docs) != self._digest:
             raise corpus.CorpusError(
-                f"{os.path.join(self._args[0], self._args[1])} changed while the run was reading it "
+                f"{self._folder} changed while the run was reading it "
                 f"(files added, removed or renamed); run again once it is stable")
-        size = self._settings.read_batch_size
+        size = self._batch_size
         self._batches = [docs[i:i + size] for i in range(0, len(docs), size)]
 
     def process(self, index: int):
-        yield from _read_batch(index, self._batches[index], self._settings.max_file_bytes)
+        yield from _read_batch(index, self._batches[index], self._max_file_bytes)
+        if self._progress:
+            before, self._done = self._done, self._done + len(self._batches[index])
+            self._progress(before, self._done, sum(map(len, self._batches)))
+
+
+def read_folder_batches(pipeline: beam.Pipeline, label: str, lister, docs: List[corpus.Document], folder: str,
+                        splits: List[str], batch_size: int, max_file_bytes: int, progress=None):
+    """The PCollections of one folder's reading: each split's (shard, (batch index, records)) and the side outputs."""
+    n_batches = -(-len(docs) // batch_size)
+    return (
+        pipeline
+        | f"ListBatches{label}" >> beam.Create(range(n_batches), reshuffle=False)
+        | f"ReadFiles{label}" >> beam.ParDo(
+            ReadBatches(lister, folder, _listing_digest(docs), batch_size, max_file_bytes, progress))
+        .with_outputs(*splits, *SIDE_OUTPUTS)
+    )
+
+
+def write_split_files(batches, split_uri: str, label: str) -> None:
+    """A split's (shard, (batch index, records)) to its gzipped TFRecord files."""
+    fileio.makedirs(split_uri)
+    _ = (batches | f"GroupShards{label}" >> beam.GroupByKey()
+         | f"WriteShards{label}" >> beam.Map(_write_shard, split_uri))
 
 
 @beam.ptransform_fn
@@ -199,18 +227,15 @@ def _ReadCorpusFolder(pipeline: beam.Pipeline, exec_properties: Dict[str, Any], 
                 f"({sum(1 for s in skipped if s.path.startswith(corpus.class_folder(folder, name)))} files skipped); "
                 "add documents or remove the folder")
     logging.info("DirectoryExampleGen: %s/: %d files to read, %d skipped by listing", folder, len(docs), len(skipped))
-    n_batches = -(-len(docs) // settings.read_batch_size)
     splits = [split for split, _ in cuts]
-    read = (
-        pipeline
-        | "ListBatches" >> beam.Create(range(n_batches), reshuffle=False)
-        | "ReadFiles" >> beam.ParDo(_ReadBatches(root, folder, classes, cuts, settings, _listing_digest(docs)))
-        .with_outputs(*splits, *_SIDE_OUTPUTS)
-    )
+    lister = functools.partial(corpus.scan_split_folder, root, folder, classes, cuts, settings.max_file_bytes,
+                               settings.exclude_dirs)
+    read = read_folder_batches(pipeline, "", lister, docs, os.path.join(root, folder), splits,
+                               settings.read_batch_size, settings.max_file_bytes)
     listing_skips = pipeline | "ListingSkips" >> beam.Create(
         [json.dumps(dataclasses.asdict(s)) for s in skipped], reshuffle=False)
     out = {split: read[split] for split in splits}
-    out.update({kind: read[kind] for kind in _SIDE_OUTPUTS})
+    out.update({kind: read[kind] for kind in SIDE_OUTPUTS})
     out["skipped"] = (read.skipped, listing_skips) | "AllSkips" >> beam.Flatten()
     return out
 
@@ -233,13 +258,7 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         read_folder = self.GetInputSourceToExamplePTransform()
         outputs = [pipeline | f"ReadFolder[{f}]" >> read_folder(exec_properties, f"{f}/*/*") for f in folders]
 
-        parts_dir = self._parts_dir
-        for kind in _SIDE_OUTPUTS:
-            # skip_if_empty: an empty file is a multipart upload of no parts on
-            # s3://, which S3 (and MinIO) refuse; no file reads as no lines.
-            ([o[kind] for o in outputs] | f"All[{kind}]" >> beam.Flatten()
-             | f"Write[{kind}]" >> beam.io.WriteToText(os.path.join(parts_dir, kind), shard_name_template="",
-                                                       skip_if_empty=True))
+        write_side_outputs(pipeline, outputs, self._parts_dir)
         # Each split comes from one folder.
         return {name: next(o[name] for o in outputs if name in o) for name in split_names}
 
@@ -253,10 +272,7 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
             example_gen_utils.generate_output_split_names(input_config, output_config))
         with self._make_beam_pipeline() as pipeline:
             for split, batches in self.GenerateExamplesByBeam(pipeline, exec_properties).items():
-                split_uri = artifact_utils.get_split_uri([examples], split)
-                fileio.makedirs(split_uri)
-                _ = (batches | f"GroupShards[{split}]" >> beam.GroupByKey()
-                     | f"WriteShards[{split}]" >> beam.Map(_write_shard, split_uri))
+                write_split_files(batches, artifact_utils.get_split_uri([examples], split), f"[{split}]")
         examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)
         examples_utils.set_file_format(examples, write_split.to_file_format_str(example_gen_pb2.FORMAT_TFRECORDS_GZIP))
 
@@ -284,7 +300,19 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         check_nothing_empty(report, settings)
 
 
-def _read_lines(path: str) -> List[str]:
+def write_side_outputs(pipeline: beam.Pipeline, outputs: List[Dict[str, Any]], parts_dir: str) -> None:
+    """Each side output of every folder's reading to one text file in `parts_dir` (see read_side_output)."""
+    for kind in SIDE_OUTPUTS:
+        # skip_if_empty: an empty file is a multipart upload of no parts on
+        # s3://, which S3 (and MinIO) refuse; no file reads as no lines.
+        ([o[kind] for o in outputs] | f"All[{kind}]" >> beam.Flatten(pipeline=pipeline)
+         | f"Write[{kind}]" >> beam.io.WriteToText(os.path.join(parts_dir, kind), shard_name_template="",
+                                                   skip_if_empty=True))
+
+
+def read_side_output(parts_dir: str, kind: str) -> List[str]:
+    """The lines write_side_outputs wrote for `kind` (none when it wrote no file)."""
+    path = os.path.join(parts_dir, kind)
     if not fileio.exists(path):
         return []
     with fileio.open(path, "r") as f:
@@ -294,11 +322,11 @@ def _read_lines(path: str) -> List[str]:
 def build_report(root: str, layout: str, classes: List[str], split_names: List[str],
                  parts_dir: str) -> Dict[str, Any]:
     counts = {}
-    for line in _read_lines(os.path.join(parts_dir, "counts")):
+    for line in read_side_output(parts_dir, "counts"):
         split, label, n = line.split("\t")
         counts[(split, int(label))] = counts.get((split, int(label)), 0) + int(n)
-    skipped = sorted((json.loads(s) for s in _read_lines(os.path.join(parts_dir, "skipped"))), key=lambda s: s["path"])
-    fallback = sorted((json.loads(s) for s in _read_lines(os.path.join(parts_dir, "fallback"))), key=lambda s: s["path"])
+    skipped = sorted((json.loads(s) for s in read_side_output(parts_dir, "skipped")), key=lambda s: s["path"])
+    fallback = sorted((json.loads(s) for s in read_side_output(parts_dir, "fallback")), key=lambda s: s["path"])
     return {
         "corpus_root": str(root),
         "layout": layout,

@@ -47,6 +47,26 @@ def build_model(
     return model
 
 
+def token_contributions(model: tf_keras.Model, token_ids: tf.Tensor, mask_padding: bool):
+    """Each position's exact share of the logits: ([batch, max_len, logits] contributions, [logits] bias).
+
+    The logits are Dense(average of the embeddings) = sum over positions of
+    (embedding . kernel) x weight + bias, with weight 1/(real tokens) when the
+    average skips padding (mask_padding) and 1/max_len otherwise, so the
+    contributions plus the bias sum to the logits (dropout is off at inference).
+    A position of padding contributes 0 under mask_padding, and its embedding's
+    share otherwise.
+    """
+    embedding, dense = model.get_layer("embedding"), model.get_layer("logits")
+    per_position = tf.einsum("bld,dk->blk", embedding(token_ids), dense.kernel)
+    if mask_padding:
+        real = tf.cast(tf.not_equal(token_ids, 0), per_position.dtype)
+        weights = real / tf.maximum(tf.reduce_sum(real, axis=1, keepdims=True), 1.0)
+    else:
+        weights = tf.ones_like(token_ids, per_position.dtype) / tf.cast(tf.shape(token_ids)[1], per_position.dtype)
+    return per_position * weights[:, :, None], dense.bias
+
+
 def probabilities(logits: tf.Tensor, num_classes: int) -> tf.Tensor:
     """[batch, num_classes] class probabilities from the model's logits."""
     if num_classes == 2:

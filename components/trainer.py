@@ -8,7 +8,11 @@ that serving runs.
 Exported signatures (all carry the Transform graph and the class names):
   serving_default  serialized tf.Examples ('examples')  -> probabilities, class_id, class_name[, score]
   predict_text     raw strings ('text')                  -> the same
+  score_examples   serialized tf.Examples ('examples')  -> probabilities, class_id (TFX's BulkInferrer:
+                   tfx_bsl 1.16 cannot split a string output per example)
   tokenize         raw strings ('text')                  -> token_ids, as Transform computes them
+  explain_text     raw strings ('text')                  -> tokens (the text of each position), token_ids,
+                   contributions [batch, max_len, logits], bias, logits (model.token_contributions)
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ import tf_keras  # noqa: E402
 
 from components import model as model_lib  # noqa: E402
 from components.preprocessing import LABEL_KEY, TEXT_KEY, TOKEN_IDS_KEY  # noqa: E402
+from components.preprocessing import tokenize as tokenize_text  # noqa: E402
 from pipeline import configs  # noqa: E402
 
 CLASS_NAMES_FILE = "class_names.json"  # written by DirectoryExampleGen beside Split-*/
@@ -36,6 +41,7 @@ class TrainSettings(configs.TrainConfig):
 
     vocab_size: int = configs.TransformConfig.vocab_size  # embedding rows: vocabulary ids + hashed n-gram ids
     max_len: int = configs.TransformConfig.max_len
+    ngrams: int = configs.TransformConfig.ngrams  # to name each position's token in explain_text
     devices: Optional[List[str]] = None  # forces MirroredStrategy over these (tests)
 
     @classmethod
@@ -108,7 +114,7 @@ def make_dataset(file_patterns: List[str], tft_output: tft.TFTransformOutput, se
 
 
 def export_serving_model(model: tf_keras.Model, tft_output: tft.TFTransformOutput, class_names: List[str],
-                         export_dir: str) -> None:
+                         export_dir: str, settings: "TrainSettings") -> None:
     num_classes = len(class_names)
     model.tft_layer = tft_output.transform_features_layer()  # tracked: the vocabulary travels as an asset
     names = tf.constant(class_names)
@@ -138,14 +144,30 @@ def export_serving_model(model: tf_keras.Model, tft_output: tft.TFTransformOutpu
     def predict_text(text):
         return predict(as_features(text))
 
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def score_examples(serialized):
+        outputs = predict(tf.io.parse_example(serialized, text_spec))
+        return {"probabilities": outputs["probabilities"], "class_id": outputs["class_id"]}
+
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
     def tokenize(text):
         return {TOKEN_IDS_KEY: token_ids_of(as_features(text))}
 
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    def explain_text(text):
+        token_ids = token_ids_of(as_features(text))
+        contributions, bias = model_lib.token_contributions(model, token_ids, settings.mask_padding)
+        # The positions' texts, in the order Transform lays the ids out (unigrams, then each n-gram order).
+        tokens = tokenize_text(text, settings.ngrams).to_tensor(default_value="", shape=[None, settings.max_len])
+        return {"tokens": tokens, TOKEN_IDS_KEY: token_ids, "contributions": contributions,
+                "bias": tf.tile(bias[None, :], [tf.shape(text)[0], 1]), "logits": model(token_ids, training=False)}
+
     signatures = {
         "serving_default": serve_examples.get_concrete_function(),
         "predict_text": predict_text.get_concrete_function(),
+        "score_examples": score_examples.get_concrete_function(),
         "tokenize": tokenize.get_concrete_function(),
+        "explain_text": explain_text.get_concrete_function(),
     }
     model.save(export_dir, save_format="tf", signatures=signatures)
     tf.io.gfile.makedirs(os.path.join(export_dir, "assets.extra"))
@@ -176,4 +198,4 @@ def run_fn(fn_args) -> None:
             monitor="val_loss", patience=settings.early_stopping_patience, restore_best_weights=True))
     if settings.epochs > 0:
         model.fit(train_ds, validation_data=eval_ds, epochs=settings.epochs, callbacks=callbacks, verbose=2)
-    export_serving_model(model, tft_output, class_names, fn_args.serving_model_dir)
+    export_serving_model(model, tft_output, class_names, fn_args.serving_model_dir, settings)

@@ -53,7 +53,7 @@ def resolve_corpus(args: argparse.Namespace) -> Tuple[Path, str, Optional[config
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    _quiet_logs(args.verbose)
+    quiet_logs(args.verbose)
     from components import corpus  # noqa: WPS433 (imports TensorFlow: after the log settings)
 
     try:
@@ -210,7 +210,7 @@ def print_summary(summary: Dict) -> None:
         print(f"\nFAILED: {summary['failure']}", file=sys.stderr)
 
 
-def _quiet_logs(verbose: bool) -> None:
+def quiet_logs(verbose: bool) -> None:
     if not verbose:  # google-cloud and TF deprecation notices drown the summary
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", category=DeprecationWarning)

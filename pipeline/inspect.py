@@ -17,6 +17,7 @@ import io
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -35,46 +36,11 @@ class InspectError(RuntimeError):
 
 # ------------------------------------------------------------------ finding things in ML Metadata
 
-def _prop(artifact_or_execution, key: str):
-    props = artifact_or_execution.custom_properties
-    if key not in props:
-        return None
-    value = props[key]
-    kind = value.WhichOneof("value")
-    return getattr(value, kind) if kind else None
-
-
-def _producer(store, artifact_id: int):
-    from ml_metadata.proto import metadata_store_pb2
-
-    for event in store.get_events_by_artifact_ids([artifact_id]):
-        if event.type in (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT):
-            return store.get_executions_by_id([event.execution_id])[0]
-    return None
-
-
-def _inputs(store, execution_id: int) -> Dict[str, list]:
-    """{input key: [artifacts]} of an execution."""
-    from ml_metadata.proto import metadata_store_pb2
-
-    out: Dict[str, list] = {}
-    for event in store.get_events_by_execution_ids([execution_id]):
-        if event.type in (metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.DECLARED_INPUT):
-            key = event.path.steps[0].key if event.path.steps else "?"
-            out.setdefault(key, []).extend(store.get_artifacts_by_id([event.artifact_id]))
-    return out
-
-
-def _node(store, execution) -> str:
-    nodes = [c for c in store.get_contexts_by_execution(execution.id) if c.type == "node"]
-    return nodes[0].name.rsplit(".", 1)[-1] if nodes else execution.type
-
-
 def _executions_of_run(store, run_id: str) -> Dict[str, object]:
     ctx = store.get_context_by_type_and_name("pipeline_run", run_id)
     if ctx is None:
         raise InspectError(f"no run '{run_id}' in this metadata store")
-    return {_node(store, e): e for e in store.get_executions_by_context(ctx.id)}
+    return {run_summary.node_name(store, e): e for e in store.get_executions_by_context(ctx.id)}
 
 
 def find_evaluation(store, pipeline_name: Optional[str], run_id: Optional[str]):
@@ -133,8 +99,8 @@ def _metric_short_name(class_name: str) -> str:
 def slices_table(store, pipeline_name: Optional[str] = None, run_id: Optional[str] = None,
                  slice_by: Optional[str] = None) -> Dict:
     rid, evaluator, evaluation, blessing = find_evaluation(store, pipeline_name, run_id)
-    examples = _inputs(store, evaluator.id).get("examples", [])
-    class_names = json.loads(_prop(examples[0], "class_names") or "[]") if examples else []
+    examples = run_summary.input_artifacts(store, evaluator.id).get("examples", [])
+    class_names = json.loads(run_summary.custom_property(examples[0], "class_names") or "[]") if examples else []
     metrics = run_summary.evaluation_metrics(evaluation.uri, class_names)
     failures = run_summary.validation_failures(evaluation.uri, class_names)
     gated = _threshold_metrics(evaluation.uri)
@@ -161,7 +127,7 @@ def slices_table(store, pipeline_name: Optional[str] = None, run_id: Optional[st
         known = sorted({n.split("=")[0] for n in metrics if n != "overall"})
         raise InspectError(f"no slices by '{slice_by}'; slicing features of this evaluation: {', '.join(known)}")
     return {"run_id": rid, "evaluation_uri": evaluation.uri,
-            "blessed": bool(_prop(blessing, "blessed")) if blessing is not None else None,
+            "blessed": bool(run_summary.custom_property(blessing, "blessed")) if blessing is not None else None,
             "failures": failures, "slices": rows}
 
 
@@ -197,18 +163,18 @@ def runs_table(store) -> List[Dict]:
         row["pipeline"] = pipes[0] if pipes else None
         gen = execs.get("DirectoryExampleGen")
         if gen is not None:
-            row["dataset"] = _prop(gen, "input_base")
+            row["dataset"] = run_summary.custom_property(gen, "input_base")
         if "Evaluator" in execs:
             for a in run_summary.output_artifacts(store, execs["Evaluator"].id):
                 if a.type == "ModelEvaluation":
                     overall = run_summary.evaluation_metrics(a.uri).get("overall", {})
                     row["test_accuracy"] = next((overall[m] for m in ACCURACY_METRICS if m in overall), None)
                 elif a.type == "ModelBlessing":
-                    row["blessed"] = bool(_prop(a, "blessed"))
+                    row["blessed"] = bool(run_summary.custom_property(a, "blessed"))
         if "AtomicPusher" in execs or "Pusher" in execs:
             for a in run_summary.output_artifacts(store, (execs.get("AtomicPusher") or execs["Pusher"]).id):
-                if _prop(a, "pushed"):
-                    row["pushed_version"] = _prop(a, "pushed_version")
+                if run_summary.custom_property(a, "pushed"):
+                    row["pushed_version"] = run_summary.custom_property(a, "pushed_version")
         rows.append(row)
     return rows
 
@@ -229,51 +195,69 @@ def lineage(store, model_dir: str) -> Dict:
     """From a pushed model folder back to the corpus that made it."""
     model_dir = os.path.normpath(os.path.abspath(model_dir))
     pushed = [a for a in store.get_artifacts_by_type("PushedModel")
-              if _prop(a, "pushed") and os.path.normpath(_prop(a, "pushed_destination") or "") == model_dir]
+              if run_summary.custom_property(a, "pushed") and os.path.normpath(run_summary.custom_property(a, "pushed_destination") or "") == model_dir]
     if not pushed:
         raise InspectError(f"{model_dir} is not a model this metadata store pushed; pass "
                            "--model <serving dir>/<version> of the same run_local.py work dir")
-    push_exec = _producer(store, pushed[0].id)
-    push_inputs = _inputs(store, push_exec.id)
+    push_exec = run_summary.producer(store, pushed[0].id)
+    push_inputs = run_summary.input_artifacts(store, push_exec.id)
     model, blessing = push_inputs["model"][0], push_inputs["model_blessing"][0]
 
-    trainer = _producer(store, model.id)
-    trainer_inputs = _inputs(store, trainer.id)
-    train_config = json.loads(_prop(trainer, "custom_config") or "{}")
+    trainer = run_summary.producer(store, model.id)
+    trainer_inputs = run_summary.input_artifacts(store, trainer.id)
+    train_config = json.loads(run_summary.custom_property(trainer, "custom_config") or "{}")
     examples = trainer_inputs["examples"][0]
-    example_gen = _producer(store, examples.id)
+    example_gen = run_summary.producer(store, examples.id)
     transform_graph = trainer_inputs["transform_graph"][0]
-    transform = _producer(store, transform_graph.id)
-    transform_config = json.loads(_prop(transform, "custom_config") or "{}")
+    transform = run_summary.producer(store, transform_graph.id)
+    transform_config = json.loads(run_summary.custom_property(transform, "custom_config") or "{}")
     vocab_file = os.path.join(transform_graph.uri, "transform_fn", "assets", "tokens")
     vocab_entries = sum(1 for _ in open(vocab_file, "rb")) if os.path.isfile(vocab_file) else None
     schema = trainer_inputs["schema"][0]
 
-    evaluator = _producer(store, blessing.id)
+    evaluator = run_summary.producer(store, blessing.id)
     evaluation = next(a for a in run_summary.output_artifacts(store, evaluator.id) if a.type == "ModelEvaluation")
     overall = run_summary.evaluation_metrics(evaluation.uri).get("overall", {})
-    baseline = _inputs(store, evaluator.id).get("baseline_model", [])
+    baseline = run_summary.input_artifacts(store, evaluator.id).get("baseline_model", [])
     ingest = _read_json(os.path.join(examples.uri, REPORT_FILE))
     return {
-        "pushed_model": {"path": model_dir, "version": _prop(pushed[0], "pushed_version"),
+        "pushed_model": {"path": model_dir, "version": run_summary.custom_property(pushed[0], "pushed_version"),
                          "pusher_execution": push_exec.id},
-        "corpus": {"path": _prop(example_gen, "input_base"), "fingerprint": _prop(examples, "input_fingerprint"),
-                   "class_names": json.loads(_prop(examples, "class_names") or "[]"),
-                   "documents": _prop(examples, "num_documents"), "skipped_files": _prop(examples, "num_skipped"),
+        "corpus": {"path": run_summary.custom_property(example_gen, "input_base"), "fingerprint": run_summary.custom_property(examples, "input_fingerprint"),
+                   "class_names": json.loads(run_summary.custom_property(examples, "class_names") or "[]"),
+                   "documents": run_summary.custom_property(examples, "num_documents"), "skipped_files": run_summary.custom_property(examples, "num_skipped"),
                    "splits": ingest.get("splits"), "examples_uri": examples.uri,
-                   "ingestion_code_version": _struct_value(_prop(example_gen, "custom_config"), "code_version")},
-        "schema": {"uri": schema.uri, "sha256": _prop(_producer(store, schema.id), "schema_sha256")},
+                   "ingestion_code_version": _struct_value(run_summary.custom_property(example_gen, "custom_config"), "code_version")},
+        "schema": {"uri": schema.uri, "sha256": run_summary.custom_property(run_summary.producer(store, schema.id), "schema_sha256")},
         "transform": {"uri": transform_graph.uri, "vocabulary_size_configured": transform_config.get("vocab_size"),
                       "vocabulary_entries": vocab_entries, "max_len": transform_config.get("max_len"),
                       "ngrams": transform_config.get("ngrams"), "code_version": transform_config.get("code_version")},
         "trainer": {"model_uri": model.uri, "settings": {k: v for k, v in train_config.items() if k != "code_version"},
                     "code_version": train_config.get("code_version"), "execution": trainer.id},
-        "blessing": {"blessed": bool(_prop(blessing, "blessed")), "evaluation_uri": evaluation.uri,
+        "labelled": labelled_folders(store, model.id),
+        "blessing": {"blessed": bool(run_summary.custom_property(blessing, "blessed")), "evaluation_uri": evaluation.uri,
                      "evaluator_execution": evaluator.id,
                      # The served version ServedModelBaseline copied ("" when nothing else was served).
-                     "baseline_model": (_prop(baseline[0], SERVED_VERSION_PROPERTY) or None) if baseline else None,
+                     "baseline_model": (run_summary.custom_property(baseline[0], SERVED_VERSION_PROPERTY) or None) if baseline else None,
                      "test_metrics": {k: v for k, v in overall.items() if "(" not in k}},
     }
+
+
+def labelled_folders(store, model_id: int) -> List[Dict]:
+    """The folders BulkInferrer labelled with this model (python -m pipeline.infer), oldest first."""
+    out = []
+    for execution in run_summary.consumers(store, model_id):
+        if run_summary.node_name(store, execution) != "BulkInferrer":
+            continue
+        examples = run_summary.input_artifacts(store, execution.id)["examples"][0]
+        results = run_summary.output_artifacts(store, execution.id)
+        out.append({"folder": run_summary.custom_property(run_summary.producer(store, examples.id), "input_base"),
+                    "documents": run_summary.custom_property(examples, "num_documents"),
+                    "skipped_files": run_summary.custom_property(examples, "num_skipped"),
+                    "inference_result": results[0].uri if results else None,
+                    "when": time.strftime("%Y-%m-%d %H:%M:%S",
+                                          time.localtime(execution.create_time_since_epoch / 1000))})
+    return out
 
 
 def _struct_value(custom_config_json: Optional[str], key: str):
@@ -310,7 +294,9 @@ def format_lineage(info: Dict) -> str:
         f"classes {c['class_names']}, ingestion code {c['ingestion_code_version']})",
         f"  <- corpus: {c['path']}",
         f"       fingerprint: {c['fingerprint']}",
-    ])
+    ] + [f"  -> labelled {entry['folder']} at {entry['when']}: {entry['documents']} files "
+         f"({entry['skipped_files']} skipped), prediction logs {entry['inference_result']}"
+         for entry in info.get("labelled", [])])
 
 
 # ------------------------------------------------------------------ HTML report
@@ -426,8 +412,8 @@ def html_report(store, pipeline_name: Optional[str] = None, run_id: Optional[str
 
     table = slices_table(store, pipeline_name, run_id)
     rid, evaluator, evaluation, blessing = find_evaluation(store, pipeline_name, run_id)
-    examples = _inputs(store, evaluator.id)["examples"][0]
-    class_names = json.loads(_prop(examples, "class_names") or "[]")
+    examples = run_summary.input_artifacts(store, evaluator.id)["examples"][0]
+    class_names = json.loads(run_summary.custom_property(examples, "class_names") or "[]")
     ingest = _read_json(os.path.join(examples.uri, REPORT_FILE))
     reasons: Dict[str, int] = {}
     for s in ingest.get("skipped", []):

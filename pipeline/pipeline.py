@@ -129,6 +129,7 @@ def create_pipeline(
                 **dataclasses.asdict(train),
                 "vocab_size": transform.vocab_size + transform.ngram_buckets,  # embedding rows
                 "max_len": transform.max_len,
+                "ngrams": transform.ngrams,
                 "devices": list(train_devices) if train_devices else None,
                 "code_version": configs.code_fingerprint(*TRAINER_CODE),
             },
@@ -164,4 +165,48 @@ def create_pipeline(
         enable_cache=enable_cache,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=list(request.beam_args),
+    )
+
+
+def create_inference_pipeline(
+    pipeline_name: str,
+    pipeline_root: str,
+    data_root: str,
+    model_uri: str,
+    blessing_uri: str,
+    ingest: configs.IngestConfig,
+    metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
+    beam_args: Sequence[str] = configs.DEFAULT_BEAM_ARGS,
+) -> tfx_pipeline.Pipeline:
+    """Labels the text files under `data_root` with a trained, blessed model: TFX's BulkInferrer.
+
+    The model and its blessing are the training pipeline's own artifacts
+    (`model_uri`, `blessing_uri` as ML Metadata holds them): the importers find
+    them there instead of registering copies, so the inference's lineage leads
+    back to the run that trained the model. No cache: the folder is read as it
+    is now.
+    """
+    from components.unlabelled_example_gen import UnlabelledExampleGen  # noqa: WPS433
+
+    examples = UnlabelledExampleGen(input_base=data_root, max_file_bytes=ingest.max_file_bytes,
+                                    read_batch_size=ingest.read_batch_size)
+    model = tfx.dsl.Importer(source_uri=model_uri, artifact_type=tfx.types.standard_artifacts.Model,
+                             reimport=False).with_id("BlessedModel")
+    blessing = tfx.dsl.Importer(source_uri=blessing_uri, artifact_type=tfx.types.standard_artifacts.ModelBlessing,
+                                reimport=False).with_id("ModelBlessing")
+    inferrer = tfx.components.BulkInferrer(
+        examples=examples.outputs["examples"],
+        model=model.outputs["result"],
+        model_blessing=blessing.outputs["result"],
+        data_spec=tfx.proto.DataSpec(),
+        # Serialized tf.Examples in, the Transform graph inside (no skew with training); numbers out.
+        model_spec=tfx.proto.ModelSpec(model_signature_name=["score_examples"]),
+    )
+    return tfx_pipeline.Pipeline(
+        pipeline_name=pipeline_name,
+        pipeline_root=pipeline_root,
+        components=[examples, model, blessing, inferrer],
+        enable_cache=False,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=list(beam_args),
     )

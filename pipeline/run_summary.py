@@ -43,8 +43,7 @@ def component_executions(store: metadata_store.MetadataStore, run_id: str) -> Li
         return []
     rows = []
     for execution in sorted(store.get_executions_by_context(run_ctx.id), key=lambda e: e.id):
-        nodes = [c for c in store.get_contexts_by_execution(execution.id) if c.type == "node"]
-        node = nodes[0].name.rsplit(".", 1)[-1] if nodes else execution.type
+        node = node_name(store, execution)
         seconds = (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1000.0
         rows.append({
             "component": node,
@@ -55,10 +54,51 @@ def component_executions(store: metadata_store.MetadataStore, run_id: str) -> Li
     return rows
 
 
+def node_name(store: metadata_store.MetadataStore, execution) -> str:
+    """The component id that ran the execution ('Trainer', 'BulkInferrer')."""
+    nodes = [c for c in store.get_contexts_by_execution(execution.id) if c.type == "node"]
+    return nodes[0].name.rsplit(".", 1)[-1] if nodes else execution.type
+
+
 def output_artifacts(store: metadata_store.MetadataStore, execution_id: int) -> List[metadata_store_pb2.Artifact]:
     events = store.get_events_by_execution_ids([execution_id])
     ids = [e.artifact_id for e in events if e.type in (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)]
     return store.get_artifacts_by_id(ids) if ids else []
+
+
+def input_artifacts(store: metadata_store.MetadataStore, execution_id: int) -> Dict[str, list]:
+    """{input key: [artifacts]} of an execution."""
+    out: Dict[str, list] = {}
+    for event in store.get_events_by_execution_ids([execution_id]):
+        if event.type in (metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.DECLARED_INPUT):
+            key = event.path.steps[0].key if event.path.steps else "?"
+            out.setdefault(key, []).extend(store.get_artifacts_by_id([event.artifact_id]))
+    return out
+
+
+def producer(store: metadata_store.MetadataStore, artifact_id: int):
+    """The execution that output the artifact, or None."""
+    for event in store.get_events_by_artifact_ids([artifact_id]):
+        if event.type in (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT):
+            return store.get_executions_by_id([event.execution_id])[0]
+    return None
+
+
+def consumers(store: metadata_store.MetadataStore, artifact_id: int) -> list:
+    """The executions that took the artifact as an input."""
+    ids = [e.execution_id for e in store.get_events_by_artifact_ids([artifact_id])
+           if e.type in (metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.DECLARED_INPUT)]
+    return store.get_executions_by_id(ids) if ids else []
+
+
+def custom_property(artifact_or_execution, key: str):
+    """A custom property's value (int, double or string), None when absent."""
+    props = artifact_or_execution.custom_properties
+    if key not in props:
+        return None
+    value = props[key]
+    kind = value.WhichOneof("value")
+    return getattr(value, kind) if kind else None
 
 
 def format_table(rows: List[Dict]) -> str:

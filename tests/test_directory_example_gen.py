@@ -167,13 +167,13 @@ def test_empty_class_folder_fails_before_reading(corpus, tmp_path):
 
 
 def test_a_folder_changed_while_reading_fails_the_run(corpus):
-    from components.directory_example_gen import _listing_digest, _ReadBatches
+    import functools
 
-    settings = ingest_settings(configs.IngestConfig(), corpus_lib.TRAIN_AND_TEST)
-    classes = ["neg", "pos"]
-    docs, _ = corpus_lib.scan_split_folder(corpus, "test", classes, settings.cuts_for("test"), settings.max_file_bytes)
-    reader = _ReadBatches(str(corpus), "test", classes, settings.cuts_for("test"), settings, _listing_digest(docs))
-    reader.setup()  # unchanged: fine
+    from components.directory_example_gen import ReadBatches, _listing_digest
+
+    lister = functools.partial(corpus_lib.scan_split_folder, corpus, "test", ["neg", "pos"], [("test", 100)], 1 << 20)
+    docs, _ = lister()
+    ReadBatches(lister, str(corpus / "test"), _listing_digest(docs), 500, 1 << 20).setup()  # unchanged: fine
     write_doc(corpus / "test" / "pos" / "added_10.txt", "a review added while the run was reading")
     with pytest.raises(CorpusError, match=r"test changed while the run was reading it"):
-        _ReadBatches(str(corpus), "test", classes, settings.cuts_for("test"), settings, _listing_digest(docs)).setup()
+        ReadBatches(lister, str(corpus / "test"), _listing_digest(docs), 500, 1 << 20).setup()

@@ -67,3 +67,17 @@ def test_mirrored_strategy_trains_on_two_logical_cpus():
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "OK 2" in result.stdout
+
+
+@pytest.mark.parametrize("classes, mask_padding", [(2, True), (2, False), (3, True)])
+def test_token_contributions_and_bias_sum_to_the_logits(classes, mask_padding):
+    tf.keras.utils.set_random_seed(3)
+    m = model_lib.build_model(num_classes=classes, vocab_size=40, max_len=9, embedding_dim=5,
+                              mask_padding=mask_padding)
+    token_ids = tf.constant([[5, 7, 7, 30, 0, 0, 0, 0, 0], [1, 2, 3, 4, 5, 6, 7, 8, 9]], tf.int64)
+    contributions, bias = model_lib.token_contributions(m, token_ids, mask_padding)
+    assert contributions.shape == (2, 9, 1 if classes == 2 else classes)
+    logits = m(token_ids, training=False).numpy()
+    np.testing.assert_allclose(contributions.numpy().sum(axis=1) + bias.numpy(), logits, atol=1e-5)
+    padding = contributions.numpy()[0, 4:]
+    assert (np.abs(padding).sum() == 0) == mask_padding  # padding weighs in only when it is averaged in

@@ -1,0 +1,95 @@
+"""UnlabelledExampleGen: a folder of texts to label, at any depth, as one `unlabelled` split of Examples.
+
+Each example holds `text` and `path` (the file's path relative to the folder),
+plus the features DirectoryExampleGen computes; no label. The file policy is
+the training corpus's (components/corpus.py): every file not read is listed,
+with its reason, in the artifact's `ingestion_report.json`. Reading shows its
+progress on stderr. The component always runs (no cache): a folder to label is
+read as it is now.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import os
+import sys
+from typing import Any, Dict, List
+
+from tfx import types
+from tfx.components.util import examples_utils
+from tfx.dsl.components.base import base_beam_component, base_beam_executor, executor_spec
+from tfx.dsl.io import fileio
+from tfx.proto import example_gen_pb2
+from tfx.types import artifact_utils, standard_artifacts
+from tfx.types.component_spec import ChannelParameter, ExecutionParameter
+
+from components import corpus
+from components.directory_example_gen import (REPORT_FILE, count_reasons, read_folder_batches, read_side_output,
+                                              write_side_outputs, write_split_files)
+
+_PARTS_DIR = "_ingestion_parts"
+PROGRESS_EVERY = 5000  # files
+
+
+def print_progress(before: int, done: int, total: int) -> None:
+    """Reading progress on stderr, every PROGRESS_EVERY files and at the end (picklable: Beam ships it)."""
+    if done == total or before // PROGRESS_EVERY != done // PROGRESS_EVERY:
+        print(f"  read {done:,} of {total:,} files", file=sys.stderr, flush=True)
+
+
+class UnlabelledExampleGenSpec(types.ComponentSpec):
+    PARAMETERS = {
+        "input_base": ExecutionParameter(type=str),
+        "max_file_bytes": ExecutionParameter(type=int),
+        "read_batch_size": ExecutionParameter(type=int),
+    }
+    INPUTS: Dict[str, ChannelParameter] = {}
+    OUTPUTS = {"examples": ChannelParameter(type=standard_artifacts.Examples)}
+
+
+class Executor(base_beam_executor.BaseBeamExecutor):
+    def Do(self, input_dict: Dict[str, List[types.Artifact]], output_dict: Dict[str, List[types.Artifact]],
+           exec_properties: Dict[str, Any]) -> None:
+        root = exec_properties["input_base"]
+        max_bytes, batch_size = int(exec_properties["max_file_bytes"]), int(exec_properties["read_batch_size"])
+        docs, listing_skips = corpus.scan_unlabelled(root, max_bytes)
+        if not docs:
+            raise corpus.CorpusError(f"{root} holds no file to label ({len(listing_skips)} skipped: "
+                                     f"{count_reasons([dataclasses.asdict(s) for s in listing_skips]) or 'none'})")
+        examples = artifact_utils.get_single_instance(output_dict["examples"])
+        examples.split_names = artifact_utils.encode_split_names([corpus.UNLABELLED])
+        parts_dir = os.path.join(examples.uri, _PARTS_DIR)
+        print(f"  reading {len(docs):,} files under {root}", file=sys.stderr, flush=True)
+        with self._make_beam_pipeline() as pipeline:
+            lister = functools.partial(corpus.scan_unlabelled, root, max_bytes)
+            read = read_folder_batches(pipeline, "", lister, docs, root, [corpus.UNLABELLED], batch_size, max_bytes,
+                                       progress=print_progress)
+            write_split_files(read[corpus.UNLABELLED], artifact_utils.get_split_uri([examples], corpus.UNLABELLED), "")
+            write_side_outputs(pipeline, [read], parts_dir)
+        examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)
+        examples_utils.set_file_format(examples, "tfrecords_gzip")
+
+        read_skips = [json.loads(line) for line in read_side_output(parts_dir, "skipped")]
+        skipped = sorted([dataclasses.asdict(s) for s in listing_skips] + read_skips, key=lambda s: s["path"])
+        counts = read_side_output(parts_dir, "counts")
+        report = {"folder": str(root), "documents": sum(int(line.split("\t")[2]) for line in counts),
+                  "skipped": skipped, "decoded_with_fallback": sorted(
+                      (json.loads(line) for line in read_side_output(parts_dir, "fallback")), key=lambda s: s["path"])}
+        fileio.rmtree(parts_dir)
+        if not report["documents"]:
+            raise corpus.CorpusError(f"{root}: no file could be read as text ({count_reasons(skipped)})")
+        with fileio.open(os.path.join(examples.uri, REPORT_FILE), "w") as f:
+            f.write(json.dumps(report, indent=2, ensure_ascii=False))
+        examples.set_int_custom_property("num_documents", report["documents"])
+        examples.set_int_custom_property("num_skipped", len(skipped))
+
+
+class UnlabelledExampleGen(base_beam_component.BaseBeamComponent):
+    SPEC_CLASS = UnlabelledExampleGenSpec
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(Executor)
+
+    def __init__(self, input_base: str, max_file_bytes: int, read_batch_size: int):
+        super().__init__(spec=UnlabelledExampleGenSpec(
+            input_base=input_base, max_file_bytes=max_file_bytes, read_batch_size=read_batch_size,
+            examples=types.Channel(type=standard_artifacts.Examples)))

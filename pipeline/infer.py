@@ -1,0 +1,183 @@
+"""Label a folder of text files with a trained model: TFX's BulkInferrer, recorded in ML Metadata.
+
+    python -m pipeline.infer --name imdb --data-dir ~/new-reviews
+    python -m pipeline.infer --name imdb --data-dir ~/new-reviews --version 1764000000 --output labels
+
+The model is the one the serving folder serves (the latest pushed, hence
+blessed, version of run_local.py's run NAME), or the pushed version named by
+--version. Every file under --data-dir, at any depth, is read with the
+training corpus's file policy; each file not read is reported with its
+reason. Writes OUTPUT.jsonl and OUTPUT.csv (default OUTPUT:
+runs/NAME/predictions/<folder name>): one row per file read, sorted by path,
+with the predicted class, each class's probability and the model version.
+`python -m pipeline.inspect lineage --model <serving dir>/<version>` lists
+the folders a model labelled.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import glob
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from pipeline import cli, configs, run_lock, run_summary
+
+INFERENCE_PIPELINE_SUFFIX = "-inference"
+SHOWN_SKIPS = 20  # skipped files listed one per line up to this many; all are in the ingestion report
+
+
+class InferError(RuntimeError):
+    """A request that cannot be served; the message says what to pass instead."""
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m pipeline.infer", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", type=Path, required=True, help="the folder of text files to label (any depth)")
+    p.add_argument("--work-dir", type=Path, default=configs.DEFAULT_WORK_DIR, help="default: %(default)s")
+    p.add_argument("--name", default="imdb", help="the training run's name under --work-dir (default: %(default)s)")
+    p.add_argument("--version", help="a pushed version (a folder name under the serving folder; default: the newest)")
+    p.add_argument("--output", type=Path, help="prefix of the .jsonl and .csv written "
+                                               "(default: WORK_DIR/NAME/predictions/<folder name>)")
+    p.add_argument("--max-file-bytes", type=int, default=configs.IngestConfig.max_file_bytes,
+                   help="larger files are skipped and reported (default: %(default)s)")
+    p.add_argument("-v", "--verbose", action="store_true", help="show TFX and Beam logs")
+    return p.parse_args(argv)
+
+
+def pushed_model(store, version: Optional[str]) -> Tuple[object, object, object]:
+    """(PushedModel, Model, ModelBlessing) artifacts of the newest push, or of `version`."""
+    pushed = [a for a in store.get_artifacts_by_type("PushedModel") if run_summary.custom_property(a, "pushed")]
+    versions = sorted(str(run_summary.custom_property(a, "pushed_version")) for a in pushed)
+    if version is not None:
+        pushed = [a for a in pushed if str(run_summary.custom_property(a, "pushed_version")) == version]
+        if not pushed:
+            raise InferError(f"--version {version}: this run pushed no such version; pushed versions: "
+                             f"{', '.join(versions) or 'none'}")
+    if not pushed:
+        raise InferError("this run has pushed no model yet; train one first (run_local.py)")
+    chosen = max(pushed, key=lambda a: (int(run_summary.custom_property(a, "pushed_version") or 0), a.id))
+    inputs = run_summary.input_artifacts(store, run_summary.producer(store, chosen.id).id)
+    return chosen, inputs["model"][0], inputs["model_blessing"][0]
+
+
+def prediction_rows(inference_uri: str, class_names: List[str], version: str) -> List[Dict]:
+    """One row per PredictionLog under `inference_uri`, sorted by path."""
+    import tensorflow as tf  # noqa: WPS433 (slow import)
+    from tensorflow_serving.apis import prediction_log_pb2  # noqa: WPS433
+
+    from components.corpus import PATH_KEY  # noqa: WPS433
+
+    files = sorted(glob.glob(os.path.join(inference_uri, "prediction_logs-*")))
+    rows = []
+    for record in tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator():
+        log = prediction_log_pb2.PredictionLog.FromString(record).predict_log
+        example = tf.train.Example.FromString(log.request.inputs["examples"].string_val[0])
+        probabilities = tf.make_ndarray(log.response.outputs["probabilities"]).reshape(-1).tolist()
+        rows.append({
+            "path": example.features.feature[PATH_KEY].bytes_list.value[0].decode("utf-8"),
+            "class": class_names[int(tf.make_ndarray(log.response.outputs["class_id"]).reshape(-1)[0])],
+            "probabilities": dict(zip(class_names, probabilities)),
+            "model_version": version,
+        })
+    return sorted(rows, key=lambda r: r["path"])
+
+
+def write_predictions(rows: List[Dict], class_names: List[str], prefix: Path) -> Tuple[Path, Path]:
+    """PREFIX.jsonl (one object per file) and PREFIX.csv (path, class, one column per class, model_version)."""
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    jsonl, table = prefix.with_name(prefix.name + ".jsonl"), prefix.with_name(prefix.name + ".csv")
+    with open(jsonl, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    with open(table, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["path", "class", *(f"p_{c}" for c in class_names), "model_version"])
+        for row in rows:
+            writer.writerow([row["path"], row["class"], *(row["probabilities"][c] for c in class_names),
+                             row["model_version"]])
+    return jsonl, table
+
+
+def _report_skips(report: Dict) -> None:
+    from components.directory_example_gen import count_reasons  # noqa: WPS433
+
+    skipped = report.get("skipped", [])
+    if not skipped:
+        return
+    print(f"{len(skipped)} files not labelled ({count_reasons(skipped)}):", file=sys.stderr)
+    for s in skipped[:SHOWN_SKIPS]:
+        print(f"  {s['path']}: {s['reason']}", file=sys.stderr)
+    if len(skipped) > SHOWN_SKIPS:
+        print(f"  ... and {len(skipped) - SHOWN_SKIPS} more (all in {report['uri']})", file=sys.stderr)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    cli.quiet_logs(args.verbose)
+    folder = args.data_dir.expanduser().resolve()
+    run_dir = args.work_dir / args.name
+    metadata_path = (run_dir / "metadata.sqlite").resolve()
+    pipeline_root = (run_dir / "pipeline_root").resolve()
+    try:
+        if not folder.is_dir():
+            raise InferError(f"--data-dir {args.data_dir}: no such folder; pass the folder of text files to label")
+        if not metadata_path.is_file():
+            raise InferError(f"{metadata_path} does not exist: no run named '{args.name}' under {args.work_dir}; "
+                             "pass the --work-dir and --name of a run_local.py run")
+        pushed, model, blessing = pushed_model(run_summary.sqlite_store(str(metadata_path)), args.version)
+    except InferError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    version = str(run_summary.custom_property(pushed, "pushed_version"))
+    class_names = json.loads(Path(model.uri, "Format-Serving", "assets.extra", "class_names.json").read_text())
+
+    from tfx import v1 as tfx  # noqa: WPS433 (slow import, after the checks)
+
+    from components.directory_example_gen import REPORT_FILE  # noqa: WPS433
+    from pipeline.pipeline import create_inference_pipeline  # noqa: WPS433
+
+    pipeline_name = f"{configs.PIPELINE_NAME}-{args.name}{INFERENCE_PIPELINE_SUFFIX}"
+    pipeline = create_inference_pipeline(
+        pipeline_name=pipeline_name, pipeline_root=str(pipeline_root), data_root=str(folder),
+        model_uri=model.uri, blessing_uri=blessing.uri,
+        ingest=configs.IngestConfig(max_file_bytes=args.max_file_bytes),
+        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(str(metadata_path)))
+    print(f"labelling {folder} with model version {version} ({model.uri}), classes {class_names}", file=sys.stderr)
+    started = time.monotonic()
+    try:
+        with run_lock.hold(run_lock.lock_files(pipeline_root, metadata_path), 0.0,
+                           on_wait=lambda line: print(line, file=sys.stderr, flush=True)):
+            tfx.orchestration.LocalDagRunner().run(pipeline)
+    except run_lock.LockBusy as err:
+        print(f"error: {err}", file=sys.stderr)
+        return run_lock.EXIT_BUSY
+    except Exception as err:  # noqa: BLE001 - a component's failure ends here, with its message
+        print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
+        return 1
+    store = run_summary.sqlite_store(str(metadata_path))
+    done = {r["component"]: r for r in run_summary.component_executions(
+        store, run_summary.latest_run_id(store, pipeline_name))}
+    examples = run_summary.output_artifacts(store, done["UnlabelledExampleGen"]["execution_id"])[0]
+    inference = run_summary.output_artifacts(store, done["BulkInferrer"]["execution_id"])[0]
+    print("writing predictions", file=sys.stderr, flush=True)
+    rows = prediction_rows(inference.uri, class_names, version)
+    prefix = args.output or run_dir / "predictions" / folder.name
+    jsonl, table = write_predictions(rows, class_names, prefix)
+    report_file = os.path.join(examples.uri, REPORT_FILE)
+    with open(report_file) as f:
+        _report_skips({**json.load(f), "uri": report_file})
+    counts = {c: sum(r["class"] == c for r in rows) for c in class_names}
+    print(f"labelled {len(rows)} files in {time.monotonic() - started:.1f} s with model version {version}: "
+          + ", ".join(f"{c} {n}" for c, n in counts.items()))
+    print(f"wrote {jsonl}\nwrote {table}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
