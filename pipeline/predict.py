@@ -1,9 +1,17 @@
-"""Classify texts with a pushed model.
+"""Classify texts with a pushed model, and say why.
 
     python -m pipeline.predict --model runs/imdb/serving "A wonderful film." "Dull and far too long."
     python -m pipeline.predict --model runs/imdb/serving/1764000000 --file reviews.txt   # one text per line
+    python -m pipeline.predict --model runs/imdb/serving --explain "Not good, not good at all."
 
 --model is a serving folder (its newest version is used) or one version's folder.
+
+--explain: the model's logit is an average of one term per token position
+(embedding . output weights) plus a bias, so each token's share is exact. For
+the predicted class (two classes: the second class's logit, whose sign decides),
+the --top tokens (hashed n-grams by their text) that moved it most are printed with
+their signed contribution in logit units, a token's occurrences summed; with
+--json, every token, and the bias and logit they sum to.
 """
 from __future__ import annotations
 
@@ -12,7 +20,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -35,6 +43,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--model", type=Path, required=True)
     p.add_argument("--file", type=Path, help="read one text per line from this file ('-' for stdin)")
     p.add_argument("--json", action="store_true", help="one JSON object per text")
+    p.add_argument("--explain", action="store_true", help="show the tokens that moved each decision most")
+    p.add_argument("--top", type=int, default=10, help="--explain: how many tokens to show (default: %(default)s)")
     p.add_argument("texts", nargs="*")
     args = p.parse_args(argv)
 
@@ -52,17 +62,62 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     import tensorflow as tf  # noqa: WPS433 (slow import, after argument checks)
 
-    predict = tf.saved_model.load(str(model_dir)).signatures["predict_text"]
-    out = predict(text=tf.constant(texts))
+    model = tf.saved_model.load(str(model_dir))
+    out = model.signatures["predict_text"](text=tf.constant(texts))
     classes = json.loads((model_dir / "assets.extra" / "class_names.json").read_text())
+    explanations = explain(model, texts, classes) if args.explain else [None] * len(texts)
     for i, text in enumerate(texts):
         name = out["class_name"][i].numpy().decode()
         probs = out["probabilities"][i].numpy().tolist()
         if args.json:
-            print(json.dumps({"text": text, "class": name, "probabilities": dict(zip(classes, probs))}))
+            print(json.dumps({"text": text, "class": name, "probabilities": dict(zip(classes, probs)),
+                              **({"explanation": explanations[i]} if explanations[i] else {})}))
         else:
             print(f"{name}\t{max(probs):.3f}\t{text}")
+            if explanations[i]:
+                print(format_explanation(explanations[i], args.top))
     return 0
+
+
+PADDING = "<padding>"
+
+
+def explain(model, texts: List[str], classes: List[str]) -> List[Dict]:
+    """Per text: the explained logit, the bias and every token's summed contribution (model.token_contributions)."""
+    import numpy as np  # noqa: WPS433
+    import tensorflow as tf  # noqa: WPS433
+
+    out = model.signatures["explain_text"](text=tf.constant(texts))
+    tokens, ids = out["tokens"].numpy(), out["token_ids"].numpy()
+    contributions, bias, logits = out["contributions"].numpy(), out["bias"].numpy(), out["logits"].numpy()
+    results = []
+    for i in range(len(texts)):
+        column = 0 if logits.shape[1] == 1 else int(np.argmax(logits[i]))
+        explained = classes[1] if logits.shape[1] == 1 else classes[column]
+        summed: Dict[str, float] = {}
+        counts: Dict[str, int] = {}
+        for token, token_id, share in zip(tokens[i], ids[i], contributions[i, :, column]):
+            # A padding position has id 0; a word outside the vocabulary shares id 1 with all others.
+            label = PADDING if token_id == 0 else token.decode("utf-8", "replace") + (" (oov)" if token_id == 1 else "")
+            summed[label] = summed.get(label, 0.0) + float(share)
+            counts[label] = counts.get(label, 0) + 1
+        if summed.get(PADDING) == 0.0:  # averaged out (mask_padding): no share to show
+            del summed[PADDING]
+        ranked = sorted(summed, key=lambda t: (-abs(summed[t]), t))
+        results.append({"logit_of": explained, "logit": float(logits[i, column]), "bias": float(bias[i, column]),
+                        "tokens": [{"token": t, "contribution": summed[t], "count": counts[t]} for t in ranked]})
+    return results
+
+
+def format_explanation(e: Dict, top: int) -> str:
+    shown, rest = e["tokens"][:top], e["tokens"][top:]
+    lines = [f"    logit of {e['logit_of']}: {e['logit']:+.4f} = bias {e['bias']:+.4f} + the tokens':"]
+    for t in shown:
+        times = f" (x{t['count']})" if t["count"] > 1 else ""
+        lines.append(f"    {t['contribution']:+.4f}  {t['token']}{times}")
+    if rest:
+        lines.append(f"    {sum(t['contribution'] for t in rest):+.4f}  the other {len(rest)} tokens")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import tensorflow_model_analysis as tfma
 
 from components import atomic_pusher
 from pipeline import inspect, predict
+from pipeline.predict import PADDING
 from components.evaluator import BASELINE_FIGURES_PROPERTY, EVALUATED, RECORDED
 from pipeline import run_summary
 from tests.helpers import (SKEW_TEXTS, evaluate_again_with_both_models, evaluator_run, make_corpus,
@@ -105,6 +106,28 @@ def test_predict_command_classifies_texts(cold, capsys):
     assert code == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert [line.split("\t")[0] for line in lines] == ["pos", "neg"]
+
+
+def test_explained_contributions_and_bias_sum_to_the_logit(cold, capsys):
+    texts = ["wonderful great wonderful, but boring", "Awful. Zyzzyva!<br />terrible waste of time"]
+    assert predict.main(["--model", str(cold.serving), "--json", "--explain", *texts]) == 0
+    for line in capsys.readouterr().out.strip().splitlines():
+        row = json.loads(line)
+        e = row["explanation"]
+        assert e["logit_of"] == "pos"  # two classes: the positive class's logit, whose sign decides
+        assert sum(t["contribution"] for t in e["tokens"]) + e["bias"] == pytest.approx(e["logit"], abs=1e-5)
+        assert 1 / (1 + np.exp(-e["logit"])) == pytest.approx(row["probabilities"]["pos"], abs=1e-5)
+        tokens = {t["token"]: t for t in e["tokens"]}
+        assert PADDING not in tokens  # the default averages real tokens only: padding has no share
+        if "wonderful" in tokens:
+            assert tokens["wonderful"]["count"] == 2 and tokens["wonderful"]["contribution"] > 0
+            assert "wonderful great" in tokens  # a hashed bigram, named by its text
+        else:
+            assert "zyzzyva (oov)" in tokens and tokens["terrible"]["contribution"] < 0
+    assert predict.main(["--model", str(cold.serving), "--explain", "--top", "3", texts[0]]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[1].startswith("    logit of pos: +") and len(shown) == 2 + 3 + 1  # text, logit, 3 tokens, the rest
+    assert shown[-1].strip().endswith("tokens") and "the other" in shown[-1]
 
 
 def test_unchanged_rerun_runs_nothing(cold):
