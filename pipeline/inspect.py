@@ -430,6 +430,7 @@ def html_report(store, pipeline_name: Optional[str] = None, run_id: Optional[str
     skipped = "".join(f"<tr><td>{html.escape(r)}</td><td>{n}</td></tr>" for r, n in sorted(reasons.items())) \
         or "<tr><td colspan=2>none</td></tr>"
     failures = "".join(f"<li>{html.escape(f)}</li>" for f in table["failures"])
+    why = _why_html(store, evaluator, examples, class_names)
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Evaluation {html.escape(rid)}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1100px}} table{{border-collapse:collapse}}
@@ -447,8 +448,59 @@ Evaluation: <code>{html.escape(evaluation.uri)}</code></p>
 <p>{ingest.get('documents', '?')} documents ingested from <code>{html.escape(str(ingest.get('corpus_root', '?')))}</code>;
 {len(ingest.get('skipped', []))} files skipped, {len(ingest.get('decoded_with_fallback', []))} decoded with a fallback.</p>
 <table><tr><th>skipped because</th><th>files</th></tr>{skipped}</table>
+{why}
 </body></html>
 """
+
+
+def why_figures(store, evaluator, examples, class_names: List[str]) -> Dict:
+    """The evaluated model over the test split (explanations.test_split_analysis), with each mistake's file."""
+    import tensorflow as tf  # noqa: WPS433
+
+    from components.directory_example_gen import IngestSettings  # noqa: WPS433
+    from pipeline import explanations  # noqa: WPS433
+
+    model_artifact = run_summary.input_artifacts(store, evaluator.id)["model"][0]
+    model = tf.saved_model.load(os.path.join(model_artifact.uri, "Format-Serving"))
+    texts, labels = explanations.read_split(examples.uri, "test")
+    analysis = explanations.test_split_analysis(model, texts, labels, class_names)
+    example_gen = run_summary.producer(store, examples.id)
+    root = run_summary.custom_property(example_gen, "input_base")
+    settings = IngestSettings.from_exec_properties(
+        {"custom_config": run_summary.custom_property(example_gen, "custom_config")})
+    files = explanations.files_of_texts(root, settings, [texts[m["index"]] for m in analysis["mistakes"]])
+    for m in analysis["mistakes"]:
+        text = texts[m.pop("index")]
+        m["file"] = files.get(text)
+        m["excerpt"] = text[:160].decode("utf-8", "replace")
+    return {**analysis, "corpus_root": root}
+
+
+def _why_html(store, evaluator, examples, class_names: List[str]) -> str:
+    import html
+
+    figures_ = why_figures(store, evaluator, examples, class_names)
+    tables = "".join(
+        f"<figure><table><tr><th>{html.escape(c)}: token</th><th>share</th><th>times</th></tr>"
+        + "".join(f"<tr><td>{html.escape(t['token'])}</td><td>{t['share']:+.2f}</td><td>{t['occurrences']}</td></tr>"
+                  for t in tokens)
+        + "</table></figure>"
+        for c, tokens in figures_["influential_tokens"].items())
+    mistakes = "".join(
+        f"<tr><td>{html.escape(m['file'] or '(file not found)')}</td><td>{html.escape(m['true'])}</td>"
+        f"<td>{html.escape(m['predicted'])}</td><td>{m['probability']:.3f}</td>"
+        f"<td style='text-align:left'>{html.escape(m['excerpt'])}</td></tr>"
+        for m in figures_["mistakes"]) or "<tr><td colspan=5>none</td></tr>"
+    binary = len(class_names) == 2
+    return f"""<h2>Why: the tokens that moved the test split's decisions</h2>
+<p>Each token's share of {'the ' + html.escape(class_names[1]) + ' logit (negative: toward ' + html.escape(class_names[0]) + ')'
+                          if binary else 'each class&#39;s logit'}, summed over its occurrences in the
+{figures_['examples']} test examples (logit units; exact: the model averages one term per token).</p>
+{tables}
+<h2>Most confident mistakes</h2>
+<p>{figures_['errors']} of {figures_['examples']} test examples misclassified; files under
+<code>{html.escape(str(figures_['corpus_root']))}</code>.</p>
+<table><tr><th>file</th><th>true</th><th>predicted</th><th>probability</th><th>text</th></tr>{mistakes}</table>"""
 
 
 # ------------------------------------------------------------------ command line

@@ -25,6 +25,8 @@ from typing import Dict, List, Optional
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from pipeline.explanations import explain  # noqa: E402
+
 
 def resolve_model_dir(path: Path) -> Path:
     """A SavedModel folder: `path` itself, or the newest numbered version inside it."""
@@ -77,36 +79,6 @@ def main(argv: Optional[List[str]] = None) -> int:
             if explanations[i]:
                 print(format_explanation(explanations[i], args.top))
     return 0
-
-
-PADDING = "<padding>"
-
-
-def explain(model, texts: List[str], classes: List[str]) -> List[Dict]:
-    """Per text: the explained logit, the bias and every token's summed contribution (model.token_contributions)."""
-    import numpy as np  # noqa: WPS433
-    import tensorflow as tf  # noqa: WPS433
-
-    out = model.signatures["explain_text"](text=tf.constant(texts))
-    tokens, ids = out["tokens"].numpy(), out["token_ids"].numpy()
-    contributions, bias, logits = out["contributions"].numpy(), out["bias"].numpy(), out["logits"].numpy()
-    results = []
-    for i in range(len(texts)):
-        column = 0 if logits.shape[1] == 1 else int(np.argmax(logits[i]))
-        explained = classes[1] if logits.shape[1] == 1 else classes[column]
-        summed: Dict[str, float] = {}
-        counts: Dict[str, int] = {}
-        for token, token_id, share in zip(tokens[i], ids[i], contributions[i, :, column]):
-            # A padding position has id 0; a word outside the vocabulary shares id 1 with all others.
-            label = PADDING if token_id == 0 else token.decode("utf-8", "replace") + (" (oov)" if token_id == 1 else "")
-            summed[label] = summed.get(label, 0.0) + float(share)
-            counts[label] = counts.get(label, 0) + 1
-        if summed.get(PADDING) == 0.0:  # averaged out (mask_padding): no share to show
-            del summed[PADDING]
-        ranked = sorted(summed, key=lambda t: (-abs(summed[t]), t))
-        results.append({"logit_of": explained, "logit": float(logits[i, column]), "bias": float(bias[i, column]),
-                        "tokens": [{"token": t, "contribution": summed[t], "count": counts[t]} for t in ranked]})
-    return results
 
 
 def format_explanation(e: Dict, top: int) -> str:

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from pipeline import inspect as tc_inspect
+from pipeline import run_summary
+from tests.helpers import CLASS_WORDS
 
 pytestmark = pytest.mark.pipeline
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,6 +86,26 @@ def test_html_report_embeds_valid_pngs(tiny_run, tmp_path, capsys):
         with Image.open(io.BytesIO(raw)) as img:
             img.verify()
     assert "BLESSED" in page and "Ingestion" in page and "src='http" not in page  # self-contained
+
+
+def test_report_explains_the_test_split_and_names_the_most_confident_mistakes(tiny_run, capsys):
+    store = run_summary.sqlite_store(str(tiny_run.metadata))
+    _, evaluator, _, _ = tc_inspect.find_evaluation(store, None, None)
+    examples = run_summary.input_artifacts(store, evaluator.id)["examples"][0]
+    why = tc_inspect.why_figures(store, evaluator, examples, ["neg", "pos"])
+    # The same predictions as TFMA's: the split's error rate is one minus the evaluated accuracy.
+    assert 1 - why["errors"] / why["examples"] == pytest.approx(tiny_run.summary["evaluation"]["test_accuracy"],
+                                                                abs=1e-9)
+    pos, neg = why["influential_tokens"]["pos"], why["influential_tokens"]["neg"]
+    assert pos and neg and all(t["share"] > 0 for t in pos) and all(t["share"] < 0 for t in neg)
+    assert {t["token"] for t in pos[:5]} & set(CLASS_WORDS["pos"])
+    assert {t["token"] for t in neg[:5]} & set(CLASS_WORDS["neg"])
+    assert len(why["mistakes"]) == min(why["errors"], 10)
+    for m in why["mistakes"]:
+        assert m["predicted"] != m["true"] and m["probability"] >= 0.5
+        assert m["file"].startswith(f"test/{m['true']}/") and (tiny_run.root / m["file"]).is_file()
+    page = tc_inspect.html_report(store)
+    assert "Most confident mistakes" in page and "pos: token" in page and "neg: token" in page
 
 
 def test_runs_lists_the_history(tiny_run, capsys):

@@ -17,7 +17,7 @@ import tensorflow_model_analysis as tfma
 
 from components import atomic_pusher
 from pipeline import inspect, predict
-from pipeline.predict import PADDING
+from pipeline.explanations import PADDING
 from components.evaluator import BASELINE_FIGURES_PROPERTY, EVALUATED, RECORDED
 from pipeline import run_summary
 from tests.helpers import (SKEW_TEXTS, evaluate_again_with_both_models, evaluator_run, make_corpus,

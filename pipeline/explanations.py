@@ -1,0 +1,155 @@
+"""Why the model decides: each token's exact share of a logit, for given texts and over a test split.
+
+The model averages one embedding per token position and applies a Dense
+layer, so a logit is a sum of one term per position plus a bias
+(components/model.token_contributions; the exported `explain_text`
+signature returns the terms). Nothing here approximates: the shares of a
+text sum, with the bias, to its logit. A binary model has one logit (the
+second class's; its sign decides); a multi-class model one per class.
+"""
+from __future__ import annotations
+
+import os
+from typing import Dict, List, Optional
+
+PADDING = "<padding>"
+OUT_OF_VOCABULARY = "<out of vocabulary>"
+
+
+def explain(model, texts: List[str], classes: List[str]) -> List[Dict]:
+    """Per text: the explained logit, the bias and every token's summed contribution (model.token_contributions)."""
+    import numpy as np  # noqa: WPS433
+    import tensorflow as tf  # noqa: WPS433
+
+    out = model.signatures["explain_text"](text=tf.constant(texts))
+    tokens, ids = out["tokens"].numpy(), out["token_ids"].numpy()
+    contributions, bias, logits = out["contributions"].numpy(), out["bias"].numpy(), out["logits"].numpy()
+    results = []
+    for i in range(len(texts)):
+        column = 0 if logits.shape[1] == 1 else int(np.argmax(logits[i]))
+        explained = classes[1] if logits.shape[1] == 1 else classes[column]
+        summed: Dict[str, float] = {}
+        counts: Dict[str, int] = {}
+        for token, token_id, share in zip(tokens[i], ids[i], contributions[i, :, column]):
+            # A padding position has id 0; a word outside the vocabulary shares id 1 with all others.
+            label = PADDING if token_id == 0 else token.decode("utf-8", "replace") + (" (oov)" if token_id == 1 else "")
+            summed[label] = summed.get(label, 0.0) + float(share)
+            counts[label] = counts.get(label, 0) + 1
+        if summed.get(PADDING) == 0.0:  # averaged out (mask_padding): no share to show
+            del summed[PADDING]
+        ranked = sorted(summed, key=lambda t: (-abs(summed[t]), t))
+        results.append({"logit_of": explained, "logit": float(logits[i, column]), "bias": float(bias[i, column]),
+                        "tokens": [{"token": t, "contribution": summed[t], "count": counts[t]} for t in ranked]})
+    return results
+
+
+def _explained_column(logits, i: int) -> int:
+    import numpy as np  # noqa: WPS433
+
+    return 0 if logits.shape[1] == 1 else int(np.argmax(logits[i]))
+
+
+def test_split_analysis(model, texts: List[bytes], labels: List[int], classes: List[str], top: int = 15,
+                        mistakes: int = 10, batch_size: int = 256) -> Dict:
+    """Over labelled texts: per class, the tokens with the largest summed share of its logit; the most confident
+    mistakes (index into `texts`, true and predicted class, the predicted class's probability).
+
+    Binary: the second class's logit; the first class's tokens are those that lower it most. Words outside the
+    vocabulary share one embedding, so they are counted together as OUT_OF_VOCABULARY.
+    """
+    import numpy as np  # noqa: WPS433
+    import tensorflow as tf  # noqa: WPS433
+
+    columns = 1 if len(classes) == 2 else len(classes)
+    totals: Dict[bytes, np.ndarray] = {}
+    counts: Dict[bytes, int] = {}
+    wrong = []
+    for start in range(0, len(texts), batch_size):
+        out = model.signatures["explain_text"](text=tf.constant(texts[start:start + batch_size]))
+        ids = out["token_ids"].numpy()
+        tokens = out["tokens"].numpy().astype(object)
+        tokens[ids == 1] = OUT_OF_VOCABULARY.encode()
+        real = ids != 0
+        keys, inverse = np.unique(tokens[real], return_inverse=True)
+        sums = np.zeros((len(keys), columns))
+        np.add.at(sums, inverse, out["contributions"].numpy()[real])
+        occurrences = np.bincount(inverse, minlength=len(keys))
+        for key, total, n in zip(keys, sums, occurrences):
+            totals[key] = totals.get(key, 0.0) + total
+            counts[key] = counts.get(key, 0) + int(n)
+        logits = out["logits"].numpy()
+        if columns == 1:
+            positive = 1 / (1 + np.exp(-logits[:, 0]))
+            probabilities = np.stack([1 - positive, positive], axis=1)
+        else:
+            shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+            probabilities = shifted / shifted.sum(axis=1, keepdims=True)
+        for j, p in enumerate(probabilities):
+            predicted, true = int(np.argmax(p)), labels[start + j]
+            if predicted != true:
+                wrong.append({"index": start + j, "true": classes[true], "predicted": classes[predicted],
+                              "probability": float(p[predicted])})
+    names = list(totals)
+    matrix = np.array([totals[k] for k in names]) if names else np.zeros((0, columns))
+
+    def ranked(column: int, sign: float) -> List[Dict]:
+        order = np.argsort(-sign * matrix[:, column], kind="stable")[:top]
+        return [{"token": names[k].decode("utf-8", "replace"), "share": float(matrix[k, column]),
+                 "occurrences": counts[names[k]]} for k in order if sign * matrix[k, column] > 0]
+
+    if columns == 1:
+        influential = {classes[1]: ranked(0, 1.0), classes[0]: ranked(0, -1.0)}
+    else:
+        influential = {c: ranked(i, 1.0) for i, c in enumerate(classes)}
+    wrong.sort(key=lambda w: (-w["probability"], w["index"]))
+    return {"influential_tokens": influential, "mistakes": wrong[:mistakes], "errors": len(wrong),
+            "examples": len(texts)}
+
+
+def files_of_texts(root: str, settings, wanted: List[bytes]) -> Dict[bytes, str]:
+    """The test folder's file (path relative to `root`) holding each of `wanted` (UTF-8 texts as ingested).
+
+    Examples do not carry their file; the test split is listed again with the
+    run's ingestion settings and each file decoded as ingestion decodes it. A
+    text not found (the corpus changed since) is left out.
+    """
+    from components import corpus  # noqa: WPS433
+
+    wanted_set, found = set(wanted), {}
+    folder = settings.source_folder(corpus.TEST)
+    if not os.path.isdir(os.path.join(root, folder)):
+        return found
+    _, classes = corpus.detect_layout(root, settings.eval_dir, settings.exclude_dirs)
+    docs, _ = corpus.scan_split_folder(root, folder, classes, settings.cuts_for(folder), settings.max_file_bytes,
+                                       settings.exclude_dirs)
+    for doc in docs:
+        if doc.split != corpus.TEST:
+            continue
+        try:
+            with open(doc.path, "rb") as f:
+                text, _ = corpus.decode_document(f.read(settings.max_file_bytes + 1))
+        except (OSError, corpus.SkipDocument):
+            continue
+        encoded = text.encode("utf-8")
+        if encoded in wanted_set:
+            found[encoded] = doc.rel
+            if len(found) == len(wanted_set):
+                break
+    return found
+
+
+def read_split(examples_uri: str, split: str, limit: Optional[int] = None):
+    """(texts, labels) of one split of an Examples artifact, in file order."""
+    import glob  # noqa: WPS433
+
+    import tensorflow as tf  # noqa: WPS433
+
+    files = sorted(glob.glob(os.path.join(examples_uri, f"Split-{split}", "*")))
+    texts, labels = [], []
+    for record in tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator():
+        example = tf.train.Example.FromString(record)
+        texts.append(example.features.feature["text"].bytes_list.value[0])
+        labels.append(int(example.features.feature["label"].int64_list.value[0]))
+        if limit and len(texts) >= limit:
+            break
+    return texts, labels
