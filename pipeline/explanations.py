@@ -50,9 +50,10 @@ def _explained_column(logits, i: int) -> int:
 
 
 def test_split_analysis(model, texts: List[bytes], labels: List[int], classes: List[str], top: int = 15,
-                        mistakes: int = 10, batch_size: int = 256) -> Dict:
-    """Over labelled texts: per class, the tokens with the largest summed share of its logit; the most confident
-    mistakes (index into `texts`, true and predicted class, the predicted class's probability).
+                        mistakes: int = 10, min_occurrences: int = 20, batch_size: int = 256) -> Dict:
+    """Over labelled texts: per class, the tokens with the largest share of its logit per occurrence (among
+    tokens seen `min_occurrences` times: a summed share ranks "the" first), with their summed share; the most
+    confident mistakes (index into `texts`, true and predicted class, the predicted class's probability).
 
     Binary: the second class's logit; the first class's tokens are those that lower it most. Words outside the
     vocabulary share one embedding, so they are counted together as OUT_OF_VOCABULARY.
@@ -89,13 +90,15 @@ def test_split_analysis(model, texts: List[bytes], labels: List[int], classes: L
             if predicted != true:
                 wrong.append({"index": start + j, "true": classes[true], "predicted": classes[predicted],
                               "probability": float(p[predicted])})
-    names = list(totals)
+    names = sorted(k for k in totals if counts[k] >= min_occurrences)
     matrix = np.array([totals[k] for k in names]) if names else np.zeros((0, columns))
+    per_occurrence = matrix / np.array([[counts[k]] for k in names]) if names else matrix
 
     def ranked(column: int, sign: float) -> List[Dict]:
-        order = np.argsort(-sign * matrix[:, column], kind="stable")[:top]
-        return [{"token": names[k].decode("utf-8", "replace"), "share": float(matrix[k, column]),
-                 "occurrences": counts[names[k]]} for k in order if sign * matrix[k, column] > 0]
+        order = np.argsort(-sign * per_occurrence[:, column], kind="stable")[:top]
+        return [{"token": names[k].decode("utf-8", "replace"), "share": float(per_occurrence[k, column]),
+                 "summed_share": float(matrix[k, column]), "occurrences": counts[names[k]]}
+                for k in order if sign * matrix[k, column] > 0]
 
     if columns == 1:
         influential = {classes[1]: ranked(0, 1.0), classes[0]: ranked(0, -1.0)}

@@ -481,9 +481,9 @@ def _why_html(store, evaluator, examples, class_names: List[str]) -> str:
 
     figures_ = why_figures(store, evaluator, examples, class_names)
     tables = "".join(
-        f"<figure><table><tr><th>{html.escape(c)}: token</th><th>share</th><th>times</th></tr>"
-        + "".join(f"<tr><td>{html.escape(t['token'])}</td><td>{t['share']:+.2f}</td><td>{t['occurrences']}</td></tr>"
-                  for t in tokens)
+        f"<figure><table><tr><th>{html.escape(c)}: token</th><th>share</th><th>summed</th><th>times</th></tr>"
+        + "".join(f"<tr><td>{html.escape(t['token'])}</td><td>{t['share']:+.3f}</td><td>{t['summed_share']:+.1f}</td>"
+                  f"<td>{t['occurrences']}</td></tr>" for t in tokens)
         + "</table></figure>"
         for c, tokens in figures_["influential_tokens"].items())
     mistakes = "".join(
@@ -494,8 +494,9 @@ def _why_html(store, evaluator, examples, class_names: List[str]) -> str:
     binary = len(class_names) == 2
     return f"""<h2>Why: the tokens that moved the test split's decisions</h2>
 <p>Each token's share of {'the ' + html.escape(class_names[1]) + ' logit (negative: toward ' + html.escape(class_names[0]) + ')'
-                          if binary else 'each class&#39;s logit'}, summed over its occurrences in the
-{figures_['examples']} test examples (logit units; exact: the model averages one term per token).</p>
+                          if binary else 'each class&#39;s logit'} per occurrence, and summed over its occurrences in
+the {figures_['examples']} test examples (logit units; exact: the model averages one term per token); the tokens
+with the largest share per occurrence among those seen at least 20 times.</p>
 {tables}
 <h2>Most confident mistakes</h2>
 <p>{figures_['errors']} of {figures_['examples']} test examples misclassified; files under
