@@ -507,26 +507,40 @@ with the largest share per occurrence among those seen at least 20 times.</p>
 # ------------------------------------------------------------------ command line
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Each sub-command takes its own flags only: a flag that does not apply is refused, not ignored."""
     p = argparse.ArgumentParser(prog="python -m pipeline.inspect", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("command", choices=("slices", "report", "runs", "lineage"))
-    p.add_argument("--work-dir", type=Path, default=configs.DEFAULT_WORK_DIR)
-    p.add_argument("--name", default="imdb", help="run name under --work-dir (default: %(default)s)")
-    p.add_argument("--metadata", type=Path, help="ML Metadata SQLite file (overrides --work-dir/--name)")
-    p.add_argument("--run", help="pipeline run id (default: the latest run with an evaluation)")
-    p.add_argument("--slice-by", help="slices: only the slices of this feature")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--html", type=Path, help="report: write the HTML report here")
-    p.add_argument("--model", type=Path, help="lineage: a pushed model folder (<serving dir>/<version>)")
-    return p.parse_args(argv)
+    store = argparse.ArgumentParser(add_help=False)
+    store.add_argument("--work-dir", type=Path, default=configs.DEFAULT_WORK_DIR,
+                       help="run_local.py's work folder (default: %(default)s)")
+    store.add_argument("--name", default="imdb", help="run name under --work-dir (default: %(default)s)")
+    store.add_argument("--metadata", type=Path, help="ML Metadata SQLite file (overrides --work-dir/--name)")
+    run = argparse.ArgumentParser(add_help=False)
+    run.add_argument("--run", help="pipeline run id (default: the latest run with an evaluation)")
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="print JSON")
+
+    sub = p.add_subparsers(dest="command", required=True)
+    commands = {}
+    commands["slices"] = slices = sub.add_parser("slices", parents=[store, run, as_json],
+                                                 help="every metric of every slice")
+    slices.add_argument("--slice-by", help="only the slices of this feature")
+    commands["report"] = report = sub.add_parser("report", parents=[store, run], help="the self-contained HTML report")
+    report.add_argument("--html", type=Path, required=True, help="write the report here")
+    commands["runs"] = sub.add_parser("runs", parents=[store, as_json], help="the run history")
+    commands["lineage"] = lineage_ = sub.add_parser(
+        "lineage", parents=[store, as_json], help="a pushed model back to its corpus, and the folders it labelled")
+    lineage_.add_argument("--model", type=Path, required=True, help="a pushed model folder (<serving dir>/<version>)")
+    args, extra = p.parse_known_args(argv)
+    if extra:  # named by the sub-command's own parser, whose usage lists the flags it takes
+        commands[args.command].error(f"unrecognized arguments: {' '.join(extra)} (not a flag of {args.command})")
+    return args
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     try:
         if args.command == "lineage":
-            if not args.model:
-                raise InspectError("lineage needs --model <serving dir>/<version>")
             if not args.metadata:  # run_local lays out runs/NAME/{serving,metadata.sqlite}
                 guess = args.model.resolve().parent.parent / "metadata.sqlite"
                 if guess.is_file():
@@ -540,8 +554,6 @@ def main(argv: Optional[List[str]] = None) -> int:
             table = slices_table(open_store(args), run_id=args.run, slice_by=args.slice_by)
             print(json.dumps(table, indent=2) if args.json else format_slices(table))
         else:
-            if not args.html:
-                raise InspectError("report needs --html PATH")
             args.html.parent.mkdir(parents=True, exist_ok=True)
             args.html.write_text(html_report(open_store(args), run_id=args.run), encoding="utf-8")
             print(f"wrote {args.html}")
