@@ -211,11 +211,17 @@ def print_summary(summary: Dict) -> None:
 
 
 def quiet_logs(verbose: bool) -> None:
-    if not verbose:  # google-cloud and TF deprecation notices drown the summary
-        warnings.filterwarnings("ignore", category=FutureWarning)
-        warnings.filterwarnings("ignore", category=DeprecationWarning)
-        warnings.filterwarnings("ignore", category=UserWarning)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1" if verbose else "2")
+    """Without -v, a run prints this project's own messages, its progress and its summary, nothing else.
+
+    Library notices (TFX's "ArtifactQuery.property_predicate is not
+    supported", TF deprecations, Beam's empty-shard warnings, TFMA's numpy
+    RuntimeWarnings, TensorFlow's C++ start-up lines) mean nothing to a user
+    and bury the summary: Python warnings are ignored, C++ logs are cut below
+    FATAL, and log records below ERROR pass only when they come from this
+    project's code. Errors from anywhere still show. Call before TensorFlow is
+    imported (the C++ level is read then).
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1" if verbose else "3")
     level = logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger().setLevel(level)
@@ -224,3 +230,16 @@ def quiet_logs(verbose: bool) -> None:
         absl_logging.set_verbosity(absl_logging.INFO if verbose else absl_logging.WARNING)
     except ImportError:
         pass
+    if verbose:
+        return
+    warnings.simplefilter("ignore")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_own_records_below_error)
+
+
+_PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_PROJECT_CODE = tuple(_PROJECT_ROOT + package + os.sep for package in ("components", "pipeline"))
+
+
+def _own_records_below_error(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.ERROR or record.pathname.startswith(_PROJECT_CODE)
