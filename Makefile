@@ -8,7 +8,7 @@ PIP_VERSION := 26.3
 STAMP := $(VENV)/.installed-lock
 RUN_ARGS ?=
 
-.PHONY: setup run run-stackoverflow test lock clean image compile-kubeflow report report-check bench
+.PHONY: setup run run-stackoverflow test test-fast lock clean image compile-kubeflow report report-check bench
 
 # Idempotent: re-installs only when requirements.lock changed since the last install.
 setup: $(STAMP)
@@ -30,6 +30,11 @@ run-stackoverflow: setup
 
 test: setup
 	$(PY) -m pytest tests
+
+# The quick tier for the edit-test loop: unit, data and command-line tests, no whole-pipeline run
+# (tests marked `pipeline`). CI runs all of `make test`.
+test-fast: setup
+	$(PY) -m pytest tests -m "not pipeline"
 
 # Pipeline vs. the plain Keras tutorial on IMDB and Stack Overflow (DATA_MIRROR for offline), with
 # the scaling runs; prints the table and writes build/bench.json. About half an hour on 2 cores.

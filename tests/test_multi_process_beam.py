@@ -11,6 +11,7 @@ import dataclasses
 import shutil
 from pathlib import Path
 
+import pytest
 from google.protobuf import message
 from tfx import types
 from tfx import v1 as tfx
@@ -22,6 +23,8 @@ from pipeline import configs
 from pipeline.pipeline import PREPROCESSING_FN
 from tests.helpers import outputs_of, read_records, vocabulary_files
 from tests.test_directory_example_gen import run_example_gen
+
+pytestmark = pytest.mark.pipeline  # it compares with the shared cold run (tiny_run)
 
 MULTI_PROCESS = ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
 
