@@ -30,18 +30,18 @@ import tf_keras  # noqa: E402
 from components import model as model_lib  # noqa: E402
 from components.preprocessing import LABEL_KEY, TEXT_KEY, TOKEN_IDS_KEY  # noqa: E402
 from components.preprocessing import tokenize as tokenize_text  # noqa: E402
-from pipeline import configs  # noqa: E402
+from components.recipe import TrainConfig, TransformConfig  # noqa: E402
 
 CLASS_NAMES_FILE = "class_names.json"  # written by DirectoryExampleGen beside Split-*/
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainSettings(configs.TrainConfig):
+class TrainSettings(TrainConfig):
     """TrainConfig plus what the Trainer needs from elsewhere, carried as custom_config."""
 
-    vocab_size: int = configs.TransformConfig.vocab_size  # embedding rows: vocabulary ids + hashed n-gram ids
-    max_len: int = configs.TransformConfig.max_len
-    ngrams: int = configs.TransformConfig.ngrams  # to name each position's token in explain_text
+    vocab_size: int = TransformConfig.vocab_size  # embedding rows: vocabulary ids + hashed n-gram ids
+    max_len: int = TransformConfig.max_len
+    ngrams: int = TransformConfig.ngrams  # to name each position's token in explain_text
     devices: Optional[List[str]] = None  # forces MirroredStrategy over these (tests)
 
     @classmethod

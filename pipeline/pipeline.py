@@ -30,7 +30,7 @@ EXAMPLE_GEN_CODE = ("components/corpus.py", "components/directory_example_gen.py
 TRANSFORM_CODE = ("components/preprocessing.py",)
 EVALUATOR_CODE = ("components/evaluation.py", "components/evaluation_record.py", "components/evaluator.py")
 EVALUATION_RECORDS = "evaluation_records"  # under the pipeline root
-TRAINER_CODE = ("components/preprocessing.py", "components/model.py", "components/trainer.py", "pipeline/configs.py")
+TRAINER_CODE = ("components/preprocessing.py", "components/model.py", "components/trainer.py", "components/recipe.py")
 
 
 def ingest_settings(ingest: configs.IngestConfig, layout: corpus.Layout) -> IngestSettings:

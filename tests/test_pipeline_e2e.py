@@ -139,6 +139,23 @@ def test_unchanged_rerun_runs_nothing(cold):
     assert set(components.values()) == {"cached"}, components
 
 
+def test_a_new_project_version_leaves_the_run_cached(cold, tmp_path, monkeypatch):
+    """configs.py (PROJECT_VERSION, DATASETS, Kubeflow resources) is in no component's code fingerprint."""
+    from pipeline import configs
+
+    copy = tmp_path / "project"
+    for folder in ("components", "pipeline"):
+        shutil.copytree(configs.PROJECT_ROOT / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    edited = (copy / "pipeline" / "configs.py").read_text().replace(
+        f'PROJECT_VERSION = "{configs.PROJECT_VERSION}"', 'PROJECT_VERSION = "99.0.0"')
+    assert "99.0.0" in edited
+    (copy / "pipeline" / "configs.py").write_text(edited)
+    monkeypatch.setattr(configs, "PROJECT_ROOT", copy)  # the code fingerprints now read the edited project
+    code, s = run_cli(cold.base, cold.args)
+    assert code == 0, s["failure"]
+    assert set(states(s).values()) == {"cached"}, states(s)
+
+
 def test_a_change_in_serving_reaches_the_baseline_despite_the_cache(cold):
     """The baseline is read from the serving folder at run time; a cached choice would go stale."""
     newest = atomic_pusher.versions(str(cold.serving))[-1]

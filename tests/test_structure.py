@@ -1,0 +1,26 @@
+"""How the code depends on itself: component code never imports the runners' package."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("module", sorted((ROOT / "components").glob("*.py")), ids=lambda p: p.name)
+def test_component_code_does_not_import_the_pipeline_package(module):
+    imported = set()
+    for node in ast.walk(ast.parse(module.read_text())):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module)
+    assert not {name for name in imported if name == "pipeline" or name.startswith("pipeline.")}
+
+
+def test_the_trainers_fingerprint_covers_the_code_it_runs_and_not_the_runners_settings():
+    from pipeline.pipeline import TRAINER_CODE
+
+    assert "pipeline/configs.py" not in TRAINER_CODE and "components/recipe.py" in TRAINER_CODE
