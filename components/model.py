@@ -15,16 +15,18 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import tensorflow as tf  # noqa: E402
 import tf_keras  # noqa: E402
 
+from components.recipe import TrainConfig  # noqa: E402
+
 
 def build_model(
     num_classes: int,
     vocab_size: int,
     max_len: int,
-    embedding_dim: int = 16,
-    dropout: float = 0.2,
-    learning_rate: float = 1e-3,
-    mask_padding: bool = False,
-    steps_per_execution: int = 1,
+    embedding_dim: int = TrainConfig.embedding_dim,
+    dropout: float = TrainConfig.dropout,
+    learning_rate: float = TrainConfig.learning_rate,
+    mask_padding: bool = TrainConfig.mask_padding,
+    steps_per_execution: int = TrainConfig.steps_per_execution,
 ) -> tf_keras.Model:
     if num_classes < 2:
         raise ValueError(f"a classifier needs at least two classes, got {num_classes}")

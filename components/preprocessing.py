@@ -8,12 +8,15 @@ Token ids follow Keras' TextVectorization: 0 is padding, 1 is out-of-vocabulary,
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import string
 from typing import Any, Dict
 
 import tensorflow as tf
 import tensorflow_transform as tft
+
+from components.recipe import TransformConfig
 
 TEXT_KEY = "text"
 LABEL_KEY = "label"
@@ -22,11 +25,6 @@ VOCAB_NAME = "tokens"
 PAD_ID, OOV_ID = 0, 1
 _RESERVED_IDS = 2
 
-# Defaults of the TensorFlow text-classification tutorial; pipeline/configs.py
-# passes the configured values through Transform's custom_config.
-# What the graph does without a custom_config: the tutorial's numbers (the
-# pipeline always passes configs.TransformConfig's values).
-DEFAULTS = {"vocab_size": 10000, "max_len": 250, "ngrams": 1, "ngram_buckets": 0}
 
 _PUNCTUATION = "[%s]" % re.escape(string.punctuation)
 
@@ -62,7 +60,8 @@ def _hashed_ngram_ids(text: tf.Tensor, ngrams: int, first_id: int, buckets: int)
 
 
 def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any] = None) -> Dict[str, tf.Tensor]:
-    config = {**DEFAULTS, **(custom_config or {})}
+    # The pipeline passes every TransformConfig field; what a caller leaves out takes the dataclass's default.
+    config = {**dataclasses.asdict(TransformConfig()), **(custom_config or {})}
     text = _dense_text(inputs[TEXT_KEY])
     # With ngram_buckets, only unigrams go through the vocabulary (counting
     # millions of distinct bigrams is Transform's slowest work) and the

@@ -62,7 +62,7 @@ def transformed():
     train = [{"text": ["b b b a a c"], "label": [1]}, {"text": ["B! a <br />b"], "label": [0]}]
     spec = {"text": tf.io.FixedLenFeature([1], tf.string), "label": tf.io.FixedLenFeature([1], tf.int64)}
     metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
-    config = {"vocab_size": 4, "max_len": 5}  # room for padding, OOV and 2 tokens
+    config = {"vocab_size": 4, "max_len": 5, "ngrams": 1, "ngram_buckets": 0}  # padding, OOV and 2 tokens
 
     def fn(inputs):
         return preprocessing.preprocessing_fn(inputs, config)

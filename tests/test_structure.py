@@ -24,3 +24,20 @@ def test_the_trainers_fingerprint_covers_the_code_it_runs_and_not_the_runners_se
     from pipeline.pipeline import TRAINER_CODE
 
     assert "pipeline/configs.py" not in TRAINER_CODE and "components/recipe.py" in TRAINER_CODE
+
+
+def test_each_setting_has_one_default_the_dataclass():
+    import dataclasses
+    import inspect
+
+    from components import model, preprocessing
+    from pipeline import configs
+
+    defaults = inspect.signature(model.build_model).parameters
+    for name in ("embedding_dim", "dropout", "learning_rate", "mask_padding", "steps_per_execution"):
+        assert defaults[name].default == getattr(configs.TrainConfig, name), name
+    assert not hasattr(preprocessing, "DEFAULTS")  # preprocessing_fn falls back on TransformConfig itself
+    fields = {f.name for c in (configs.TransformConfig, configs.TrainConfig) for f in dataclasses.fields(c)}
+    for recipe, knobs in configs.RECIPES.items():
+        assert set(knobs) <= fields, recipe  # a recipe only names dataclass fields; "default" names none
+    assert configs.RECIPES["default"] == {}
