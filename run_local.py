@@ -6,13 +6,9 @@
 """
 from __future__ import annotations
 
-import os
+import sys
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
-import sys  # noqa: E402
-
-from pipeline import cli  # noqa: E402
+from pipeline import cli
 
 if __name__ == "__main__":
     sys.exit(cli.main())

@@ -7,15 +7,12 @@ sparse categorical cross-entropy for more.
 """
 from __future__ import annotations
 
-import os
 from typing import Optional, Sequence
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import tensorflow as tf
+import tf_keras
 
-import tensorflow as tf  # noqa: E402
-import tf_keras  # noqa: E402
-
-from components.recipe import TrainConfig  # noqa: E402
+from components.recipe import TrainConfig
 
 
 def build_model(

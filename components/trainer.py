@@ -21,16 +21,14 @@ import json
 import os
 from typing import Dict, List, Optional
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import tensorflow as tf
+import tensorflow_transform as tft
+import tf_keras
 
-import tensorflow as tf  # noqa: E402
-import tensorflow_transform as tft  # noqa: E402
-import tf_keras  # noqa: E402
-
-from components import model as model_lib  # noqa: E402
-from components.preprocessing import LABEL_KEY, TEXT_KEY, TOKEN_IDS_KEY  # noqa: E402
-from components.preprocessing import tokenize as tokenize_text  # noqa: E402
-from components.recipe import TrainConfig, TransformConfig  # noqa: E402
+from components import model as model_lib
+from components.preprocessing import LABEL_KEY, TEXT_KEY, TOKEN_IDS_KEY
+from components.preprocessing import tokenize as tokenize_text
+from components.recipe import TrainConfig, TransformConfig
 
 CLASS_NAMES_FILE = "class_names.json"  # written by DirectoryExampleGen beside Split-*/
 

@@ -54,7 +54,7 @@ def resolve_corpus(args: argparse.Namespace) -> Tuple[Path, str, Optional[config
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     quiet_logs(args.verbose)
-    from components import corpus  # noqa: WPS433 (imports TensorFlow: after the log settings)
+    from components import corpus  # imports TensorFlow: after the log settings
 
     try:
         root, name, dataset = resolve_corpus(args)
@@ -76,8 +76,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     pipeline_name = f"{configs.PIPELINE_NAME}-{name}"
     print(f"corpus {root}: classes {classes}; {layout.describe(ingest.eval_percent, ingest.test_percent)}")
 
-    from tfx import v1 as tfx  # noqa: WPS433
-    from pipeline.pipeline import create_pipeline  # noqa: WPS433
+    from tfx import v1 as tfx
+    from pipeline.pipeline import create_pipeline
 
     pipeline = create_pipeline(
         pipeline_name=pipeline_name,
@@ -130,7 +130,7 @@ def build_summary(metadata_path: str, pipeline_name: str, wall: float, failure: 
                 "pushed": bool(props["pushed"].int_value) if "pushed" in props else False,
                 "path": props["pushed_destination"].string_value if "pushed_destination" in props else None,
             }
-    from components.directory_example_gen import REPORT_FILE  # noqa: WPS433 (imports Beam and TFX)
+    from components.directory_example_gen import REPORT_FILE  # imports Beam and TFX
 
     for row in rows:
         if row["component"] == "DirectoryExampleGen" and row["state"] in ("ran", "cached"):
@@ -152,7 +152,7 @@ def build_summary(metadata_path: str, pipeline_name: str, wall: float, failure: 
 
 
 def evaluation_summary(store, execution_id: int, class_names: List[str]) -> Dict:
-    from components.evaluation import accuracy_metric_name  # noqa: WPS433
+    from components.evaluation import accuracy_metric_name
 
     out: Dict = {}
     for artifact in run_summary.output_artifacts(store, execution_id):

@@ -18,8 +18,6 @@ import os
 import sys
 import traceback
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
 
 def needs_s3(argv) -> bool:
     """The executor input (every artifact URI) is in the arguments."""
@@ -28,9 +26,9 @@ def needs_s3(argv) -> bool:
 
 def main(argv) -> int:
     if needs_s3(argv):
-        import tensorflow_io  # noqa: F401,WPS433 (registers the s3:// file system with tf.io.gfile)
-    from absl import app  # noqa: WPS433
-    from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor as tfx_entrypoint  # noqa: WPS433
+        import tensorflow_io  # noqa: F401 (registers the s3:// file system with tf.io.gfile)
+    from absl import app
+    from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor as tfx_entrypoint
 
     sys.argv = [sys.argv[0], *argv]
     try:

@@ -18,8 +18,8 @@ OUT_OF_VOCABULARY = "<out of vocabulary>"
 
 def explain(model, texts: List[str], classes: List[str]) -> List[Dict]:
     """Per text: the explained logit, the bias and every token's summed contribution (model.token_contributions)."""
-    import numpy as np  # noqa: WPS433
-    import tensorflow as tf  # noqa: WPS433
+    import numpy as np
+    import tensorflow as tf
 
     out = model.signatures["explain_text"](text=tf.constant(texts))
     tokens, ids = out["tokens"].numpy(), out["token_ids"].numpy()
@@ -44,7 +44,7 @@ def explain(model, texts: List[str], classes: List[str]) -> List[Dict]:
 
 
 def _explained_column(logits, i: int) -> int:
-    import numpy as np  # noqa: WPS433
+    import numpy as np
 
     return 0 if logits.shape[1] == 1 else int(np.argmax(logits[i]))
 
@@ -58,8 +58,8 @@ def test_split_analysis(model, texts: List[bytes], labels: List[int], classes: L
     Binary: the second class's logit; the first class's tokens are those that lower it most. Words outside the
     vocabulary share one embedding, so they are counted together as OUT_OF_VOCABULARY.
     """
-    import numpy as np  # noqa: WPS433
-    import tensorflow as tf  # noqa: WPS433
+    import numpy as np
+    import tensorflow as tf
 
     columns = 1 if len(classes) == 2 else len(classes)
     totals: Dict[bytes, np.ndarray] = {}
@@ -116,7 +116,7 @@ def files_of_texts(root: str, settings, wanted: List[bytes]) -> Dict[bytes, str]
     run's ingestion settings and each file decoded as ingestion decodes it. A
     text not found (the corpus changed since) is left out.
     """
-    from components import corpus  # noqa: WPS433
+    from components import corpus
 
     wanted_set, found = set(wanted), {}
     folder = settings.source_folder(corpus.TEST)
@@ -143,9 +143,9 @@ def files_of_texts(root: str, settings, wanted: List[bytes]) -> Dict[bytes, str]
 
 def read_split(examples_uri: str, split: str, limit: Optional[int] = None):
     """(texts, labels) of one split of an Examples artifact, in file order."""
-    import glob  # noqa: WPS433
+    import glob
 
-    import tensorflow as tf  # noqa: WPS433
+    import tensorflow as tf
 
     files = sorted(glob.glob(os.path.join(examples_uri, f"Split-{split}", "*")))
     texts, labels = [], []

@@ -68,10 +68,10 @@ def pushed_model(store, version: Optional[str]) -> Tuple[object, object, object]
 
 def prediction_rows(inference_uri: str, class_names: List[str], version: str) -> List[Dict]:
     """One row per PredictionLog under `inference_uri`, sorted by path."""
-    import tensorflow as tf  # noqa: WPS433 (slow import)
-    from tensorflow_serving.apis import prediction_log_pb2  # noqa: WPS433
+    import tensorflow as tf  # slow import
+    from tensorflow_serving.apis import prediction_log_pb2
 
-    from components.corpus import PATH_KEY  # noqa: WPS433
+    from components.corpus import PATH_KEY
 
     files = sorted(glob.glob(os.path.join(inference_uri, "prediction_logs-*")))
     rows = []
@@ -105,7 +105,7 @@ def write_predictions(rows: List[Dict], class_names: List[str], prefix: Path) ->
 
 
 def _report_skips(report: Dict) -> None:
-    from components.directory_example_gen import count_reasons  # noqa: WPS433
+    from components.directory_example_gen import count_reasons
 
     skipped = report.get("skipped", [])
     if not skipped:
@@ -137,10 +137,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     version = str(run_summary.custom_property(pushed, "pushed_version"))
     class_names = json.loads(Path(model.uri, "Format-Serving", "assets.extra", "class_names.json").read_text())
 
-    from tfx import v1 as tfx  # noqa: WPS433 (slow import, after the checks)
+    from tfx import v1 as tfx  # slow import, after the checks
 
-    from components.directory_example_gen import REPORT_FILE  # noqa: WPS433
-    from pipeline.pipeline import create_inference_pipeline  # noqa: WPS433
+    from components.directory_example_gen import REPORT_FILE
+    from pipeline.pipeline import create_inference_pipeline
 
     pipeline_name = f"{configs.PIPELINE_NAME}-{args.name}{INFERENCE_PIPELINE_SUFFIX}"
     pipeline = create_inference_pipeline(

@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from components.directory_example_gen import REPORT_FILE  # noqa: E402
@@ -455,10 +454,10 @@ Evaluation: <code>{html.escape(evaluation.uri)}</code></p>
 
 def why_figures(store, evaluator, examples, class_names: List[str]) -> Dict:
     """The evaluated model over the test split (explanations.test_split_analysis), with each mistake's file."""
-    import tensorflow as tf  # noqa: WPS433
+    import tensorflow as tf
 
-    from components.directory_example_gen import IngestSettings  # noqa: WPS433
-    from pipeline import explanations  # noqa: WPS433
+    from components.directory_example_gen import IngestSettings
+    from pipeline import explanations
 
     model_artifact = run_summary.input_artifacts(store, evaluator.id)["model"][0]
     model = tf.saved_model.load(os.path.join(model_artifact.uri, "Format-Serving"))

@@ -75,9 +75,9 @@ def compile_pipeline(
     caller's word, and ExampleGen refuses a corpus laid out otherwise when it runs.
     `corpus_volume`: (PersistentVolumeClaim, mount path) mounted into ExampleGen's pod.
     """
-    from tfx import v1 as tfx  # noqa: WPS433 (slow import)
+    from tfx import v1 as tfx  # slow import
 
-    from pipeline.pipeline import create_pipeline  # noqa: WPS433
+    from pipeline.pipeline import create_pipeline
 
     check_uri("--pipeline-root", pipeline_root)
     check_uri("--serving-dir", serving_dir)
@@ -202,7 +202,7 @@ def upload_package(job_file: Path) -> str:
     TFX's job wrapper (displayName, runtimeConfig) is not part of it; the
     pipeline root travels with each run instead (see `schedule`).
     """
-    import yaml  # noqa: WPS433
+    import yaml
 
     docs = [pipeline_spec_of(job_file)]
     platform = platform_spec_of(job_file)
@@ -217,8 +217,8 @@ def pipeline_root_of(job_file: Path) -> str:
 
 def _reach(endpoint: str, what: str, fn, *args, **kwargs):
     """Calls the KFP API; connection failures become a SchedulingError naming the host."""
-    import kfp_server_api  # noqa: WPS433
-    import urllib3  # noqa: WPS433
+    import kfp_server_api
+    import urllib3
 
     try:
         return fn(*args, **kwargs)
@@ -265,7 +265,7 @@ def schedule(
         printer(json.dumps({"host": host, "requests": steps}, indent=2))
         return {"dry_run": True, "requests": steps}
 
-    import kfp  # noqa: WPS433
+    import kfp
 
     client = _reach(host, "connect", kfp.Client, host=host, namespace=namespace or "kubeflow")
     exp = _reach(host, "create experiment", client.create_experiment, name=experiment, namespace=namespace)
@@ -336,8 +336,8 @@ def submit_vertex(spec_file: Path, project: str, region: str, pipeline_root: Opt
         raise SchedulingError(f"{spec_file} was compiled for s3:// (MinIO); Vertex AI reads gs:// only: compile "
                               "with --pipeline-root gs://... --serving-dir gs://... --corpus-pvc none")
     cron5 = vertex_cron(cron) if cron else None
-    from google.auth.credentials import AnonymousCredentials  # noqa: WPS433
-    from google.cloud import aiplatform  # noqa: WPS433
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import aiplatform
 
     spec = pipeline_spec_of(spec_file)
     name = spec["pipelineInfo"]["name"]

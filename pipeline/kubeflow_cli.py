@@ -83,7 +83,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def layout_from_flags(args: argparse.Namespace):
     """The corpus.Layout that --classes-at-root, --eval-dir and --no-test-dir describe."""
-    from components import corpus  # noqa: WPS433 (imports TensorFlow)
+    from components import corpus  # imports TensorFlow
 
     if args.classes_at_root:
         if args.eval_dir or args.no_test_dir:
@@ -95,7 +95,7 @@ def layout_from_flags(args: argparse.Namespace):
 
 def run_compile(args: argparse.Namespace) -> Path:
     """Resolves the run request as run_local.py does, then compiles; raises ValueError naming a flag."""
-    from pipeline.kubeflow import compile_pipeline  # noqa: WPS433
+    from pipeline.kubeflow import compile_pipeline
 
     dataset = configs.DATASETS[args.dataset] if args.dataset else None
     if dataset:
@@ -138,7 +138,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 2
         return 0
-    from pipeline.kubeflow import SchedulingError, schedule, submit_vertex  # noqa: WPS433
+    from pipeline.kubeflow import SchedulingError, schedule, submit_vertex
 
     if args.command == "vertex":
         try:

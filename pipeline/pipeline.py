@@ -50,7 +50,7 @@ def ingest_settings(ingest: configs.IngestConfig, layout: corpus.Layout) -> Inge
 
 def resource_spec(r: configs.Resources):
     """KFP's ResourceSpec for a component's container."""
-    from kfp.pipeline_spec import pipeline_spec_pb2  # noqa: WPS433 (Kubeflow only)
+    from kfp.pipeline_spec import pipeline_spec_pb2  # Kubeflow only
 
     spec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec()
     if r.cpu:
@@ -186,7 +186,7 @@ def create_inference_pipeline(
     back to the run that trained the model. No cache: the folder is read as it
     is now.
     """
-    from components.unlabelled_example_gen import UnlabelledExampleGen  # noqa: WPS433
+    from components.unlabelled_example_gen import UnlabelledExampleGen
 
     examples = UnlabelledExampleGen(input_base=data_root, max_file_bytes=ingest.max_file_bytes,
                                     read_batch_size=ingest.read_batch_size)

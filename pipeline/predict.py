@@ -22,7 +22,6 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from pipeline.explanations import explain  # noqa: E402
@@ -62,7 +61,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
 
-    import tensorflow as tf  # noqa: WPS433 (slow import, after argument checks)
+    import tensorflow as tf  # slow import, after argument checks
 
     model = tf.saved_model.load(str(model_dir))
     out = model.signatures["predict_text"](text=tf.constant(texts))

@@ -121,7 +121,7 @@ class ObjectStore:
     """The bucket the launcher copies artifacts to and from (s3:// on an S3-compatible endpoint)."""
 
     def __init__(self, endpoint: str, access_key: str, secret_key: str, region: str = "us-east-1"):
-        import boto3  # noqa: WPS433
+        import boto3
 
         self.client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=access_key,
                                    aws_secret_access_key=secret_key, region_name=region)

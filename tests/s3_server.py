@@ -19,7 +19,7 @@ class S3Server:
     bucket: str
 
     def client(self):
-        import boto3  # noqa: WPS433
+        import boto3
 
         return boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=ACCESS_KEY,
                             aws_secret_access_key=SECRET_KEY, region_name=REGION)
