@@ -9,7 +9,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 from pipeline import configs, datasets, run_lock, run_request, run_summary
 
@@ -101,113 +101,16 @@ def main(argv: Optional[List[str]] = None) -> int:
             except Exception as err:  # noqa: BLE001 - any component failure ends here, with its message
                 failure = f"{type(err).__name__}: {err}"
             wall = time.monotonic() - started
-            summary = build_summary(str(metadata_path), pipeline_name, wall, failure, classes)
+            summary = run_summary.build_summary(str(metadata_path), pipeline_name, wall, failure, classes)
     except run_lock.LockBusy as err:
         print(f"error: {err}", file=sys.stderr)
         return run_lock.EXIT_BUSY
 
-    print_summary(summary)
+    run_summary.print_summary(summary)
     if args.summary:
         args.summary.parent.mkdir(parents=True, exist_ok=True)
         args.summary.write_text(json.dumps(summary, indent=2))
     return 1 if failure else 0
-
-
-def build_summary(metadata_path: str, pipeline_name: str, wall: float, failure: Optional[str],
-                  class_names: List[str]) -> Dict:
-    store = run_summary.sqlite_store(metadata_path)
-    run_id = run_summary.latest_run_id(store, pipeline_name)
-    rows = run_summary.component_executions(store, run_id) if run_id else []
-    summary: Dict = {"pipeline": pipeline_name, "run_id": run_id, "wall_seconds": round(wall, 2),
-                     "components": rows, "failure": failure}
-    done = {r["component"]: r for r in rows if r["state"] in ("ran", "cached")}
-    if "Evaluator" in done:
-        summary["evaluation"] = evaluation_summary(store, done["Evaluator"]["execution_id"], class_names)
-    if "AtomicPusher" in done:
-        for artifact in run_summary.output_artifacts(store, done["AtomicPusher"]["execution_id"]):
-            props = artifact.custom_properties
-            summary["push"] = {
-                "pushed": bool(props["pushed"].int_value) if "pushed" in props else False,
-                "path": props["pushed_destination"].string_value if "pushed_destination" in props else None,
-            }
-    from components.directory_example_gen import REPORT_FILE  # imports Beam and TFX
-
-    for row in rows:
-        if row["component"] == "DirectoryExampleGen" and row["state"] in ("ran", "cached"):
-            for artifact in run_summary.output_artifacts(store, row["execution_id"]):
-                report = os.path.join(artifact.uri, REPORT_FILE)
-                if os.path.isfile(report):
-                    with open(report) as f:
-                        data = json.load(f)
-                    summary["ingestion"] = {
-                        "examples_uri": artifact.uri,
-                        "class_names": data["class_names"],
-                        "documents": data["documents"],
-                        "splits": data["splits"],
-                        "skipped": len(data["skipped"]),
-                        "decoded_with_fallback": len(data["decoded_with_fallback"]),
-                        "report": report,
-                    }
-    return summary
-
-
-def evaluation_summary(store, execution_id: int, class_names: List[str]) -> Dict:
-    from components.evaluation import accuracy_metric_name
-
-    out: Dict = {}
-    for artifact in run_summary.output_artifacts(store, execution_id):
-        if artifact.type == "ModelEvaluation":
-            metrics = run_summary.evaluation_metrics(artifact.uri, class_names)
-            overall = metrics.get("overall", {})
-            out.update({
-                "uri": artifact.uri,
-                "test_accuracy": overall.get(accuracy_metric_name(len(class_names))),
-                "overall": overall,
-                "slices": metrics,
-                "failures": run_summary.validation_failures(artifact.uri, class_names),
-            })
-            if len(class_names) > 2:
-                out["confusion_matrix"] = {"classes": class_names,
-                                           "rows_actual_columns_predicted":
-                                               run_summary.confusion_matrix(artifact.uri, len(class_names))}
-        elif "blessed" in artifact.custom_properties:
-            out["blessed"] = bool(artifact.custom_properties["blessed"].int_value)
-    return out
-
-
-def print_summary(summary: Dict) -> None:
-    print()
-    print(f"pipeline {summary['pipeline']}  run {summary['run_id']}  wall {summary['wall_seconds']:.1f} s")
-    if summary["components"]:
-        print(run_summary.format_table(summary["components"]))
-    ingestion = summary.get("ingestion")
-    if ingestion:
-        print(f"ingested {ingestion['documents']} documents, {ingestion['skipped']} files skipped, "
-              f"{ingestion['decoded_with_fallback']} decoded with a fallback (report: {ingestion['report']})")
-        for split, per_class in ingestion["splits"].items():
-            print(f"  {split:<5} " + "  ".join(f"{c}={n}" for c, n in per_class.items()))
-    evaluation = summary.get("evaluation")
-    if evaluation:
-        overall = evaluation.get("overall", {})
-        shown = ", ".join(f"{k}={v:.4f}" for k, v in sorted(overall.items()) if "(" not in k and v is not None)
-        print(f"test metrics: {shown}")
-        compared = {k: v for k, v in overall.items() if k.endswith("(baseline)") or k.endswith("(diff)")}
-        if compared:
-            print("against the baseline: " + ", ".join(f"{k}={v:+.4f}" if k.endswith("(diff)") else f"{k}={v:.4f}"
-                                                        for k, v in sorted(compared.items()) if v is not None))
-        if evaluation.get("confusion_matrix"):
-            cm = evaluation["confusion_matrix"]
-            print("confusion matrix (rows: actual, columns: predicted) " + " ".join(cm["classes"]))
-            for name, row in zip(cm["classes"], cm["rows_actual_columns_predicted"] or []):
-                print(f"  {name:>12} " + " ".join(f"{int(v):6d}" for v in row))
-        print(f"blessed: {'yes' if evaluation.get('blessed') else 'no'}")
-        for line in evaluation.get("failures", []):
-            print(f"  not blessed because {line}")
-    push = summary.get("push")
-    if push:
-        print(f"pushed: {push['path']}" if push["pushed"] else "pushed: no (serving keeps its current model)")
-    if summary["failure"]:
-        print(f"\nFAILED: {summary['failure']}", file=sys.stderr)
 
 
 def quiet_logs(verbose: bool) -> None:

@@ -1,7 +1,12 @@
-"""What a pipeline run did, read back from ML Metadata: each component, ran or cached, seconds."""
+"""What a pipeline run did, read back from ML Metadata: each component, ran or cached, seconds; the metrics,
+the blessing and the push; and the queries the other commands share (inputs, producer, consumers).
+"""
 from __future__ import annotations
 
+import json
 import math
+import os
+import sys
 from typing import Dict, List, Optional, Sequence
 
 from ml_metadata import metadata_store
@@ -219,3 +224,104 @@ def validation_failures(eval_uri: str, class_names: Sequence[str] = ()) -> List[
             shown = "NaN" if value is None else f"{value:.4f}"
             lines.append(f"{slice_name(per_slice.slice_key)}: {metric_name(failure.metric_key, class_names)} = {shown} fails {bound}")
     return lines
+
+
+# ------------------------------------------------------------------ a run's summary
+
+def build_summary(metadata_path: str, pipeline_name: str, wall: float, failure: Optional[str],
+                  class_names: List[str]) -> Dict:
+    """What run_local.py prints and writes with --summary: components, ingestion, evaluation, push."""
+    store = sqlite_store(metadata_path)
+    run_id = latest_run_id(store, pipeline_name)
+    rows = component_executions(store, run_id) if run_id else []
+    summary: Dict = {"pipeline": pipeline_name, "run_id": run_id, "wall_seconds": round(wall, 2),
+                     "components": rows, "failure": failure}
+    done = {r["component"]: r for r in rows if r["state"] in ("ran", "cached")}
+    if "Evaluator" in done:
+        summary["evaluation"] = evaluation_summary(store, done["Evaluator"]["execution_id"], class_names)
+    if "AtomicPusher" in done:
+        for artifact in output_artifacts(store, done["AtomicPusher"]["execution_id"]):
+            props = artifact.custom_properties
+            summary["push"] = {
+                "pushed": bool(props["pushed"].int_value) if "pushed" in props else False,
+                "path": props["pushed_destination"].string_value if "pushed_destination" in props else None,
+            }
+    from components.directory_example_gen import REPORT_FILE  # imports Beam and TFX
+
+    for row in rows:
+        if row["component"] == "DirectoryExampleGen" and row["state"] in ("ran", "cached"):
+            for artifact in output_artifacts(store, row["execution_id"]):
+                report = os.path.join(artifact.uri, REPORT_FILE)
+                if os.path.isfile(report):
+                    with open(report) as f:
+                        data = json.load(f)
+                    summary["ingestion"] = {
+                        "examples_uri": artifact.uri,
+                        "class_names": data["class_names"],
+                        "documents": data["documents"],
+                        "splits": data["splits"],
+                        "skipped": len(data["skipped"]),
+                        "decoded_with_fallback": len(data["decoded_with_fallback"]),
+                        "report": report,
+                    }
+    return summary
+
+
+def evaluation_summary(store, execution_id: int, class_names: List[str]) -> Dict:
+    from components.evaluation import accuracy_metric_name
+
+    out: Dict = {}
+    for artifact in output_artifacts(store, execution_id):
+        if artifact.type == "ModelEvaluation":
+            metrics = evaluation_metrics(artifact.uri, class_names)
+            overall = metrics.get("overall", {})
+            out.update({
+                "uri": artifact.uri,
+                "test_accuracy": overall.get(accuracy_metric_name(len(class_names))),
+                "overall": overall,
+                "slices": metrics,
+                "failures": validation_failures(artifact.uri, class_names),
+            })
+            if len(class_names) > 2:
+                out["confusion_matrix"] = {"classes": class_names,
+                                           "rows_actual_columns_predicted":
+                                               confusion_matrix(artifact.uri, len(class_names))}
+        elif "blessed" in artifact.custom_properties:
+            out["blessed"] = bool(artifact.custom_properties["blessed"].int_value)
+    return out
+
+
+def print_summary(summary: Dict) -> None:
+    """The end of a run's output: the table of components, then what the run ingested, judged and pushed."""
+    print()
+    print(f"pipeline {summary['pipeline']}  run {summary['run_id']}  wall {summary['wall_seconds']:.1f} s")
+    if summary["components"]:
+        print(format_table(summary["components"]))
+    ingestion = summary.get("ingestion")
+    if ingestion:
+        print(f"ingested {ingestion['documents']} documents, {ingestion['skipped']} files skipped, "
+              f"{ingestion['decoded_with_fallback']} decoded with a fallback (report: {ingestion['report']})")
+        for split, per_class in ingestion["splits"].items():
+            print(f"  {split:<5} " + "  ".join(f"{c}={n}" for c, n in per_class.items()))
+    evaluation = summary.get("evaluation")
+    if evaluation:
+        overall = evaluation.get("overall", {})
+        shown = ", ".join(f"{k}={v:.4f}" for k, v in sorted(overall.items()) if "(" not in k and v is not None)
+        print(f"test metrics: {shown}")
+        compared = {k: v for k, v in overall.items() if k.endswith("(baseline)") or k.endswith("(diff)")}
+        if compared:
+            print("against the baseline: " + ", ".join(f"{k}={v:+.4f}" if k.endswith("(diff)") else f"{k}={v:.4f}"
+                                                        for k, v in sorted(compared.items()) if v is not None))
+        if evaluation.get("confusion_matrix"):
+            cm = evaluation["confusion_matrix"]
+            print("confusion matrix (rows: actual, columns: predicted) " + " ".join(cm["classes"]))
+            for name, row in zip(cm["classes"], cm["rows_actual_columns_predicted"] or []):
+                print(f"  {name:>12} " + " ".join(f"{int(v):6d}" for v in row))
+        print(f"blessed: {'yes' if evaluation.get('blessed') else 'no'}")
+        for line in evaluation.get("failures", []):
+            print(f"  not blessed because {line}")
+    push = summary.get("push")
+    if push:
+        print(f"pushed: {push['path']}" if push["pushed"] else "pushed: no (serving keeps its current model)")
+    if summary["failure"]:
+        print(f"\nFAILED: {summary['failure']}", file=sys.stderr)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import inspect as tc_inspect
-from pipeline import run_summary
+from pipeline import report, run_summary
 from tests.helpers import CLASS_WORDS
 
 pytestmark = pytest.mark.pipeline
@@ -92,7 +92,7 @@ def test_report_explains_the_test_split_and_names_the_most_confident_mistakes(ti
     store = run_summary.sqlite_store(str(tiny_run.metadata))
     _, evaluator, _, _ = tc_inspect.find_evaluation(store, None, None)
     examples = run_summary.input_artifacts(store, evaluator.id)["examples"][0]
-    why = tc_inspect.why_figures(store, evaluator, examples, ["neg", "pos"])
+    why = report.why_figures(store, evaluator, examples, ["neg", "pos"])
     # The same predictions as TFMA's: the split's error rate is one minus the evaluated accuracy.
     assert 1 - why["errors"] / why["examples"] == pytest.approx(tiny_run.summary["evaluation"]["test_accuracy"],
                                                                 abs=1e-9)
@@ -104,7 +104,7 @@ def test_report_explains_the_test_split_and_names_the_most_confident_mistakes(ti
     for m in why["mistakes"]:
         assert m["predicted"] != m["true"] and m["probability"] >= 0.5
         assert m["file"].startswith(f"test/{m['true']}/") and (tiny_run.root / m["file"]).is_file()
-    page = tc_inspect.html_report(store)
+    page = report.html_report(store)
     assert "Most confident mistakes" in page and "pos: token" in page and "neg: token" in page
 
 
