@@ -16,7 +16,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONPATH=/pipeline
 
 # Must equal pipeline/configs.py CONTAINER_PROJECT_ROOT: the steps import
-# components/ from here and read schemas/ relative to it (their working directory).
+# components/ and models/ from here and read schemas/ relative to it (their working directory).
 WORKDIR /pipeline
 
 # The steps `make setup` runs, from the same lock file (plus the CUDA libraries).
@@ -26,6 +26,7 @@ RUN python -m pip install --no-cache-dir --disable-pip-version-check pip==${PIP_
 
 COPY pipeline/ pipeline/
 COPY components/ components/
+COPY models/ models/
 COPY schemas/ schemas/
 COPY run_local.py run_kubeflow.py ./
 

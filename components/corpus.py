@@ -48,6 +48,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import tensorflow as tf
 
+from models import features as feature_names
+
 _RATING_RE = re.compile(r"^\d+_(\d+)\.[A-Za-z0-9]+$")  # IMDB: <id>_<rating>.txt
 # An HTML tag: `<br />`, `<p>`, `</a>`, `<a href="...">`; not `a < b and c > d`.
 _HTML_RE = re.compile(rb"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
@@ -320,7 +322,6 @@ def scan_split_folder(
 
 UNLABELLED = "unlabelled"  # the one split of a folder of texts to label
 NO_LABEL = -1
-PATH_KEY = "path"  # the feature naming a document to label
 
 
 def scan_unlabelled(root: Path, max_file_bytes: int) -> Tuple[List[Document], List[Skipped]]:
@@ -428,18 +429,18 @@ def make_example(text: bytes, label: int, filename: str, path: Optional[str] = N
     # Words of the text as a reader sees it: HTML tags are not words.
     words = len(_HTML_RE.sub(b" ", text).split())
     feats = {
-        "text": tf.train.Feature(bytes_list=tf.train.BytesList(value=[text])),
-        "word_count": tf.train.Feature(int64_list=tf.train.Int64List(value=[words])),
-        "length_bucket": tf.train.Feature(bytes_list=tf.train.BytesList(value=[length_bucket(words).encode()])),
-        "has_html": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(bool(_HTML_RE.search(text)))])),
+        feature_names.TEXT_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[text])),
+        feature_names.WORD_COUNT_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=[words])),
+        feature_names.LENGTH_BUCKET_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[length_bucket(words).encode()])),
+        feature_names.HAS_HTML_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=[int(bool(_HTML_RE.search(text)))])),
     }
     if label == NO_LABEL:
-        feats[PATH_KEY] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[path.encode("utf-8")]))
+        feats[feature_names.PATH_KEY] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[path.encode("utf-8")]))
     else:
-        feats["label"] = tf.train.Feature(int64_list=tf.train.Int64List(value=[label]))
+        feats[feature_names.LABEL_KEY] = tf.train.Feature(int64_list=tf.train.Int64List(value=[label]))
     match = _RATING_RE.match(filename)
     if match:
-        feats["rating"] = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(match.group(1))]))
+        feats[feature_names.RATING_KEY] = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(match.group(1))]))
     return tf.train.Example(features=tf.train.Features(feature=feats))
 
 

@@ -40,8 +40,8 @@ from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
 from components import corpus
+from models.features import CLASS_NAMES_FILE
 
-CLASS_NAMES_FILE = "class_names.json"
 REPORT_FILE = "ingestion_report.json"
 _PARTS_DIR = "_ingestion_parts"
 

@@ -40,7 +40,7 @@ from tensorflow_model_analysis.slicer import slicer_lib
 from tensorflow_model_analysis.writers import eval_config_writer, metrics_plots_and_validations_writer as writer
 from tfx.dsl.io import fileio
 
-from components.evaluation import config_without_thresholds
+from models.evaluation import config_without_thresholds
 from components.served_model_baseline import folder_digest
 
 CANDIDATE = "candidate"  # the model names TFX gives a two-model evaluation

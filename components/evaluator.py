@@ -13,7 +13,7 @@ configuration (an eval config, example splits; no module file):
   output (metrics with baseline and diff, plots, validation, blessing) is what
   the two-model evaluation writes. Without a record, TFMA evaluates both.
 * Every metric on the overall slice, counts and accuracy on the feature slices
-  (components/evaluation.py, `split_evaluators`).
+  (models/evaluation.py, `split_evaluators`).
 * Every blessed candidate's figures are recorded in `metrics_store`.
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ from tfx.types.component_spec import ExecutionParameter
 from tfx.utils import io_utils, json_utils, path_utils, proto_utils
 
 from components import evaluation_record
-from components.evaluation import split_evaluators
+from models.evaluation import split_evaluators
 from components.served_model_baseline import has_model
 
 METRICS_STORE_KEY = "metrics_store"

@@ -141,7 +141,7 @@ def quiet_logs(verbose: bool) -> None:
 
 
 _PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-_PROJECT_CODE = tuple(_PROJECT_ROOT + package + os.sep for package in ("components", "pipeline"))
+_PROJECT_CODE = tuple(_PROJECT_ROOT + package + os.sep for package in ("components", "models", "pipeline"))
 
 
 def _own_records_below_error(record: logging.LogRecord) -> bool:

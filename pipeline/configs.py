@@ -13,9 +13,9 @@ import os
 from pathlib import Path
 from typing import Optional, Tuple
 
-# TransformConfig and TrainConfig live below the code that reads them (components/recipe.py), so that the
+# TransformConfig and TrainConfig live below the code that reads them (models/recipe.py), so that the
 # Trainer's code fingerprint does not cover this file; they are re-exported here with every other setting.
-from components.recipe import TrainConfig, TransformConfig  # noqa: F401
+from models.recipe import TrainConfig, TransformConfig  # noqa: F401
 
 # The project's own root: schemas and component modules are found relative
 # to it, never through a path of a particular machine.

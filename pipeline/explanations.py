@@ -147,12 +147,14 @@ def read_split(examples_uri: str, split: str, limit: Optional[int] = None):
 
     import tensorflow as tf
 
+    from models.features import LABEL_KEY, TEXT_KEY
+
     files = sorted(glob.glob(os.path.join(examples_uri, f"Split-{split}", "*")))
     texts, labels = [], []
     for record in tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator():
         example = tf.train.Example.FromString(record)
-        texts.append(example.features.feature["text"].bytes_list.value[0])
-        labels.append(int(example.features.feature["label"].int64_list.value[0]))
+        texts.append(example.features.feature[TEXT_KEY].bytes_list.value[0])
+        labels.append(int(example.features.feature[LABEL_KEY].int64_list.value[0]))
         if limit and len(texts) >= limit:
             break
     return texts, labels

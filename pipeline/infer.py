@@ -71,7 +71,7 @@ def prediction_rows(inference_uri: str, class_names: List[str], version: str) ->
     import tensorflow as tf  # slow import
     from tensorflow_serving.apis import prediction_log_pb2
 
-    from components.corpus import PATH_KEY
+    from models.features import PATH_KEY
 
     files = sorted(glob.glob(os.path.join(inference_uri, "prediction_logs-*")))
     rows = []
@@ -135,7 +135,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     version = str(run_summary.custom_property(pushed, "pushed_version"))
-    class_names = json.loads(Path(model.uri, "Format-Serving", "assets.extra", "class_names.json").read_text())
+    from models.features import CLASS_NAMES_FILE
+
+    class_names = json.loads(Path(model.uri, "Format-Serving", "assets.extra", CLASS_NAMES_FILE).read_text())
 
     from tfx import v1 as tfx  # slow import, after the checks
 

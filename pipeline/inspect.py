@@ -22,7 +22,7 @@ from typing import Dict, List, Optional
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from components.directory_example_gen import REPORT_FILE  # noqa: E402
-from components.evaluation import ACCURACY_METRICS  # noqa: E402
+from models.evaluation import ACCURACY_METRICS  # noqa: E402
 from components.served_model_baseline import SERVED_VERSION_PROPERTY  # noqa: E402
 from pipeline import configs, run_summary  # noqa: E402
 

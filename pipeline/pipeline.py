@@ -17,20 +17,23 @@ from components import corpus
 from components.atomic_pusher import AtomicPusher
 from components.curated_schema_gen import CuratedSchemaGen
 from components.directory_example_gen import DirectoryExampleGen, IngestSettings
-from components.evaluation import make_eval_config
+from models.evaluation import make_eval_config
 from components.evaluator import ServedBaselineEvaluator
 from components.served_model_baseline import ServedModelBaseline
 from components.strict_example_validator import StrictExampleValidator
 from pipeline import configs
 from pipeline.run_request import RunRequest
 
-PREPROCESSING_FN = "components.preprocessing.preprocessing_fn"
-RUN_FN = "components.trainer.run_fn"
-EXAMPLE_GEN_CODE = ("components/corpus.py", "components/directory_example_gen.py")
-TRANSFORM_CODE = ("components/preprocessing.py",)
-EVALUATOR_CODE = ("components/evaluation.py", "components/evaluation_record.py", "components/evaluator.py")
+PREPROCESSING_FN = "models.preprocessing.preprocessing_fn"
+RUN_FN = "models.trainer.run_fn"
+# The code each component runs, fingerprinted into its cache key (configs.code_fingerprint).
+EXAMPLE_GEN_CODE = ("components/corpus.py", "components/directory_example_gen.py", "models/features.py")
+TRANSFORM_CODE = ("models/preprocessing.py", "models/features.py", "models/recipe.py")
+EVALUATOR_CODE = ("models/evaluation.py", "models/features.py", "components/evaluation_record.py",
+                  "components/evaluator.py")
 EVALUATION_RECORDS = "evaluation_records"  # under the pipeline root
-TRAINER_CODE = ("components/preprocessing.py", "components/model.py", "components/trainer.py", "components/recipe.py")
+TRAINER_CODE = ("models/preprocessing.py", "models/model.py", "models/trainer.py", "models/recipe.py",
+                "models/features.py")
 
 
 def ingest_settings(ingest: configs.IngestConfig, layout: corpus.Layout) -> IngestSettings:

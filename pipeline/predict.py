@@ -65,7 +65,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     model = tf.saved_model.load(str(model_dir))
     out = model.signatures["predict_text"](text=tf.constant(texts))
-    classes = json.loads((model_dir / "assets.extra" / "class_names.json").read_text())
+    from models.features import CLASS_NAMES_FILE
+
+    classes = json.loads((model_dir / "assets.extra" / CLASS_NAMES_FILE).read_text())
     explanations = explain(model, texts, classes) if args.explain else [None] * len(texts)
     for i, text in enumerate(texts):
         name = out["class_name"][i].numpy().decode()

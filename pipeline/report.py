@@ -14,7 +14,7 @@ import os
 from typing import Dict, List, Optional
 
 from components.directory_example_gen import REPORT_FILE
-from components.evaluation import accuracy_metric_name
+from models.evaluation import accuracy_metric_name
 from pipeline import run_summary
 from pipeline.inspect import find_evaluation, fmt, read_json, slices_table
 

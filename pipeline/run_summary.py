@@ -268,7 +268,7 @@ def build_summary(metadata_path: str, pipeline_name: str, wall: float, failure: 
 
 
 def evaluation_summary(store, execution_id: int, class_names: List[str]) -> Dict:
-    from components.evaluation import accuracy_metric_name
+    from models.evaluation import accuracy_metric_name
 
     out: Dict = {}
     for artifact in output_artifacts(store, execution_id):

@@ -8,7 +8,7 @@ import tensorflow as tf
 from tensorflow_model_analysis.proto import metrics_for_slice_pb2
 
 from components import evaluation_record
-from components.evaluation import make_eval_config
+from models.evaluation import make_eval_config
 
 
 def _folder(path: Path, files) -> str:

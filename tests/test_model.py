@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components import model as model_lib
+from models import model as model_lib
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,7 +52,7 @@ def test_mirrored_strategy_trains_on_two_logical_cpus():
         import numpy as np, tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-        from components import model as model_lib
+        from models import model as model_lib
         strategy = model_lib.choose_strategy(["/cpu:0", "/cpu:1"])
         assert strategy.num_replicas_in_sync == 2, strategy.num_replicas_in_sync
         with strategy.scope():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components import preprocessing
+from models import preprocessing
 
 
 def strings(t):

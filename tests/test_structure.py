@@ -1,4 +1,4 @@
-"""How the code depends on itself: component code never imports the runners' package."""
+"""How the code depends on itself: component and model code never import the runners' package."""
 from __future__ import annotations
 
 import ast
@@ -9,8 +9,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("module", sorted((ROOT / "components").glob("*.py")), ids=lambda p: p.name)
-def test_component_code_does_not_import_the_pipeline_package(module):
+@pytest.mark.parametrize("module", sorted([*(ROOT / "components").glob("*.py"), *(ROOT / "models").glob("*.py")]),
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_component_and_model_code_do_not_import_the_pipeline_package(module):
     imported = set()
     for node in ast.walk(ast.parse(module.read_text())):
         if isinstance(node, ast.Import):
@@ -23,14 +24,14 @@ def test_component_code_does_not_import_the_pipeline_package(module):
 def test_the_trainers_fingerprint_covers_the_code_it_runs_and_not_the_runners_settings():
     from pipeline.pipeline import TRAINER_CODE
 
-    assert "pipeline/configs.py" not in TRAINER_CODE and "components/recipe.py" in TRAINER_CODE
+    assert "pipeline/configs.py" not in TRAINER_CODE and "models/recipe.py" in TRAINER_CODE
 
 
 def test_each_setting_has_one_default_the_dataclass():
     import dataclasses
     import inspect
 
-    from components import model, preprocessing
+    from models import model, preprocessing
     from pipeline import configs
 
     defaults = inspect.signature(model.build_model).parameters
@@ -41,3 +42,12 @@ def test_each_setting_has_one_default_the_dataclass():
     for recipe, knobs in configs.RECIPES.items():
         assert set(knobs) <= fields, recipe  # a recipe only names dataclass fields; "default" names none
     assert configs.RECIPES["default"] == {}
+
+
+@pytest.mark.parametrize("module", sorted((ROOT / "models").glob("*.py")), ids=lambda p: p.name)
+def test_model_code_does_not_import_the_components(module):
+    """models/ is below components/: TFX components use the model code, never the other way."""
+    tree = ast.parse(module.read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not {name for name in imported if name == "components" or name.startswith("components.")}

@@ -25,12 +25,11 @@ import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras
 
-from components import model as model_lib
-from components.preprocessing import LABEL_KEY, TEXT_KEY, TOKEN_IDS_KEY
-from components.preprocessing import tokenize as tokenize_text
-from components.recipe import TrainConfig, TransformConfig
+from models import model as model_lib
+from models.features import CLASS_NAMES_FILE, LABEL_KEY, TEXT_KEY, TOKEN_IDS_KEY
+from models.preprocessing import tokenize as tokenize_text
+from models.recipe import TrainConfig, TransformConfig
 
-CLASS_NAMES_FILE = "class_names.json"  # written by DirectoryExampleGen beside Split-*/
 
 
 @dataclasses.dataclass(frozen=True)

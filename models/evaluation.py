@@ -19,7 +19,7 @@ from tensorflow_model_analysis import constants as tfma_constants
 from tensorflow_model_analysis.evaluators import metrics_plots_and_validations_evaluator as mpv
 from tensorflow_model_analysis.slicer import slicer_lib
 
-SLICE_FEATURES = ("label", "length_bucket", "has_html", "rating")
+from models.features import LABEL_KEY, SLICE_FEATURES
 BINARY_ACCURACY = "binary_accuracy"
 MULTICLASS_ACCURACY = "sparse_categorical_accuracy"
 
@@ -86,7 +86,7 @@ def make_eval_config(
     return tfma.EvalConfig(
         model_specs=[tfma.ModelSpec(
             signature_name="serving_default",
-            label_key="label",
+            label_key=LABEL_KEY,
             prediction_key="score" if binary else "probabilities",
         )],
         metrics_specs=metrics_specs,

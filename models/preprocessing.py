@@ -16,11 +16,9 @@ from typing import Any, Dict
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.recipe import TransformConfig
+from models.features import LABEL_KEY, TEXT_KEY, TOKEN_IDS_KEY
+from models.recipe import TransformConfig
 
-TEXT_KEY = "text"
-LABEL_KEY = "label"
-TOKEN_IDS_KEY = "token_ids"
 VOCAB_NAME = "tokens"
 PAD_ID, OOV_ID = 0, 1
 _RESERVED_IDS = 2

@@ -12,7 +12,7 @@ from typing import Optional, Sequence
 import tensorflow as tf
 import tf_keras
 
-from components.recipe import TrainConfig
+from models.recipe import TrainConfig
 
 
 def build_model(
