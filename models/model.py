@@ -17,7 +17,7 @@ from models.recipe import TrainConfig
 
 def build_model(
     num_classes: int,
-    vocab_size: int,
+    embedding_rows: int,  # the ids the input can hold: vocabulary ids + hashed n-gram ids
     max_len: int,
     embedding_dim: int = TrainConfig.embedding_dim,
     dropout: float = TrainConfig.dropout,
@@ -29,7 +29,7 @@ def build_model(
         raise ValueError(f"a classifier needs at least two classes, got {num_classes}")
     binary = num_classes == 2
     token_ids = tf_keras.Input(shape=(max_len,), dtype=tf.int64, name="token_ids")
-    x = tf_keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=mask_padding, name="embedding")(token_ids)
+    x = tf_keras.layers.Embedding(embedding_rows, embedding_dim, mask_zero=mask_padding, name="embedding")(token_ids)
     x = tf_keras.layers.Dropout(dropout)(x)
     x = tf_keras.layers.GlobalAveragePooling1D()(x)
     x = tf_keras.layers.Dropout(dropout)(x)

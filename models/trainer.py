@@ -36,7 +36,8 @@ from models.recipe import TrainConfig, TransformConfig
 class TrainSettings(TrainConfig):
     """TrainConfig plus what the Trainer needs from elsewhere, carried as custom_config."""
 
-    vocab_size: int = TransformConfig.vocab_size  # embedding rows: vocabulary ids + hashed n-gram ids
+    # The ids Transform can output: vocabulary ids (padding and OOV included) + hashed n-gram ids.
+    embedding_rows: int = TransformConfig.vocab_size + TransformConfig.ngram_buckets
     max_len: int = TransformConfig.max_len
     ngrams: int = TransformConfig.ngrams  # to name each position's token in explain_text
     devices: Optional[List[str]] = None  # forces MirroredStrategy over these (tests)
@@ -186,7 +187,7 @@ def run_fn(fn_args) -> None:
     strategy = model_lib.choose_strategy(settings.devices)
     with strategy.scope():
         model = model_lib.build_model(
-            num_classes=len(class_names), vocab_size=settings.vocab_size, max_len=settings.max_len,
+            num_classes=len(class_names), embedding_rows=settings.embedding_rows, max_len=settings.max_len,
             embedding_dim=settings.embedding_dim, dropout=settings.dropout, learning_rate=settings.learning_rate,
             mask_padding=settings.mask_padding, steps_per_execution=settings.steps_per_execution)
     callbacks = [tf_keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)]

@@ -130,7 +130,7 @@ def create_pipeline(
             eval_args=tfx.proto.EvalArgs(splits=["eval"]),
             custom_config={
                 **dataclasses.asdict(train),
-                "vocab_size": transform.vocab_size + transform.ngram_buckets,  # embedding rows
+                "embedding_rows": transform.vocab_size + transform.ngram_buckets,
                 "max_len": transform.max_len,
                 "ngrams": transform.ngrams,
                 "devices": list(train_devices) if train_devices else None,

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.parametrize("classes, logits, loss", [(2, 1, "BinaryCrossentropy"),
                                                    (4, 4, "SparseCategoricalCrossentropy")])
 def test_head_and_loss_follow_the_class_count(classes, logits, loss):
-    m = model_lib.build_model(num_classes=classes, vocab_size=50, max_len=7)
+    m = model_lib.build_model(num_classes=classes, embedding_rows=50, max_len=7)
     assert m.output_shape == (None, logits)
     assert type(m.loss).__name__ == loss
     names = [layer.__class__.__name__ for layer in m.layers]
@@ -35,7 +35,7 @@ def test_probabilities_sum_to_one():
 
 def test_single_class_is_refused():
     with pytest.raises(ValueError, match="at least two classes"):
-        model_lib.build_model(num_classes=1, vocab_size=10, max_len=3)
+        model_lib.build_model(num_classes=1, embedding_rows=10, max_len=3)
 
 
 def test_cpu_without_gpu_uses_the_default_strategy():
@@ -56,7 +56,7 @@ def test_mirrored_strategy_trains_on_two_logical_cpus():
         strategy = model_lib.choose_strategy(["/cpu:0", "/cpu:1"])
         assert strategy.num_replicas_in_sync == 2, strategy.num_replicas_in_sync
         with strategy.scope():
-            m = model_lib.build_model(num_classes=3, vocab_size=20, max_len=6, learning_rate=0.05)
+            m = model_lib.build_model(num_classes=3, embedding_rows=20, max_len=6, learning_rate=0.05)
         rng = np.random.default_rng(0)
         y = rng.integers(0, 3, 256)
         x = np.stack([np.full(6, 2 + label) for label in y])  # the class is in the token id
@@ -72,7 +72,7 @@ def test_mirrored_strategy_trains_on_two_logical_cpus():
 @pytest.mark.parametrize("classes, mask_padding", [(2, True), (2, False), (3, True)])
 def test_token_contributions_and_bias_sum_to_the_logits(classes, mask_padding):
     tf.keras.utils.set_random_seed(3)
-    m = model_lib.build_model(num_classes=classes, vocab_size=40, max_len=9, embedding_dim=5,
+    m = model_lib.build_model(num_classes=classes, embedding_rows=40, max_len=9, embedding_dim=5,
                               mask_padding=mask_padding)
     token_ids = tf.constant([[5, 7, 7, 30, 0, 0, 0, 0, 0], [1, 2, 3, 4, 5, 6, 7, 8, 9]], tf.int64)
     contributions, bias = model_lib.token_contributions(m, token_ids, mask_padding)
