@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -116,6 +117,28 @@ def start_run_local(args, **popen):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen([sys.executable, str(REPO / "run_local.py"), *map(str, args)], cwd=REPO, env=env,
                             start_new_session=True, text=True, **popen)
+
+
+def run_local_to_the_end(args, timeout: float = 1200):
+    """`run_local.py ARGS` as a user's shell runs it (no TF_CPP_MIN_LOG_LEVEL set); stdout and stderr together."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    return subprocess.run([sys.executable, str(REPO / "run_local.py"), *map(str, args)], cwd=REPO, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+
+
+# What a library notice looks like in a run's output: a Python warning, a log record of a library (our own
+# code logs through the root logger), a TensorFlow C++ log line, a TF deprecation's instructions.
+NOISE = [
+    re.compile(r"Warning\b|warnings\.warn"),
+    re.compile(r"^(DEBUG|INFO|WARNING) (?!root:)"),
+    re.compile(r"\b(absl|apache_beam|tensorflow_model_analysis|ml_metadata|tfx)\b.*:\d+\]|ArtifactQuery"),
+    re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] "),
+    re.compile(r"Instructions for updating"),
+]
 
 
 def read_until(stream, needle: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -20,8 +21,8 @@ from pipeline import inspect, predict
 from pipeline.explanations import PADDING
 from components.evaluator import BASELINE_FIGURES_PROPERTY, EVALUATED, RECORDED
 from pipeline import run_summary
-from tests.helpers import (SKEW_TEXTS, evaluate_again_with_both_models, evaluator_run, make_corpus,
-                           outputs_of, read_examples, read_records, run_cli, states, write_doc)
+from tests.helpers import (NOISE, SKEW_TEXTS, evaluate_again_with_both_models, evaluator_run, make_corpus,
+                           outputs_of, read_examples, read_records, run_cli, run_local_to_the_end, states, write_doc)
 
 pytestmark = pytest.mark.pipeline
 
@@ -274,17 +275,31 @@ def only_dir(parent: Path) -> Path:
     return Path(dirs[-1])
 
 
-def test_multiclass_corpus_of_root_level_class_folders_trains_end_to_end(tmp_path, capsys):
-    """Three classes as `ROOT/<class>/<file>`: a softmax head, a confusion matrix, splits by hash."""
+def test_multiclass_corpus_of_root_level_class_folders_trains_end_to_end_quietly(tmp_path, capsys):
+    """Three classes as `ROOT/<class>/<file>`: a softmax head, a confusion matrix, splits by hash.
+
+    Run as a user runs it (`run_local.py` in its own process, no -v), its whole output is read: the project's
+    own lines, training progress and the summary, no library notice (NOISE).
+    """
     root = make_corpus(tmp_path / "corpus", classes=("csharp", "java", "neg"), n_train=80, imdb_names=False,
                        classes_at_root=True)
     write_doc(root / "README.md", "# A corpus card beside the class folders")
     args = ["--data-dir", str(root), "--work-dir", str(tmp_path / "runs"), "--epochs", "30",
-            "--learning-rate", "0.02", "--patience", "30", "--min-accuracy", "0.6"]
-    code, s = run_cli(tmp_path, args)
-    assert code == 0, s["failure"]
-    assert (f"corpus {root}: classes ['csharp', 'java', 'neg']; layout: train from the root's class folders, "
-            "eval 20% of them (hash split), test 20% of them (hash split)") in capsys.readouterr().out
+            "--learning-rate", "0.02", "--patience", "30", "--min-accuracy", "0.6", "--summary",
+            str(tmp_path / "summary.json")]
+    done = run_local_to_the_end(args)
+    assert done.returncode == 0, done.stdout[-3000:]
+    s = json.loads((tmp_path / "summary.json").read_text())
+    lines = done.stdout.splitlines()
+    noisy = [line for line in lines if any(p.search(line) for p in NOISE)]
+    assert noisy == [], "\n".join(noisy[:20])
+    assert lines[0] == (f"corpus {root}: classes ['csharp', 'java', 'neg']; layout: train from the root's class "
+                        "folders, eval 20% of them (hash split), test 20% of them (hash split)")
+    # Our own warning passes the filter; the summary ends the output.
+    assert "WARNING root: DirectoryExampleGen: 1 files skipped (listed in ingestion_report.json)" in done.stdout
+    assert lines[-1].startswith("pushed: ") and any(line.startswith("blessed: ") for line in lines[-3:])
+    # With -v the library logs are all there: the filter hides them, it does not stop them.
+    assert re.search(r"^INFO absl", run_local_to_the_end([*args, "-v"]).stdout, re.M)
     examples_uri = Path(outputs_of(tmp_path / "runs" / "corpus" / "metadata.sqlite",
                                    s["run_id"])["DirectoryExampleGen"]["Examples"])
     report = json.loads((examples_uri / "ingestion_report.json").read_text())
