@@ -16,6 +16,7 @@ from typing import Optional, Tuple
 # TransformConfig and TrainConfig live below the code that reads them (models/recipe.py), so that the
 # Trainer's code fingerprint does not cover this file; they are re-exported here with every other setting.
 from models.recipe import TrainConfig, TransformConfig  # noqa: F401
+from pipeline import component_ids as ids
 
 # The project's own root: schemas and component modules are found relative
 # to it, never through a path of a particular machine.
@@ -196,9 +197,9 @@ class S3Settings:
         """Environment variable -> key in the secret."""
         return {"AWS_ACCESS_KEY_ID": self.access_key_field, "AWS_SECRET_ACCESS_KEY": self.secret_key_field}
 KUBEFLOW_RESOURCES = {
-    "Transform": Resources(cpu=2, memory_gib=8),
-    "Trainer": Resources(cpu=4, memory_gib=16, accelerator_type="NVIDIA_TESLA_T4", accelerator_count=1),
-    "Evaluator": Resources(cpu=2, memory_gib=8),
+    ids.TRANSFORM: Resources(cpu=2, memory_gib=8),
+    ids.TRAINER: Resources(cpu=4, memory_gib=16, accelerator_type="NVIDIA_TESLA_T4", accelerator_count=1),
+    ids.EVALUATOR: Resources(cpu=2, memory_gib=8),
 }
 
 

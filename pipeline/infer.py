@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from pipeline import cli, configs, run_lock, run_summary
+from pipeline import component_ids as ids
 
 INFERENCE_PIPELINE_SUFFIX = "-inference"
 SHOWN_SKIPS = 20  # skipped files listed one per line up to this many; all are in the ingestion report
@@ -165,8 +166,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     store = run_summary.sqlite_store(str(metadata_path))
     done = {r["component"]: r for r in run_summary.component_executions(
         store, run_summary.latest_run_id(store, pipeline_name))}
-    examples = run_summary.output_artifacts(store, done["UnlabelledExampleGen"]["execution_id"])[0]
-    inference = run_summary.output_artifacts(store, done["BulkInferrer"]["execution_id"])[0]
+    examples = run_summary.output_artifacts(store, done[ids.UNLABELLED_EXAMPLE_GEN]["execution_id"])[0]
+    inference = run_summary.output_artifacts(store, done[ids.BULK_INFERRER]["execution_id"])[0]
     print("writing predictions", file=sys.stderr, flush=True)
     rows = prediction_rows(inference.uri, class_names, version)
     prefix = args.output or run_dir / "predictions" / folder.name

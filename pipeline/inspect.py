@@ -24,6 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from components.directory_example_gen import REPORT_FILE  # noqa: E402
 from models.evaluation import ACCURACY_METRICS  # noqa: E402
 from components.served_model_baseline import SERVED_VERSION_PROPERTY  # noqa: E402
+from pipeline import component_ids as ids  # noqa: E402
 from pipeline import configs, run_summary  # noqa: E402
 
 
@@ -48,7 +49,7 @@ def find_evaluation(store, pipeline_name: Optional[str], run_id: Optional[str]):
     runs = [run_id] if run_id else [c.name for c in sorted(
         store.get_contexts_by_type("pipeline_run"), key=lambda c: (c.create_time_since_epoch, c.id), reverse=True)]
     for rid in runs:
-        evaluator = _executions_of_run(store, rid).get("Evaluator")
+        evaluator = _executions_of_run(store, rid).get(ids.EVALUATOR)
         if evaluator is not None and evaluator.last_known_state in ok:
             outputs = run_summary.output_artifacts(store, evaluator.id)
             evaluation = next((a for a in outputs if a.type == "ModelEvaluation"), None)
@@ -158,18 +159,19 @@ def runs_table(store) -> List[Dict]:
                      "states": {n: run_summary._STATES.get(e.last_known_state, "?") for n, e in execs.items()}}
         pipes = [c.name for c in store.get_parent_contexts_by_context(ctx.id) if c.type == "pipeline"]
         row["pipeline"] = pipes[0] if pipes else None
-        gen = execs.get("DirectoryExampleGen")
+        gen = execs.get(ids.EXAMPLE_GEN)
         if gen is not None:
             row["dataset"] = run_summary.custom_property(gen, "input_base")
-        if "Evaluator" in execs:
-            for a in run_summary.output_artifacts(store, execs["Evaluator"].id):
+        if ids.EVALUATOR in execs:
+            for a in run_summary.output_artifacts(store, execs[ids.EVALUATOR].id):
                 if a.type == "ModelEvaluation":
                     overall = run_summary.evaluation_metrics(a.uri).get("overall", {})
                     row["test_accuracy"] = next((overall[m] for m in ACCURACY_METRICS if m in overall), None)
                 elif a.type == "ModelBlessing":
                     row["blessed"] = bool(run_summary.custom_property(a, "blessed"))
-        if "AtomicPusher" in execs or "Pusher" in execs:
-            for a in run_summary.output_artifacts(store, (execs.get("AtomicPusher") or execs["Pusher"]).id):
+        pusher = next((execs[p] for p in ids.PUSHERS if p in execs), None)
+        if pusher is not None:
+            for a in run_summary.output_artifacts(store, pusher.id):
                 if run_summary.custom_property(a, "pushed"):
                     row["pushed_version"] = run_summary.custom_property(a, "pushed_version")
         rows.append(row)
@@ -244,7 +246,7 @@ def labelled_folders(store, model_id: int) -> List[Dict]:
     """The folders BulkInferrer labelled with this model (python -m pipeline.infer), oldest first."""
     out = []
     for execution in run_summary.consumers(store, model_id):
-        if run_summary.node_name(store, execution) != "BulkInferrer":
+        if run_summary.node_name(store, execution) != ids.BULK_INFERRER:
             continue
         examples = run_summary.input_artifacts(store, execution.id)["examples"][0]
         results = run_summary.output_artifacts(store, execution.id)

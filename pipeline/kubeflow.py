@@ -31,6 +31,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
+from pipeline import component_ids as ids
 from pipeline import configs
 from pipeline.run_request import RunRequest
 
@@ -44,7 +45,7 @@ class SchedulingError(RuntimeError):
 # ---------------------------------------------------------------------------- compile
 
 # Component ids whose KFP tasks must never be served from KFP's cache (see the module docstring).
-UNCACHED_COMPONENTS = ("DirectoryExampleGen", "ServedModelBaseline")
+UNCACHED_COMPONENTS = (ids.EXAMPLE_GEN, ids.BASELINE)
 OBJECT_STORE_SCHEMES = ("gs://", "s3://", "minio://")
 
 
@@ -134,7 +135,7 @@ def _executor_label(spec: Dict, task: str) -> str:
 
 
 def _mount_corpus(job: Dict, pvc: str, mount_path: str) -> None:
-    label = _executor_label(job["pipelineSpec"], "DirectoryExampleGen")
+    label = _executor_label(job["pipelineSpec"], ids.EXAMPLE_GEN)
     _kubernetes_executors(job).setdefault(label, {})["pvcMount"] = [
         {"pvcNameParameter": {"runtimeValue": {"constant": pvc}}, "mountPath": mount_path}]
 

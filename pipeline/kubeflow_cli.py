@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+from pipeline import component_ids as ids
 from pipeline import configs, run_request
 
 def _gpu(value: str) -> tuple:
@@ -50,7 +51,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         f"'{s3.secret_key_field}' (default: %(default)s)")
     c.add_argument("--image", default=configs.default_image(), help="container image (default: %(default)s)")
     c.add_argument("--output", type=Path, help="spec file (default: build/kubeflow/NAME.json)")
-    default_gpu = configs.KUBEFLOW_RESOURCES["Trainer"]
+    default_gpu = configs.KUBEFLOW_RESOURCES[ids.TRAINER]
     c.add_argument("--trainer-gpu", type=_gpu,
                    default=(default_gpu.accelerator_type, default_gpu.accelerator_count),
                    help=f"accelerator for the Trainer, TYPE[:COUNT] or 'none' "
@@ -105,9 +106,9 @@ def run_compile(args: argparse.Namespace) -> Path:
     else:
         name, num_classes = args.name, args.num_classes
     request = run_request.resolve(args, dataset)
-    trainer = configs.KUBEFLOW_RESOURCES["Trainer"]
+    trainer = configs.KUBEFLOW_RESOURCES[ids.TRAINER]
     resources = {**configs.KUBEFLOW_RESOURCES,
-                 "Trainer": configs.Resources(cpu=trainer.cpu, memory_gib=trainer.memory_gib,
+                 ids.TRAINER: configs.Resources(cpu=trainer.cpu, memory_gib=trainer.memory_gib,
                                               accelerator_type=args.trainer_gpu[0],
                                               accelerator_count=args.trainer_gpu[1])}
     pvc = None if args.corpus_pvc.lower() == "none" else args.corpus_pvc

@@ -21,6 +21,7 @@ from models.evaluation import make_eval_config
 from components.evaluator import ServedBaselineEvaluator
 from components.served_model_baseline import ServedModelBaseline
 from components.strict_example_validator import StrictExampleValidator
+from pipeline import component_ids as ids
 from pipeline import configs
 from pipeline.run_request import RunRequest
 
@@ -96,12 +97,14 @@ def create_pipeline(
     """
     ingest, transform, train, evaluation = request.ingest, request.transform, request.train, request.evaluation
     schema_file = str(request.schema_file)
-    example_gen = DirectoryExampleGen(input_base=data_root, settings=ingest_settings(ingest, layout or corpus.TRAIN_AND_TEST))
-    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    example_gen = DirectoryExampleGen(input_base=data_root, settings=ingest_settings(
+        ingest, layout or corpus.TRAIN_AND_TEST)).with_id(ids.EXAMPLE_GEN)
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"]).with_id(ids.STATISTICS_GEN)
     schema_gen = CuratedSchemaGen(schema_file=schema_file_at_runtime or schema_file,
-                                  content_from=schema_file).with_id("ImportSchemaGen")
+                                  content_from=schema_file).with_id(ids.SCHEMA_GEN)
     example_validator = StrictExampleValidator(
-        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
+    ).with_id(ids.EXAMPLE_VALIDATOR)
     components: List = [example_gen, statistics_gen, schema_gen, example_validator]
 
     if until == "push":
@@ -115,7 +118,7 @@ def create_pipeline(
             materialize=transform.materialize,
             custom_config={**{k: v for k, v in dataclasses.asdict(transform).items() if k != "materialize"},
                            "code_version": configs.code_fingerprint(*TRANSFORM_CODE)},
-        )
+        ).with_id(ids.TRANSFORM)
         # Bad data never reaches Transform: it waits for the validator's verdict.
         transform_component.add_upstream_node(example_validator)
 
@@ -136,8 +139,8 @@ def create_pipeline(
                 "devices": list(train_devices) if train_devices else None,
                 "code_version": configs.code_fingerprint(*TRAINER_CODE),
             },
-        )
-        baseline = ServedModelBaseline(model=trainer.outputs["model"], serving_dir=serving_dir)
+        ).with_id(ids.TRAINER)
+        baseline = ServedModelBaseline(model=trainer.outputs["model"], serving_dir=serving_dir).with_id(ids.BASELINE)
         evaluator = ServedBaselineEvaluator(
             examples=example_gen.outputs["examples"],
             model=trainer.outputs["model"],
@@ -147,14 +150,14 @@ def create_pipeline(
             # Blessed models' figures, so that a served baseline is not evaluated twice on the same examples.
             metrics_store=os.path.join(pipeline_root, EVALUATION_RECORDS),
             code_version=configs.code_fingerprint(*EVALUATOR_CODE),
-        ).with_id("Evaluator")
-        pusher_class = AtomicPusher if "://" not in serving_dir else tfx.components.Pusher
-        pusher = pusher_class(
+        ).with_id(ids.EVALUATOR)
+        local = "://" not in serving_dir
+        pusher = (AtomicPusher if local else tfx.components.Pusher)(
             model=trainer.outputs["model"],
             model_blessing=evaluator.outputs["blessing"],
             push_destination=tfx.proto.PushDestination(
                 filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_dir)),
-        )
+        ).with_id(ids.LOCAL_PUSHER if local else ids.OBJECT_STORE_PUSHER)
         components += [transform_component, trainer, baseline, evaluator, pusher]
 
     for component in components:
@@ -192,11 +195,11 @@ def create_inference_pipeline(
     from components.unlabelled_example_gen import UnlabelledExampleGen
 
     examples = UnlabelledExampleGen(input_base=data_root, max_file_bytes=ingest.max_file_bytes,
-                                    read_batch_size=ingest.read_batch_size)
+                                    read_batch_size=ingest.read_batch_size).with_id(ids.UNLABELLED_EXAMPLE_GEN)
     model = tfx.dsl.Importer(source_uri=model_uri, artifact_type=tfx.types.standard_artifacts.Model,
-                             reimport=False).with_id("BlessedModel")
+                             reimport=False).with_id(ids.BLESSED_MODEL)
     blessing = tfx.dsl.Importer(source_uri=blessing_uri, artifact_type=tfx.types.standard_artifacts.ModelBlessing,
-                                reimport=False).with_id("ModelBlessing")
+                                reimport=False).with_id(ids.MODEL_BLESSING)
     inferrer = tfx.components.BulkInferrer(
         examples=examples.outputs["examples"],
         model=model.outputs["result"],
@@ -204,7 +207,7 @@ def create_inference_pipeline(
         data_spec=tfx.proto.DataSpec(),
         # Serialized tf.Examples in, the Transform graph inside (no skew with training); numbers out.
         model_spec=tfx.proto.ModelSpec(model_signature_name=["score_examples"]),
-    )
+    ).with_id(ids.BULK_INFERRER)
     return tfx_pipeline.Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,

@@ -12,6 +12,8 @@ from typing import Dict, List, Optional, Sequence
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
+from pipeline import component_ids as ids
+
 _STATES = {
     metadata_store_pb2.Execution.COMPLETE: "ran",
     metadata_store_pb2.Execution.CACHED: "cached",
@@ -237,10 +239,10 @@ def build_summary(metadata_path: str, pipeline_name: str, wall: float, failure: 
     summary: Dict = {"pipeline": pipeline_name, "run_id": run_id, "wall_seconds": round(wall, 2),
                      "components": rows, "failure": failure}
     done = {r["component"]: r for r in rows if r["state"] in ("ran", "cached")}
-    if "Evaluator" in done:
-        summary["evaluation"] = evaluation_summary(store, done["Evaluator"]["execution_id"], class_names)
-    if "AtomicPusher" in done:
-        for artifact in output_artifacts(store, done["AtomicPusher"]["execution_id"]):
+    if ids.EVALUATOR in done:
+        summary["evaluation"] = evaluation_summary(store, done[ids.EVALUATOR]["execution_id"], class_names)
+    for pusher in (p for p in ids.PUSHERS if p in done):
+        for artifact in output_artifacts(store, done[pusher]["execution_id"]):
             props = artifact.custom_properties
             summary["push"] = {
                 "pushed": bool(props["pushed"].int_value) if "pushed" in props else False,
@@ -249,7 +251,7 @@ def build_summary(metadata_path: str, pipeline_name: str, wall: float, failure: 
     from components.directory_example_gen import REPORT_FILE  # imports Beam and TFX
 
     for row in rows:
-        if row["component"] == "DirectoryExampleGen" and row["state"] in ("ran", "cached"):
+        if row["component"] == ids.EXAMPLE_GEN and row["state"] in ("ran", "cached"):
             for artifact in output_artifacts(store, row["execution_id"]):
                 report = os.path.join(artifact.uri, REPORT_FILE)
                 if os.path.isfile(report):

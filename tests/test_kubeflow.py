@@ -176,10 +176,10 @@ def test_beam_args_pass_through_unchanged(tmp_path):
 
 def test_a_change_in_the_preprocessing_code_changes_the_spec(imdb_job, tmp_path, monkeypatch):
     copy = tmp_path / "project"
-    for part in ("components", "pipeline"):
+    for part in ("components", "models", "pipeline"):
         shutil.copytree(ROOT / part, copy / part)
-    (copy / "components" / "preprocessing.py").write_text(
-        (ROOT / "components" / "preprocessing.py").read_text().replace("PAD_ID, OOV_ID = 0, 1", "PAD_ID, OOV_ID = 0, 1  # edited"))
+    (copy / "models" / "preprocessing.py").write_text(
+        (ROOT / "models" / "preprocessing.py").read_text().replace("PAD_ID, OOV_ID = 0, 1", "PAD_ID, OOV_ID = 0, 1  # edited"))
     monkeypatch.setattr(configs, "PROJECT_ROOT", copy)
     changed = compile_spec(tmp_path, "--dataset", "imdb", "--trainer-gpu", "NVIDIA_L4:2")
 
@@ -212,7 +212,7 @@ def test_dockerfile_installs_what_make_setup_installs():
     assert "$(PY) -m pip install --disable-pip-version-check -r requirements.lock" in makefile
     assert ["WORKDIR", configs.CONTAINER_PROJECT_ROOT] in inst
     copied = {v.split()[0].rstrip("/") for k, v in inst if k == "COPY"}
-    assert {"requirements.lock", "pipeline", "components", "schemas"} <= copied
+    assert {"requirements.lock", "pipeline", "components", "models", "schemas"} <= copied
     assert any("requirements-gpu.lock" in v for k, v in inst if k == "COPY")
     entrypoint = json.loads(dict(inst)["ENTRYPOINT"])
     assert entrypoint == list(configs.CONTAINER_COMMAND)

@@ -145,7 +145,7 @@ def test_a_new_project_version_leaves_the_run_cached(cold, tmp_path, monkeypatch
     from pipeline import configs
 
     copy = tmp_path / "project"
-    for folder in ("components", "pipeline"):
+    for folder in ("components", "models", "pipeline"):
         shutil.copytree(configs.PROJECT_ROOT / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
     edited = (copy / "pipeline" / "configs.py").read_text().replace(
         f'PROJECT_VERSION = "{configs.PROJECT_VERSION}"', 'PROJECT_VERSION = "99.0.0"')
