@@ -43,7 +43,7 @@ from components import corpus
 from models.features import CLASS_NAMES_FILE
 
 REPORT_FILE = "ingestion_report.json"
-_PARTS_DIR = "_ingestion_parts"
+PARTS_DIR = "_ingestion_parts"  # the side outputs' files while an ExampleGen runs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -273,12 +273,11 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         with self._make_beam_pipeline() as pipeline:
             for split, batches in self.GenerateExamplesByBeam(pipeline, exec_properties).items():
                 write_split_files(batches, artifact_utils.get_split_uri([examples], split), f"[{split}]")
-        examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)
-        examples_utils.set_file_format(examples, write_split.to_file_format_str(example_gen_pb2.FORMAT_TFRECORDS_GZIP))
+        set_formats(examples)
 
     def Do(self, input_dict, output_dict, exec_properties) -> None:
         examples = artifact_utils.get_single_instance(output_dict[standard_component_specs.EXAMPLES_KEY])
-        self._parts_dir = os.path.join(examples.uri, _PARTS_DIR)
+        self._parts_dir = os.path.join(examples.uri, PARTS_DIR)
         self._write_examples(output_dict, exec_properties)
 
         settings = IngestSettings.from_exec_properties(exec_properties)
@@ -298,6 +297,12 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         examples.set_int_custom_property("num_skipped", len(report["skipped"]))
         log_report(report)
         check_nothing_empty(report, settings)
+
+
+def set_formats(examples) -> None:
+    """What write_split_files writes: tf.Examples in gzipped TFRecords, as the artifact's properties say."""
+    examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)
+    examples_utils.set_file_format(examples, write_split.to_file_format_str(example_gen_pb2.FORMAT_TFRECORDS_GZIP))
 
 
 def write_side_outputs(pipeline: beam.Pipeline, outputs: List[Dict[str, Any]], parts_dir: str) -> None:

@@ -17,18 +17,15 @@ import sys
 from typing import Any, Dict, List
 
 from tfx import types
-from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_beam_component, base_beam_executor, executor_spec
 from tfx.dsl.io import fileio
-from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components import corpus
-from components.directory_example_gen import (REPORT_FILE, count_reasons, read_folder_batches, read_side_output,
-                                              write_side_outputs, write_split_files)
+from components.directory_example_gen import (PARTS_DIR, REPORT_FILE, count_reasons, read_folder_batches,
+                                              read_side_output, set_formats, write_side_outputs, write_split_files)
 
-_PARTS_DIR = "_ingestion_parts"
 PROGRESS_EVERY = 5000  # files
 
 
@@ -59,7 +56,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                                      f"{count_reasons([dataclasses.asdict(s) for s in listing_skips]) or 'none'})")
         examples = artifact_utils.get_single_instance(output_dict["examples"])
         examples.split_names = artifact_utils.encode_split_names([corpus.UNLABELLED])
-        parts_dir = os.path.join(examples.uri, _PARTS_DIR)
+        parts_dir = os.path.join(examples.uri, PARTS_DIR)
         print(f"  reading {len(docs):,} files under {root}", file=sys.stderr, flush=True)
         with self._make_beam_pipeline() as pipeline:
             lister = functools.partial(corpus.scan_unlabelled, root, max_bytes)
@@ -67,8 +64,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                                        progress=print_progress)
             write_split_files(read[corpus.UNLABELLED], artifact_utils.get_split_uri([examples], corpus.UNLABELLED), "")
             write_side_outputs(pipeline, [read], parts_dir)
-        examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)
-        examples_utils.set_file_format(examples, "tfrecords_gzip")
+        set_formats(examples)
 
         read_skips = [json.loads(line) for line in read_side_output(parts_dir, "skipped")]
         skipped = sorted([dataclasses.asdict(s) for s in listing_skips] + read_skips, key=lambda s: s["path"])
