@@ -2,7 +2,7 @@
 
 The model averages one embedding per token position and applies a Dense
 layer, so a logit is a sum of one term per position plus a bias
-(components/model.token_contributions; the exported `explain_text`
+(models/model.token_contributions; the exported `explain_text`
 signature returns the terms). Nothing here approximates: the shares of a
 text sum, with the bias, to its logit. A binary model has one logit (the
 second class's; its sign decides); a multi-class model one per class.
@@ -10,7 +10,7 @@ second class's; its sign decides); a multi-class model one per class.
 from __future__ import annotations
 
 import os
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 PADDING = "<padding>"
 OUT_OF_VOCABULARY = "<out of vocabulary>"
@@ -18,7 +18,6 @@ OUT_OF_VOCABULARY = "<out of vocabulary>"
 
 def explain(model, texts: List[str], classes: List[str]) -> List[Dict]:
     """Per text: the explained logit, the bias and every token's summed contribution (model.token_contributions)."""
-    import numpy as np
     import tensorflow as tf
 
     out = model.signatures["explain_text"](text=tf.constant(texts))
@@ -26,7 +25,7 @@ def explain(model, texts: List[str], classes: List[str]) -> List[Dict]:
     contributions, bias, logits = out["contributions"].numpy(), out["bias"].numpy(), out["logits"].numpy()
     results = []
     for i in range(len(texts)):
-        column = 0 if logits.shape[1] == 1 else int(np.argmax(logits[i]))
+        column = _explained_column(logits, i)
         explained = classes[1] if logits.shape[1] == 1 else classes[column]
         summed: Dict[str, float] = {}
         counts: Dict[str, int] = {}
@@ -44,6 +43,7 @@ def explain(model, texts: List[str], classes: List[str]) -> List[Dict]:
 
 
 def _explained_column(logits, i: int) -> int:
+    """Two classes: the one logit (the second class's); more: the predicted class's."""
     import numpy as np
 
     return 0 if logits.shape[1] == 1 else int(np.argmax(logits[i]))
@@ -60,6 +60,8 @@ def test_split_analysis(model, texts: List[bytes], labels: List[int], classes: L
     """
     import numpy as np
     import tensorflow as tf
+
+    from models import model as model_lib
 
     columns = 1 if len(classes) == 2 else len(classes)
     totals: Dict[bytes, np.ndarray] = {}
@@ -78,14 +80,8 @@ def test_split_analysis(model, texts: List[bytes], labels: List[int], classes: L
         for key, total, n in zip(keys, sums, occurrences):
             totals[key] = totals.get(key, 0.0) + total
             counts[key] = counts.get(key, 0) + int(n)
-        logits = out["logits"].numpy()
-        if columns == 1:
-            positive = 1 / (1 + np.exp(-logits[:, 0]))
-            probabilities = np.stack([1 - positive, positive], axis=1)
-        else:
-            shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-            probabilities = shifted / shifted.sum(axis=1, keepdims=True)
-        for j, p in enumerate(probabilities):
+        # The served model's own mapping from logits to probabilities.
+        for j, p in enumerate(model_lib.probabilities(out["logits"], len(classes)).numpy()):
             predicted, true = int(np.argmax(p)), labels[start + j]
             if predicted != true:
                 wrong.append({"index": start + j, "true": classes[true], "predicted": classes[predicted],
@@ -141,7 +137,7 @@ def files_of_texts(root: str, settings, wanted: List[bytes]) -> Dict[bytes, str]
     return found
 
 
-def read_split(examples_uri: str, split: str, limit: Optional[int] = None):
+def read_split(examples_uri: str, split: str):
     """(texts, labels) of one split of an Examples artifact, in file order."""
     import glob
 
@@ -155,6 +151,4 @@ def read_split(examples_uri: str, split: str, limit: Optional[int] = None):
         example = tf.train.Example.FromString(record)
         texts.append(example.features.feature[TEXT_KEY].bytes_list.value[0])
         labels.append(int(example.features.feature[LABEL_KEY].int64_list.value[0]))
-        if limit and len(texts) >= limit:
-            break
     return texts, labels
