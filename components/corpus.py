@@ -31,6 +31,8 @@ its reason; nothing is dropped silently):
 | UTF-8 / UTF-16 with BOM                | decoded                                       |
 | not valid UTF-8                        | decoded as cp1252, else latin-1; counted      |
 | empty or whitespace-only after decoding| skipped                                       |
+| nothing but HTML markup (`<br /><p>`)  | skipped: no words (word_count would be 0)     |
+| words, but no token once standardized (`!!! :-)`) | read: trained and evaluated; the model answers it from its bias alone (models/model.py) |
 
 Text is stored as UTF-8: for a UTF-8 file these are the bytes as read.
 """
@@ -48,11 +50,11 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import tensorflow as tf
 
+from components import decoding
+from components.decoding import SkipDocument, decode_document
 from models import features as feature_names
 
 _RATING_RE = re.compile(r"^\d+_(\d+)\.[A-Za-z0-9]+$")  # IMDB: <id>_<rating>.txt
-# An HTML tag: `<br />`, `<p>`, `</a>`, `<a href="...">`; not `a < b and c > d`.
-_HTML_RE = re.compile(rb"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
 
 TRAIN, EVAL, TEST = "train", "eval", "test"
 # The split folders a corpus may have, by name.
@@ -76,10 +78,6 @@ def length_bucket(words: int) -> str:
 
 class CorpusError(ValueError):
     """The corpus cannot be used as it is; the message names the path and what to do."""
-
-
-class SkipDocument(Exception):
-    """A file that is not a usable document; `args[0]` is the reason."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -243,6 +241,40 @@ def check_classes_have_files(root: Path, folder: str, classes: Sequence[str]) ->
                               "or remove the folder if it is not a class")
 
 
+def check_every_split_gets_each_class(root: Path, layout: Layout, classes: Sequence[str], eval_percent: int,
+                                     test_percent: int, max_file_bytes: int, exclude_dirs: Sequence[str] = ()) -> None:
+    """Refuses, from the listing alone (no file is read), a class that some split would get no file of.
+
+    A hash split gives each split its share of a class's files by a hash of
+    their paths, so a class of one or two files leaves a split without it,
+    and ExampleGen would fail only after reading the whole corpus. Files
+    refused when they are read (empty, binary) are caught then
+    (directory_example_gen.check_nothing_empty).
+    """
+    counts: Dict[Tuple[str, int], int] = {}
+    for folder in layout.folders():
+        docs, _ = scan_split_folder(root, folder, classes, layout.cuts_for(folder, eval_percent, test_percent),
+                                    max_file_bytes, exclude_dirs)
+        for doc in docs:
+            counts[(doc.split, doc.label)] = counts.get((doc.split, doc.label), 0) + 1
+    for split in (TRAIN, EVAL, TEST):
+        folder = layout.source_folder(split)
+        for label, name in enumerate(classes):
+            if counts.get((split, label), 0):
+                continue
+            where = Path(root) / class_folder(folder, name)
+            listed = sum(n for (other, lab), n in counts.items() if lab == label and layout.source_folder(other) == folder)
+            if folder == layout.train_dir and split != TRAIN:
+                percent = eval_percent if split == EVAL else test_percent
+                raise CorpusError(
+                    f"class '{name}' would have no documents in split '{split}': {where} holds {listed} readable "
+                    f"file(s), and the {split} split takes {percent}% of them by a hash of each file's path. "
+                    f"Add documents to that class (a few dozen give every split its share), "
+                    f"or give the corpus a {split} folder of its own")
+            raise CorpusError(f"class '{name}' has no readable file in {where} for split '{split}'; "
+                              "add documents to it (every file there was skipped at listing: too large, a link)")
+
+
 def fingerprint_folder(root: Path, folder: str) -> str:
     """A cache key for the files under `root/folder`, whatever their depth, in any listing order.
 
@@ -387,52 +419,18 @@ def _unreadable_reason(full: str, root_real: str, max_file_bytes: int) -> Option
     return None
 
 
-_BOMS = (
-    (b"\xef\xbb\xbf", "utf-8-sig"),
-    (b"\xff\xfe", "utf-16"),
-    (b"\xfe\xff", "utf-16"),
-)
-
-
-def decode_document(data: bytes) -> Tuple[str, str]:
-    """Returns (text, encoding used); raises SkipDocument for what is not text."""
-    encoding = None
-    for bom, enc in _BOMS:
-        if data.startswith(bom):
-            encoding = enc
-            break
-    if encoding:
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError as err:
-            raise SkipDocument(f"undecodable {encoding} despite its byte-order mark: {err.reason}")
-    elif b"\x00" in data:
-        raise SkipDocument("binary file (NUL bytes)")
-    else:
-        for encoding in ("utf-8", "cp1252", "latin-1"):
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-    if not text.strip():
-        raise SkipDocument("empty or whitespace-only")
-    return text, encoding
-
-
 def make_example(text: bytes, label: int, filename: str, path: Optional[str] = None) -> tf.train.Example:
     """The features every later step sees; the slicing features are computed here once.
 
     A document to label (NO_LABEL) has no label feature and carries its `path`
     (relative to the folder) instead, so a prediction can name its file.
     """
-    # Words of the text as a reader sees it: HTML tags are not words.
-    words = len(_HTML_RE.sub(b" ", text).split())
+    words = decoding.word_count(text)
     feats = {
         feature_names.TEXT_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[text])),
         feature_names.WORD_COUNT_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=[words])),
         feature_names.LENGTH_BUCKET_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[length_bucket(words).encode()])),
-        feature_names.HAS_HTML_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=[int(bool(_HTML_RE.search(text)))])),
+        feature_names.HAS_HTML_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=[int(decoding.has_html(text))])),
     }
     if label == NO_LABEL:
         feats[feature_names.PATH_KEY] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[path.encode("utf-8")]))
@@ -453,6 +451,9 @@ def read_documents(docs: Iterable[Document], max_file_bytes: int):
             if len(data) > max_file_bytes:
                 raise SkipDocument(f"too large: over max_file_bytes {max_file_bytes}")
             text, encoding = decode_document(data)
+            encoded = text.encode("utf-8")
+            if decoding.word_count(encoded) == 0:
+                raise SkipDocument(decoding.NO_WORDS)
         except SkipDocument as skip:
             yield ("skipped", Skipped(doc.rel, skip.args[0]))
             continue
@@ -461,7 +462,7 @@ def read_documents(docs: Iterable[Document], max_file_bytes: int):
             continue
         if encoding not in ("utf-8", "utf-8-sig"):
             yield ("fallback", doc.rel, encoding)
-        example = make_example(text.encode("utf-8"), doc.label, os.path.basename(doc.path), doc.rel)
+        example = make_example(encoded, doc.label, os.path.basename(doc.path), doc.rel)
         # deterministic=True: feature maps serialize in key order, so the same
         # corpus gives byte-identical records on every run.
         yield ("example", doc.split, doc.label, example.SerializeToString(deterministic=True))

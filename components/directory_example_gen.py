@@ -40,9 +40,8 @@ from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
 from components import corpus
-from models.features import CLASS_NAMES_FILE
+from models.features import CLASS_NAMES_FILE, REPORT_FILE
 
-REPORT_FILE = "ingestion_report.json"
 PARTS_DIR = "_ingestion_parts"  # the side outputs' files while an ExampleGen runs
 
 

@@ -23,7 +23,8 @@ from tfx.types import artifact_utils, standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components import corpus
-from components.directory_example_gen import (PARTS_DIR, REPORT_FILE, count_reasons, read_folder_batches,
+from models.features import REPORT_FILE
+from components.directory_example_gen import (PARTS_DIR, count_reasons, read_folder_batches,
                                               read_side_output, set_formats, write_side_outputs, write_split_files)
 
 PROGRESS_EVERY = 5000  # files
@@ -57,7 +58,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         examples = artifact_utils.get_single_instance(output_dict["examples"])
         examples.split_names = artifact_utils.encode_split_names([corpus.UNLABELLED])
         parts_dir = os.path.join(examples.uri, PARTS_DIR)
-        print(f"  reading {len(docs):,} files under {root}", file=sys.stderr, flush=True)
+        print(f"  reading {len(docs):,} files under {root}"
+              + (f" ({len(listing_skips):,} others not read: listed at the end)" if listing_skips else ""),
+              file=sys.stderr, flush=True)
         with self._make_beam_pipeline() as pipeline:
             lister = functools.partial(corpus.scan_unlabelled, root, max_bytes)
             read = read_folder_batches(pipeline, "", lister, docs, root, [corpus.UNLABELLED], batch_size, max_bytes,

@@ -20,3 +20,5 @@ SLICE_FEATURES = (LABEL_KEY, LENGTH_BUCKET_KEY, HAS_HTML_KEY, RATING_KEY)
 # The class list (label i is class_names[i]), beside the examples' splits and in the exported model's
 # assets.extra/.
 CLASS_NAMES_FILE = "class_names.json"
+# What ExampleGen read and skipped (every file with its reason), beside the examples' splits.
+REPORT_FILE = "ingestion_report.json"

@@ -1,9 +1,16 @@
 """The embedding-pooling classifier of the TensorFlow text-classification tutorial.
 
-    token ids -> Embedding -> Dropout -> GlobalAveragePooling1D -> Dropout -> Dense (logits)
+    token ids -> Embedding -> Dropout -> average (MeanOfTokens) -> Dropout -> Dense (logits)
 
 One logit and binary cross-entropy for two classes; one logit per class and
 sparse categorical cross-entropy for more.
+
+A document with no tokens (empty, or only punctuation and markup once
+standardized: "!!! ... ???", "<br />") averages nothing. Its pooled vector is
+the zero vector, so its logits are the output layer's bias alone: the model's
+answer without evidence, the same in training, evaluation and every served
+signature. Keras' own masked GlobalAveragePooling1D divides by the count of
+real tokens and gives 0/0 = NaN there, which poisons the loss of a whole batch.
 """
 from __future__ import annotations
 
@@ -31,7 +38,7 @@ def build_model(
     token_ids = tf_keras.Input(shape=(max_len,), dtype=tf.int64, name="token_ids")
     x = tf_keras.layers.Embedding(embedding_rows, embedding_dim, mask_zero=mask_padding, name="embedding")(token_ids)
     x = tf_keras.layers.Dropout(dropout)(x)
-    x = tf_keras.layers.GlobalAveragePooling1D()(x)
+    x = MeanOfTokens(name="mean_of_tokens")(x)
     x = tf_keras.layers.Dropout(dropout)(x)
     logits = tf_keras.layers.Dense(1 if binary else num_classes, name="logits")(x)
     model = tf_keras.Model(token_ids, logits, name="embedding_pooling_classifier")
@@ -44,6 +51,31 @@ def build_model(
     model.compile(optimizer=tf_keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics,
                   steps_per_execution=steps_per_execution)
     return model
+
+
+@tf_keras.utils.register_keras_serializable(package="text_classifier")
+class MeanOfTokens(tf_keras.layers.Layer):
+    """The average over the sequence axis; with a mask, over the real tokens only, and 0 when there are none.
+
+    Without a mask it is GlobalAveragePooling1D (the tutorial's: padding averaged in).
+    """
+
+    supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return tf.reduce_mean(inputs, axis=1)
+        weights = tf.cast(mask, inputs.dtype)[:, :, None]
+        count = tf.reduce_sum(weights, axis=1)
+        return tf.reduce_sum(inputs * weights, axis=1) / tf.maximum(count, 1.0)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+
+def token_count(token_ids: tf.Tensor) -> tf.Tensor:
+    """[batch] int64: the positions that hold a token (not padding); 0 for a document with no tokens."""
+    return tf.math.count_nonzero(token_ids, axis=1, dtype=tf.int64)
 
 
 def token_contributions(model: tf_keras.Model, token_ids: tf.Tensor, mask_padding: bool):

@@ -6,13 +6,16 @@ examples by DirectoryExampleGen is at hand, and training sees exactly the ops
 that serving runs.
 
 Exported signatures (all carry the Transform graph and the class names):
-  serving_default  serialized tf.Examples ('examples')  -> probabilities, class_id, class_name[, score]
+  serving_default  serialized tf.Examples ('examples')  -> probabilities, class_id, class_name, token_count[, score]
   predict_text     raw strings ('text')                  -> the same
-  score_examples   serialized tf.Examples ('examples')  -> probabilities, class_id (TFX's BulkInferrer:
-                   tfx_bsl 1.16 cannot split a string output per example)
+  score_examples   serialized tf.Examples ('examples')  -> probabilities, class_id, token_count (TFX's
+                   BulkInferrer: tfx_bsl 1.16 cannot split a string output per example)
   tokenize         raw strings ('text')                  -> token_ids, as Transform computes them
   explain_text     raw strings ('text')                  -> tokens (the text of each position), token_ids,
                    contributions [batch, max_len, logits], bias, logits (model.token_contributions)
+
+token_count is the number of token positions the model averaged; 0 marks a text with no tokens
+(empty, or only punctuation and markup), whose answer is the model's bias alone (models/model.py).
 """
 from __future__ import annotations
 
@@ -29,7 +32,6 @@ from models import model as model_lib
 from models.features import CLASS_NAMES_FILE, LABEL_KEY, TEXT_KEY, TOKEN_IDS_KEY
 from models.preprocessing import tokenize as tokenize_text
 from models.recipe import TrainConfig, TransformConfig
-
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,7 +128,8 @@ def export_serving_model(model: tf_keras.Model, tft_output: tft.TFTransformOutpu
         token_ids = token_ids_of(features)
         probs = model_lib.probabilities(model(token_ids, training=False), num_classes)
         class_id = tf.argmax(probs, axis=1)
-        outputs = {"probabilities": probs, "class_id": class_id, "class_name": tf.gather(names, class_id)}
+        outputs = {"probabilities": probs, "class_id": class_id, "class_name": tf.gather(names, class_id),
+                   "token_count": model_lib.token_count(token_ids)}
         if num_classes == 2:  # TFMA's binary metrics read the positive-class probability
             outputs["score"] = probs[:, 1:]
         return outputs
@@ -145,7 +148,7 @@ def export_serving_model(model: tf_keras.Model, tft_output: tft.TFTransformOutpu
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def score_examples(serialized):
         outputs = predict(tf.io.parse_example(serialized, text_spec))
-        return {"probabilities": outputs["probabilities"], "class_id": outputs["class_id"]}
+        return {key: outputs[key] for key in ("probabilities", "class_id", "token_count")}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
     def tokenize(text):

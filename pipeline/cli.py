@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
 import sys
 import time
-import warnings
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from pipeline import configs, datasets, run_lock, run_request, run_summary
+from pipeline import configs, datasets, quiet, run_lock, run_request, run_summary
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -37,7 +34,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help="when another run holds this pipeline root, wait up to this long for it "
                         "(default: stop at once, exit %d)" % run_lock.EXIT_BUSY)
     p.add_argument("--summary", type=Path, help="also write the run summary as JSON here")
-    p.add_argument("-v", "--verbose", action="store_true", help="show TFX and Beam logs")
+    quiet.add_flag(p)
     return p.parse_args(argv)
 
 
@@ -53,7 +50,7 @@ def resolve_corpus(args: argparse.Namespace) -> Tuple[Path, str, Optional[config
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    quiet_logs(args.verbose)
+    quiet.setup(args.verbose)
     from components import corpus  # imports TensorFlow: after the log settings
 
     try:
@@ -64,6 +61,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         layout, classes = corpus.detect_layout(root, ingest.eval_dir, ingest.exclude_dirs)
         for folder in layout.folders():
             corpus.check_classes_have_files(root, folder, classes)
+        corpus.check_every_split_gets_each_class(root, layout, classes, ingest.eval_percent, ingest.test_percent,
+                                                 ingest.max_file_bytes, ingest.exclude_dirs)
     except (datasets.AcquisitionError, corpus.CorpusError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -75,6 +74,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     metadata_path.parent.mkdir(parents=True, exist_ok=True)
     pipeline_name = f"{configs.PIPELINE_NAME}-{name}"
     print(f"corpus {root}: classes {classes}; {layout.describe(ingest.eval_percent, ingest.test_percent)}")
+    for line in run_request.notices(request):
+        print(line, file=sys.stderr)
 
     from tfx import v1 as tfx
     from pipeline.pipeline import create_pipeline
@@ -111,38 +112,3 @@ def main(argv: Optional[List[str]] = None) -> int:
         args.summary.parent.mkdir(parents=True, exist_ok=True)
         args.summary.write_text(json.dumps(summary, indent=2))
     return 1 if failure else 0
-
-
-def quiet_logs(verbose: bool) -> None:
-    """Without -v, a run prints this project's own messages, its progress and its summary, nothing else.
-
-    Library notices (TFX's "ArtifactQuery.property_predicate is not
-    supported", TF deprecations, Beam's empty-shard warnings, TFMA's numpy
-    RuntimeWarnings, TensorFlow's C++ start-up lines) mean nothing to a user
-    and bury the summary: Python warnings are ignored, C++ logs are cut below
-    FATAL, and log records below ERROR pass only when they come from this
-    project's code. Errors from anywhere still show. Call before TensorFlow is
-    imported (the C++ level is read then).
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1" if verbose else "3")
-    level = logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger().setLevel(level)
-    try:
-        from absl import logging as absl_logging
-        absl_logging.set_verbosity(absl_logging.INFO if verbose else absl_logging.WARNING)
-    except ImportError:
-        pass
-    if verbose:
-        return
-    warnings.simplefilter("ignore")
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(_own_records_below_error)
-
-
-_PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-_PROJECT_CODE = tuple(_PROJECT_ROOT + package + os.sep for package in ("components", "models", "pipeline"))
-
-
-def _own_records_below_error(record: logging.LogRecord) -> bool:
-    return record.levelno >= logging.ERROR or record.pathname.startswith(_PROJECT_CODE)

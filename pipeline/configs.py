@@ -144,6 +144,13 @@ class EvaluationConfig:
     min_accuracy: float = 0.5  # absolute lower bound on test accuracy
     max_accuracy_drop: float = 0.01  # largest drop allowed against the served model
 
+    def validate(self) -> None:
+        """An accuracy is in [0, 1]: a bound outside it passes or fails every model, so it is a typo."""
+        for field, flag in (("min_accuracy", "--min-accuracy"), ("max_accuracy_drop", "--max-accuracy-drop")):
+            value = getattr(self, field)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{flag} (EvaluationConfig.{field}) must be between 0 and 1, got {value}")
+
 
 @dataclasses.dataclass(frozen=True)
 class Resources:

@@ -10,7 +10,7 @@ second class's; its sign decides); a multi-class model one per class.
 from __future__ import annotations
 
 import os
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 PADDING = "<padding>"
 OUT_OF_VOCABULARY = "<out of vocabulary>"
@@ -49,11 +49,18 @@ def _explained_column(logits, i: int) -> int:
     return 0 if logits.shape[1] == 1 else int(np.argmax(logits[i]))
 
 
+def occurrence_floor(examples: int) -> int:
+    """How often a token must occur to be ranked: 20 on a test split of 200 examples or more, fewer on a small
+    one (down to 5), where 20 occurrences leave only stop words (and fewer than 5 let chance bigrams lead)."""
+    return max(5, min(20, examples // 10))
+
+
 def test_split_analysis(model, texts: List[bytes], labels: List[int], classes: List[str], top: int = 15,
-                        mistakes: int = 10, min_occurrences: int = 20, batch_size: int = 256) -> Dict:
+                        mistakes: int = 10, min_occurrences: Optional[int] = None, batch_size: int = 256) -> Dict:
     """Over labelled texts: per class, the tokens with the largest share of its logit per occurrence (among
-    tokens seen `min_occurrences` times: a summed share ranks "the" first), with their summed share; the most
-    confident mistakes (index into `texts`, true and predicted class, the predicted class's probability).
+    tokens seen `min_occurrences` times, default occurrence_floor: a summed share ranks "the" first), with
+    their summed share; the most confident mistakes (index into `texts`, true and predicted class, the
+    predicted class's probability); every text's predicted class.
 
     Binary: the second class's logit; the first class's tokens are those that lower it most. Words outside the
     vocabulary share one embedding, so they are counted together as OUT_OF_VOCABULARY.
@@ -63,7 +70,10 @@ def test_split_analysis(model, texts: List[bytes], labels: List[int], classes: L
 
     from models import model as model_lib
 
+    if min_occurrences is None:
+        min_occurrences = occurrence_floor(len(texts))
     columns = 1 if len(classes) == 2 else len(classes)
+    predictions: List[int] = []
     totals: Dict[bytes, np.ndarray] = {}
     counts: Dict[bytes, int] = {}
     wrong = []
@@ -83,6 +93,7 @@ def test_split_analysis(model, texts: List[bytes], labels: List[int], classes: L
         # The served model's own mapping from logits to probabilities.
         for j, p in enumerate(model_lib.probabilities(out["logits"], len(classes)).numpy()):
             predicted, true = int(np.argmax(p)), labels[start + j]
+            predictions.append(predicted)
             if predicted != true:
                 wrong.append({"index": start + j, "true": classes[true], "predicted": classes[predicted],
                               "probability": float(p[predicted])})
@@ -102,7 +113,7 @@ def test_split_analysis(model, texts: List[bytes], labels: List[int], classes: L
         influential = {c: ranked(i, 1.0) for i, c in enumerate(classes)}
     wrong.sort(key=lambda w: (-w["probability"], w["index"]))
     return {"influential_tokens": influential, "mistakes": wrong[:mistakes], "errors": len(wrong),
-            "examples": len(texts)}
+            "examples": len(texts), "min_occurrences": min_occurrences, "predictions": predictions}
 
 
 def files_of_texts(root: str, settings, wanted: List[bytes]) -> Dict[bytes, str]:
@@ -112,7 +123,7 @@ def files_of_texts(root: str, settings, wanted: List[bytes]) -> Dict[bytes, str]
     run's ingestion settings and each file decoded as ingestion decodes it. A
     text not found (the corpus changed since) is left out.
     """
-    from components import corpus
+    from components import corpus, decoding
 
     wanted_set, found = set(wanted), {}
     folder = settings.source_folder(corpus.TEST)
@@ -126,8 +137,8 @@ def files_of_texts(root: str, settings, wanted: List[bytes]) -> Dict[bytes, str]
             continue
         try:
             with open(doc.path, "rb") as f:
-                text, _ = corpus.decode_document(f.read(settings.max_file_bytes + 1))
-        except (OSError, corpus.SkipDocument):
+                text, _ = decoding.decode_document(f.read(settings.max_file_bytes + 1))
+        except (OSError, decoding.SkipDocument):
             continue
         encoded = text.encode("utf-8")
         if encoded in wanted_set:
@@ -138,17 +149,49 @@ def files_of_texts(root: str, settings, wanted: List[bytes]) -> Dict[bytes, str]
 
 
 def read_split(examples_uri: str, split: str):
-    """(texts, labels) of one split of an Examples artifact, in file order."""
+    """(texts, labels, slices) of one split of an Examples artifact, in file order; slices[i] holds the
+    example's value of each slicing feature it has ({'length_bucket': '0-99', 'has_html': '1', ...})."""
     import glob
 
     import tensorflow as tf
 
-    from models.features import LABEL_KEY, TEXT_KEY
+    from models.features import LABEL_KEY, SLICE_FEATURES, TEXT_KEY
 
     files = sorted(glob.glob(os.path.join(examples_uri, f"Split-{split}", "*")))
-    texts, labels = [], []
+    texts, labels, slices = [], [], []
     for record in tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator():
-        example = tf.train.Example.FromString(record)
-        texts.append(example.features.feature[TEXT_KEY].bytes_list.value[0])
-        labels.append(int(example.features.feature[LABEL_KEY].int64_list.value[0]))
-    return texts, labels
+        feature = tf.train.Example.FromString(record).features.feature
+        texts.append(feature[TEXT_KEY].bytes_list.value[0])
+        labels.append(int(feature[LABEL_KEY].int64_list.value[0]))
+        values = {}
+        for name in SLICE_FEATURES:
+            if name in feature:
+                kind = feature[name].WhichOneof("kind")
+                value = getattr(feature[name], kind).value[0] if kind else None
+                if value is not None:
+                    values[name] = value.decode() if isinstance(value, bytes) else str(value)
+        slices.append(values)
+    return texts, labels, slices
+
+
+def per_slice_precision_recall(predictions: List[int], labels: List[int], slices: List[Dict[str, str]],
+                               classes: List[str]) -> Dict[str, Dict]:
+    """{'feature=value': {'n': examples, 'accuracy': a, 'classes': {class: {'precision', 'recall', 'support'}}}}
+    from the top-1 predictions; a precision with no prediction of the class, or a recall with no example of
+    it, is None."""
+    groups: Dict[str, List[int]] = {}
+    for i, values in enumerate(slices):
+        for feature, value in values.items():
+            groups.setdefault(f"{feature}={value}", []).append(i)
+    out = {}
+    for name, members in sorted(groups.items()):
+        per_class = {}
+        for c, cls in enumerate(classes):
+            predicted = [i for i in members if predictions[i] == c]
+            actual = [i for i in members if labels[i] == c]
+            hits = sum(1 for i in predicted if labels[i] == c)
+            per_class[cls] = {"precision": hits / len(predicted) if predicted else None,
+                              "recall": hits / len(actual) if actual else None, "support": len(actual)}
+        correct = sum(1 for i in members if predictions[i] == labels[i])
+        out[name] = {"n": len(members), "accuracy": correct / len(members), "classes": per_class}
+    return out

@@ -9,23 +9,28 @@ blessed, version of run_local.py's run NAME), or the pushed version named by
 training corpus's file policy; each file not read is reported with its
 reason. Writes OUTPUT.jsonl and OUTPUT.csv (default OUTPUT:
 runs/NAME/predictions/<folder name>): one row per file read, sorted by path,
-with the predicted class, each class's probability and the model version.
+with the predicted class, each class's probability, the number of tokens
+the model averaged (0: a text with no tokens, answered from the model's bias
+alone, see models/model.py) and the model version. An --output that is a
+folder (or ends with '/') gets <folder name>.jsonl and .csv inside it.
 `python -m pipeline.inspect lineage --model <serving dir>/<version>` lists
 the folders a model labelled.
 """
 from __future__ import annotations
 
 import argparse
+import collections
 import csv
 import glob
 import json
+import math
 import os
 import sys
 import time
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from pipeline import cli, configs, run_lock, run_summary
+from pipeline import configs, quiet, run_lock, run_summary
 from pipeline import component_ids as ids
 
 INFERENCE_PIPELINE_SUFFIX = "-inference"
@@ -43,11 +48,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--work-dir", type=Path, default=configs.DEFAULT_WORK_DIR, help="default: %(default)s")
     p.add_argument("--name", default="imdb", help="the training run's name under --work-dir (default: %(default)s)")
     p.add_argument("--version", help="a pushed version (a folder name under the serving folder; default: the newest)")
-    p.add_argument("--output", type=Path, help="prefix of the .jsonl and .csv written "
+    p.add_argument("--output", help="prefix of the .jsonl and .csv written, or a folder to write them in "
                                                "(default: WORK_DIR/NAME/predictions/<folder name>)")
     p.add_argument("--max-file-bytes", type=int, default=configs.IngestConfig.max_file_bytes,
                    help="larger files are skipped and reported (default: %(default)s)")
-    p.add_argument("-v", "--verbose", action="store_true", help="show TFX and Beam logs")
+    quiet.add_flag(p)
     return p.parse_args(argv)
 
 
@@ -79,18 +84,24 @@ def prediction_rows(inference_uri: str, class_names: List[str], version: str) ->
     for record in tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator():
         log = prediction_log_pb2.PredictionLog.FromString(record).predict_log
         example = tf.train.Example.FromString(log.request.inputs["examples"].string_val[0])
-        probabilities = tf.make_ndarray(log.response.outputs["probabilities"]).reshape(-1).tolist()
+        outputs = log.response.outputs
+        probabilities = tf.make_ndarray(outputs["probabilities"]).reshape(-1).tolist()
+        if not all(math.isfinite(p) for p in probabilities):
+            raise InferError(f"model version {version} answers NaN (a model exported before the zero-token fix); "
+                             "train and push a new version with run_local.py")
         rows.append({
             "path": example.features.feature[PATH_KEY].bytes_list.value[0].decode("utf-8"),
             "class": class_names[int(tf.make_ndarray(log.response.outputs["class_id"]).reshape(-1)[0])],
             "probabilities": dict(zip(class_names, probabilities)),
+            "token_count": int(tf.make_ndarray(outputs["token_count"]).reshape(-1)[0]) if "token_count" in outputs else None,
             "model_version": version,
         })
     return sorted(rows, key=lambda r: r["path"])
 
 
 def write_predictions(rows: List[Dict], class_names: List[str], prefix: Path) -> Tuple[Path, Path]:
-    """PREFIX.jsonl (one object per file) and PREFIX.csv (path, class, one column per class, model_version)."""
+    """PREFIX.jsonl (one object per file) and PREFIX.csv (path, class, one column per class, token_count,
+    model_version)."""
     prefix.parent.mkdir(parents=True, exist_ok=True)
     jsonl, table = prefix.with_name(prefix.name + ".jsonl"), prefix.with_name(prefix.name + ".csv")
     with open(jsonl, "w", encoding="utf-8") as f:
@@ -98,29 +109,52 @@ def write_predictions(rows: List[Dict], class_names: List[str], prefix: Path) ->
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     with open(table, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["path", "class", *(f"p_{c}" for c in class_names), "model_version"])
+        writer.writerow(["path", "class", *(f"p_{c}" for c in class_names), "token_count", "model_version"])
         for row in rows:
             writer.writerow([row["path"], row["class"], *(row["probabilities"][c] for c in class_names),
-                             row["model_version"]])
+                             row["token_count"], row["model_version"]])
     return jsonl, table
 
 
-def _report_skips(report: Dict) -> None:
+def output_prefix(output: Optional[str], run_dir: Path, folder: Path) -> Path:
+    """Where PREFIX.jsonl and PREFIX.csv go: --output, inside it when it is a folder (or ends with '/'),
+    else under the run."""
+    if output is None:
+        return run_dir / "predictions" / folder.name
+    path = Path(output).expanduser()
+    if path.is_dir() or output.endswith(("/", os.sep)):
+        return path / folder.name
+    return path
+
+
+def accounting(rows: List[Dict], report: Dict, class_names: List[str]) -> List[str]:
+    """What became of every file under the folder: labelled (by class), not labelled (by reason), decoded
+    with a fallback, without tokens; the skipped files one per line (up to SHOWN_SKIPS)."""
     from components.directory_example_gen import count_reasons
 
-    skipped = report.get("skipped", [])
-    if not skipped:
-        return
-    print(f"{len(skipped)} files not labelled ({count_reasons(skipped)}):", file=sys.stderr)
-    for s in skipped[:SHOWN_SKIPS]:
-        print(f"  {s['path']}: {s['reason']}", file=sys.stderr)
-    if len(skipped) > SHOWN_SKIPS:
-        print(f"  ... and {len(skipped) - SHOWN_SKIPS} more (all in {report['uri']})", file=sys.stderr)
+    skipped, fallback = report.get("skipped", []), report.get("decoded_with_fallback", [])
+    counts = ", ".join(f"{c} {sum(r['class'] == c for r in rows)}" for c in class_names)
+    lines = [f"labelled {len(rows)} of {len(rows) + len(skipped)} files: {counts}"]
+    if skipped:
+        lines.append(f"{len(skipped)} files not labelled ({count_reasons(skipped)}):")
+        lines += [f"  {s['path']}: {s['reason']}" for s in skipped[:SHOWN_SKIPS]]
+        if len(skipped) > SHOWN_SKIPS:
+            lines.append(f"  ... and {len(skipped) - SHOWN_SKIPS} more (all in {report['uri']})")
+    if fallback:
+        encodings = collections.Counter(f["encoding"] for f in fallback)
+        lines.append(f"{len(fallback)} files were not UTF-8 and were decoded as "
+                     + ", ".join(f"{e} ({n})" for e, n in sorted(encodings.items())) + ": "
+                     + ", ".join(f["path"] for f in fallback[:SHOWN_SKIPS]) + (", ..." if len(fallback) > SHOWN_SKIPS else ""))
+    empty = [r["path"] for r in rows if r.get("token_count") == 0]
+    if empty:
+        lines.append(f"{len(empty)} files had no tokens and were answered from the model's bias alone: "
+                     + ", ".join(empty[:SHOWN_SKIPS]) + (", ..." if len(empty) > SHOWN_SKIPS else ""))
+    return lines
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    cli.quiet_logs(args.verbose)
+    quiet.setup(args.verbose)
     folder = args.data_dir.expanduser().resolve()
     run_dir = args.work_dir / args.name
     metadata_path = (run_dir / "metadata.sqlite").resolve()
@@ -132,6 +166,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             raise InferError(f"{metadata_path} does not exist: no run named '{args.name}' under {args.work_dir}; "
                              "pass the --work-dir and --name of a run_local.py run")
         pushed, model, blessing = pushed_model(run_summary.sqlite_store(str(metadata_path)), args.version)
+        _check_something_to_label(folder, args)
     except InferError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -142,7 +177,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     from tfx import v1 as tfx  # slow import, after the checks
 
-    from components.directory_example_gen import REPORT_FILE
+    from models.features import REPORT_FILE
     from pipeline.pipeline import create_inference_pipeline
 
     pipeline_name = f"{configs.PIPELINE_NAME}-{args.name}{INFERENCE_PIPELINE_SUFFIX}"
@@ -169,17 +204,31 @@ def main(argv: Optional[List[str]] = None) -> int:
     examples = run_summary.output_artifacts(store, done[ids.UNLABELLED_EXAMPLE_GEN]["execution_id"])[0]
     inference = run_summary.output_artifacts(store, done[ids.BULK_INFERRER]["execution_id"])[0]
     print("writing predictions", file=sys.stderr, flush=True)
-    rows = prediction_rows(inference.uri, class_names, version)
-    prefix = args.output or run_dir / "predictions" / folder.name
-    jsonl, table = write_predictions(rows, class_names, prefix)
+    try:
+        rows = prediction_rows(inference.uri, class_names, version)
+    except InferError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    jsonl, table = write_predictions(rows, class_names, output_prefix(args.output, run_dir, folder))
     report_file = os.path.join(examples.uri, REPORT_FILE)
     with open(report_file) as f:
-        _report_skips({**json.load(f), "uri": report_file})
-    counts = {c: sum(r["class"] == c for r in rows) for c in class_names}
-    print(f"labelled {len(rows)} files in {time.monotonic() - started:.1f} s with model version {version}: "
-          + ", ".join(f"{c} {n}" for c, n in counts.items()))
-    print(f"wrote {jsonl}\nwrote {table}")
+        report = {**json.load(f), "uri": report_file}
+    print("\n".join(accounting(rows, report, class_names)))
+    print(f"model version {version}, {time.monotonic() - started:.1f} s\nwrote {jsonl}\nwrote {table}")
     return 0
+
+
+def _check_something_to_label(folder: Path, args: argparse.Namespace) -> None:
+    """Refuses, before any component starts, a folder that holds no file to read (the listing alone)."""
+    from components import corpus
+    from components.directory_example_gen import count_reasons
+
+    docs, skipped = corpus.scan_unlabelled(folder, args.max_file_bytes)
+    if not docs:
+        reasons = count_reasons([{"path": s.path, "reason": s.reason} for s in skipped])
+        raise InferError(f"--data-dir {args.data_dir}: no file to label"
+                         + (f" ({len(skipped)} not read: {reasons})" if skipped else " (the folder is empty)")
+                         + "; pass a folder of text files")
 
 
 if __name__ == "__main__":

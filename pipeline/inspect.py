@@ -3,11 +3,14 @@
     python -m pipeline.inspect slices  --name imdb [--run RUN_ID] [--slice-by label] [--json]
     python -m pipeline.inspect report  --name imdb --html report.html
     python -m pipeline.inspect runs    --name imdb [--json]
-    python -m pipeline.inspect lineage --model runs/imdb/serving/1764000000 [--json]
+    python -m pipeline.inspect lineage --model runs/imdb/serving[/1764000000] [--json]
 
 A run is found in ML Metadata: --metadata FILE, or --work-dir/--name as
 run_local.py lays them out (runs/NAME/metadata.sqlite). The latest run with an
-evaluation is used unless --run names one.
+evaluation is used unless --run names one. `lineage --model` takes a serving
+folder (its newest version) or one version's folder; a work folder that was
+moved or copied is still found (by the version's name, since ML Metadata keeps
+the absolute paths of the run that pushed it).
 """
 from __future__ import annotations
 
@@ -19,13 +22,9 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from components.directory_example_gen import REPORT_FILE  # noqa: E402
-from models.evaluation import ACCURACY_METRICS  # noqa: E402
-from components.served_model_baseline import SERVED_VERSION_PROPERTY  # noqa: E402
-from pipeline import component_ids as ids  # noqa: E402
-from pipeline import configs, run_summary  # noqa: E402
+from models.features import REPORT_FILE
+from pipeline import component_ids as ids
+from pipeline import configs, quiet, run_summary
 
 
 class InspectError(RuntimeError):
@@ -139,29 +138,47 @@ def format_slices(table: Dict) -> str:
         for i, (metric, m) in enumerate(sorted(s["metrics"].items())):
             lines.append(
                 f"{s['slice'] if i == 0 else '':<24} {(f'{count:.0f}' if count is not None and i == 0 else ''):>9}  "
-                f"{metric:<34} {fmt(m['value']):>9} {fmt(m.get('baseline')):>9} {fmt(m.get('diff'), True):>9}  "
+                f"{metric:<34} {fmt(m['value'], count=metric in COUNT_METRICS):>9} "
+                f"{fmt(m.get('baseline'), count=metric in COUNT_METRICS):>9} "
+                f"{fmt(m.get('diff'), True, count=metric in COUNT_METRICS):>9}  "
                 f"{m.get('threshold', '')}")
     return "\n".join(lines)
 
 
-def fmt(v, signed=False) -> str:
-    return "-" if v is None else (f"{v:+.4f}" if signed else f"{v:.4f}")
+COUNT_METRICS = ("example_count", "weighted_example_count")
+
+
+def fmt(v, signed=False, count=False) -> str:
+    if v is None:
+        return "-"
+    if count:
+        return f"{v:+.0f}" if signed else f"{v:.0f}"
+    return f"{v:+.4f}" if signed else f"{v:.4f}"
 
 
 # ------------------------------------------------------------------ runs
 
 def runs_table(store) -> List[Dict]:
+    from models.evaluation import ACCURACY_METRICS  # imports TFMA
+
     rows = []
     for ctx in sorted(store.get_contexts_by_type("pipeline_run"), key=lambda c: (c.create_time_since_epoch, c.id)):
         execs = _executions_of_run(store, ctx.name)
-        row: Dict = {"run_id": ctx.name, "pipeline": None, "dataset": None, "test_accuracy": None,
-                     "blessed": None, "pushed_version": None,
+        row: Dict = {"run_id": ctx.name, "kind": "training", "pipeline": None, "dataset": None,
+                     "test_accuracy": None, "blessed": None, "pushed_version": None, "labelled": None,
                      "states": {n: run_summary._STATES.get(e.last_known_state, "?") for n, e in execs.items()}}
         pipes = [c.name for c in store.get_parent_contexts_by_context(ctx.id) if c.type == "pipeline"]
         row["pipeline"] = pipes[0] if pipes else None
         gen = execs.get(ids.EXAMPLE_GEN)
         if gen is not None:
             row["dataset"] = run_summary.custom_property(gen, "input_base")
+        if ids.BULK_INFERRER in execs or ids.UNLABELLED_EXAMPLE_GEN in execs:
+            row["kind"] = "inference"
+            folder_gen = execs.get(ids.UNLABELLED_EXAMPLE_GEN)
+            if folder_gen is not None:
+                row["dataset"] = run_summary.custom_property(folder_gen, "input_base")
+                examples = run_summary.output_artifacts(store, folder_gen.id)
+                row["labelled"] = run_summary.custom_property(examples[0], "num_documents") if examples else None
         if ids.EVALUATOR in execs:
             for a in run_summary.output_artifacts(store, execs[ids.EVALUATOR].id):
                 if a.type == "ModelEvaluation":
@@ -179,11 +196,20 @@ def runs_table(store) -> List[Dict]:
 
 
 def format_runs(rows: List[Dict]) -> str:
-    lines = [f"{'run':<28} {'corpus':<44} {'test acc':>8}  {'blessed':<7} pushed"]
+    """Training runs: corpus, test accuracy, blessing, push; inference runs: the folder and how many files
+    were labelled."""
+    lines = [f"{'run':<28} {'kind':<9} {'corpus or folder':<44} {'test acc':>8}  {'blessed':<7} pushed"]
     for r in rows:
+        folder = str(r["dataset"] or "-")[-44:]
+        if r.get("kind") == "inference":
+            failed = [n for n, state in r["states"].items() if state == "failed"]
+            done = f"labelled {r['labelled']} files" if r["labelled"] is not None else (
+                f"failed: {', '.join(failed)}" if failed else "no files labelled")
+            lines.append(f"{r['run_id']:<28} {'inference':<9} {folder:<44} {done}")
+            continue
         acc = f"{r['test_accuracy']:.4f}" if r["test_accuracy"] is not None else "-"
         blessed = {True: "yes", False: "no", None: "-"}[r["blessed"]]
-        lines.append(f"{r['run_id']:<28} {str(r['dataset'] or '-')[-44:]:<44} {acc:>8}  {blessed:<7} "
+        lines.append(f"{r['run_id']:<28} {'training':<9} {folder:<44} {acc:>8}  {blessed:<7} "
                      f"{r['pushed_version'] or '-'}")
     return "\n".join(lines)
 
@@ -192,12 +218,10 @@ def format_runs(rows: List[Dict]) -> str:
 
 def lineage(store, model_dir: str) -> Dict:
     """From a pushed model folder back to the corpus that made it."""
+    from components.served_model_baseline import SERVED_VERSION_PROPERTY  # imports TFX
+
     model_dir = os.path.normpath(os.path.abspath(model_dir))
-    pushed = [a for a in store.get_artifacts_by_type("PushedModel")
-              if run_summary.custom_property(a, "pushed") and os.path.normpath(run_summary.custom_property(a, "pushed_destination") or "") == model_dir]
-    if not pushed:
-        raise InspectError(f"{model_dir} is not a model this metadata store pushed; pass "
-                           "--model <serving dir>/<version> of the same run_local.py work dir")
+    pushed = pushed_artifacts(store, model_dir)
     push_exec = run_summary.producer(store, pushed[0].id)
     push_inputs = run_summary.input_artifacts(store, push_exec.id)
     model, blessing = push_inputs["model"][0], push_inputs["model_blessing"][0]
@@ -240,6 +264,26 @@ def lineage(store, model_dir: str) -> Dict:
                      "baseline_model": (run_summary.custom_property(baseline[0], SERVED_VERSION_PROPERTY) or None) if baseline else None,
                      "test_metrics": {k: v for k, v in overall.items() if "(" not in k}},
     }
+
+
+def pushed_artifacts(store, model_dir: str) -> list:
+    """The PushedModel artifacts of the version folder `model_dir`: by its path, else (a moved or copied work
+    folder: ML Metadata keeps absolute paths) by its version's name, which is unique within a store."""
+    pushed = [a for a in store.get_artifacts_by_type("PushedModel") if run_summary.custom_property(a, "pushed")]
+    by_path = [a for a in pushed
+               if os.path.normpath(run_summary.custom_property(a, "pushed_destination") or "") == model_dir]
+    if by_path:
+        return by_path
+    version = os.path.basename(model_dir)
+    by_version = [a for a in pushed if str(run_summary.custom_property(a, "pushed_version")) == version
+                  and os.path.basename(os.path.normpath(run_summary.custom_property(a, "pushed_destination") or ""))
+                  == version]
+    if by_version and os.path.isfile(os.path.join(model_dir, "saved_model.pb")):
+        return by_version
+    versions = sorted(str(run_summary.custom_property(a, "pushed_version")) for a in pushed)
+    raise InspectError(f"--model {model_dir}: not a model this metadata store pushed (its pushed versions: "
+                       f"{', '.join(versions) or 'none'}); pass --model <serving dir>[/<version>] of the run "
+                       "whose metadata this is, or --metadata FILE of the run that pushed it")
 
 
 def labelled_folders(store, model_id: int) -> List[Dict]:
@@ -309,6 +353,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                        help="run_local.py's work folder (default: %(default)s)")
     store.add_argument("--name", default="imdb", help="run name under --work-dir (default: %(default)s)")
     store.add_argument("--metadata", type=Path, help="ML Metadata SQLite file (overrides --work-dir/--name)")
+    quiet.add_flag(store)
     run = argparse.ArgumentParser(add_help=False)
     run.add_argument("--run", help="pipeline run id (default: the latest run with an evaluation)")
     as_json = argparse.ArgumentParser(add_help=False)
@@ -324,7 +369,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     commands["runs"] = sub.add_parser("runs", parents=[store, as_json], help="the run history")
     commands["lineage"] = lineage_ = sub.add_parser(
         "lineage", parents=[store, as_json], help="a pushed model back to its corpus, and the folders it labelled")
-    lineage_.add_argument("--model", type=Path, required=True, help="a pushed model folder (<serving dir>/<version>)")
+    lineage_.add_argument("--model", type=Path, required=True,
+                          help="a serving folder (its newest version) or one pushed version's folder")
     args, extra = p.parse_known_args(argv)
     if extra:  # named by the sub-command's own parser, whose usage lists the flags it takes
         commands[args.command].error(f"unrecognized arguments: {' '.join(extra)} (not a flag of {args.command})")
@@ -333,13 +379,20 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
+    quiet.setup(args.verbose)
+    from pipeline.predict import PredictError, resolve_model_dir
+
     try:
         if args.command == "lineage":
+            try:
+                model_dir = resolve_model_dir(args.model.expanduser().resolve())
+            except PredictError as err:
+                raise InspectError(str(err))
             if not args.metadata:  # run_local lays out runs/NAME/{serving,metadata.sqlite}
-                guess = args.model.resolve().parent.parent / "metadata.sqlite"
+                guess = model_dir.parent.parent / "metadata.sqlite"
                 if guess.is_file():
                     args.metadata = guess
-            info = lineage(open_store(args), str(args.model))
+            info = lineage(open_store(args), str(model_dir))
             print(json.dumps(info, indent=2) if args.json else format_lineage(info))
         elif args.command == "runs":
             rows = runs_table(open_store(args))
@@ -348,15 +401,28 @@ def main(argv: Optional[List[str]] = None) -> int:
             table = slices_table(open_store(args), run_id=args.run, slice_by=args.slice_by)
             print(json.dumps(table, indent=2) if args.json else format_slices(table))
         else:
-            args.html.parent.mkdir(parents=True, exist_ok=True)
+            check_writable(args.html)
+            store = open_store(args)
             from pipeline.report import html_report  # matplotlib: only for this command
 
-            args.html.write_text(html_report(open_store(args), run_id=args.run), encoding="utf-8")
+            args.html.write_text(html_report(store, run_id=args.run), encoding="utf-8")
             print(f"wrote {args.html}")
     except InspectError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0
+
+
+def check_writable(path: Path) -> None:
+    """Refuses, before any work, a destination that cannot take the report."""
+    if path.is_dir():
+        raise InspectError(f"--html {path}: a folder; pass a file name, e.g. {path / 'report.html'}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InspectError(f"--html {path}: cannot create its folder ({err.strerror or err})")
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise InspectError(f"--html {path}: not writable; pass a path you can write")
 
 
 if __name__ == "__main__":

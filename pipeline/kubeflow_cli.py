@@ -3,12 +3,31 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import List, Optional
 
 from pipeline import component_ids as ids
-from pipeline import configs, run_request
+from pipeline import configs, quiet, run_request
+
+# A container image reference as registries parse it (distribution/reference's grammar): [DOMAIN[:PORT]/]PATH
+# [:TAG][@sha256:DIGEST]; a sha256 digest has 64 hex digits.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+# The first part is a registry only with a dot or a port, or as localhost (else it is a lowercase path part).
+_DOMAIN = rf"(?:localhost(?::[0-9]+)?|{_LABEL}(?:\.{_LABEL})+(?::[0-9]+)?|{_LABEL}:[0-9]+)"
+IMAGE_REFERENCE = re.compile(rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?"
+                             r"(?:@sha256:[0-9a-f]{64})?$")
+
+
+def image_reference(value: str) -> str:
+    """--image: a reference a registry can resolve, best pinned by digest (NAME@sha256:...)."""
+    if not IMAGE_REFERENCE.match(value):
+        raise argparse.ArgumentTypeError(
+            f"'{value}' is not an image reference; pass REGISTRY/NAME:TAG or REGISTRY/NAME@sha256:<64 hex digits>")
+    return value
+
 
 def _gpu(value: str) -> tuple:
     if value.lower() in ("none", "0", ""):
@@ -49,7 +68,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     c.add_argument("--s3-secret", default=s3.secret,
                    help=f"Kubernetes secret with the S3 keys under '{s3.access_key_field}' and "
                         f"'{s3.secret_key_field}' (default: %(default)s)")
-    c.add_argument("--image", default=configs.default_image(), help="container image (default: %(default)s)")
+    c.add_argument("--image", type=image_reference, required=True,
+                   help="the container image every step runs, as your cluster pulls it: the image 'make image' "
+                        f"built ({configs.default_image()}) pushed to your registry, best pinned by its digest "
+                        "(REGISTRY/NAME@sha256:...), so a recurring run keeps running the image it was tested with")
     c.add_argument("--output", type=Path, help="spec file (default: build/kubeflow/NAME.json)")
     default_gpu = configs.KUBEFLOW_RESOURCES[ids.TRAINER]
     c.add_argument("--trainer-gpu", type=_gpu,
@@ -57,6 +79,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help=f"accelerator for the Trainer, TYPE[:COUNT] or 'none' "
                         f"(default: {default_gpu.accelerator_type}:{default_gpu.accelerator_count})")
     run_request.add_flags(c)
+    quiet.add_flag(c)
 
     s = sub.add_parser("schedule", help="upload the spec and create a recurring run")
     s.add_argument("--spec", type=Path, required=True, help="file written by `compile`")
@@ -106,6 +129,8 @@ def run_compile(args: argparse.Namespace) -> Path:
     else:
         name, num_classes = args.name, args.num_classes
     request = run_request.resolve(args, dataset)
+    for line in run_request.notices(request):
+        print(line, file=sys.stderr)
     trainer = configs.KUBEFLOW_RESOURCES[ids.TRAINER]
     resources = {**configs.KUBEFLOW_RESOURCES,
                  ids.TRAINER: configs.Resources(cpu=trainer.cpu, memory_gib=trainer.memory_gib,
@@ -132,6 +157,7 @@ def run_compile(args: argparse.Namespace) -> Path:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
+    quiet.setup(getattr(args, "verbose", False))
     if args.command == "compile":
         try:
             run_compile(args)

@@ -1,172 +1,223 @@
-"""The self-contained HTML report of an evaluation: verdict, metrics, slice figures, ingestion, and why.
+"""The self-contained HTML report a reviewer reads before trusting a model.
 
     python -m pipeline.inspect report --name imdb --html report.html
 
-Figures are PNGs embedded in the page (matplotlib); the "why" sections run the
-evaluated model over the test split (pipeline/explanations.py).
+In order: what was evaluated (pipeline, corpus, model version, where it was
+pushed); the verdict, each bound with its value and whether a served baseline
+was compared; the overall metrics; per class precision, recall and F1; for two
+classes the metrics across decision thresholds and the ROC and precision-recall
+curves; the slices (class names for the label slice) with per-class precision
+and recall; how the model was trained (recipe, settings, epochs and loss curves,
+vocabulary, split sizes); ingestion; and why (the tokens that moved the test
+split's decisions, the most confident mistakes with their files). Figures are
+PNGs embedded in the page (pipeline/report_figures.py).
 """
 from __future__ import annotations
 
-import base64
-import io
-import json
+import html
 import os
 from typing import Dict, List, Optional
 
-from components.directory_example_gen import REPORT_FILE
-from models.evaluation import accuracy_metric_name
-from pipeline import run_summary
-from pipeline.inspect import find_evaluation, fmt, read_json, slices_table
+from pipeline import report_figures, review_facts, run_summary
+from pipeline.inspect import find_evaluation, fmt, slices_table
+
+EXCERPT_CHARACTERS = 240
+THRESHOLDS_SHOWN = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+_E = html.escape
 
 
-def _png(fig) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    import matplotlib.pyplot as plt
+def excerpt(text: str, limit: int = EXCERPT_CHARACTERS) -> str:
+    """The text up to `limit` characters, cut at a word's end, with an ellipsis when cut."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit + 1].rsplit(" ", 1)[0] if " " in text[:limit + 1] else text[:limit]
+    return cut.rstrip(" ,;:.") + " …"
 
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
+
+def metric_short_name(class_name: str) -> str:
+    import re
+
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower()
 
 
-def figures(table: Dict, class_names: List[str]) -> Dict[str, str]:
-    """{title: base64 PNG} for the report (and the notebook)."""
-    import matplotlib
+def verdict_lines(table: Dict, facts: Dict) -> List[Dict]:
+    """One line per bound of the gate: what it asks, the value, pass / FAIL / not applied."""
+    overall = next(s for s in table["slices"] if s["slice"] == "overall")
+    lines = []
+    for bound in facts["bounds"]:
+        metric = metric_short_name(bound["metric"])
+        values = overall["metrics"].get(metric, {}) if bound["slice"] == "overall" else {}
+        failed = any(f.startswith(f"{bound['slice']}: {metric} ") and
+                     ("lower bound" in f if bound["kind"] == "lower_bound" else "no-regression" in f)
+                     for f in table["failures"])
+        if bound["kind"] == "lower_bound":
+            lines.append({"text": f"test {metric} {fmt(values.get('value'))} must be at least {bound['bound']:g}",
+                          "outcome": "FAIL" if failed else "pass"})
+        elif facts["served_baseline"]:
+            how = {"recorded": "its figures recorded when it was blessed",
+                   "evaluated": "evaluated in this run"}.get(facts["baseline_figures"], "")
+            lines.append({"text": f"change in {metric} against the served model, version "
+                                  f"{facts['served_baseline']} ({how}): {fmt(values.get('diff'), True)}, "
+                                  f"must be at least {bound['bound']:+g}",
+                          "outcome": "FAIL" if failed else "pass"})
+        else:
+            lines.append({"text": f"change in {metric} against the served model, at least {bound['bound']:+g}: "
+                                  "no model was served when this one was evaluated, so there was no baseline "
+                                  "to compare with",
+                          "outcome": "not applied"})
+    return lines
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
 
-    out: Dict[str, str] = {}
-    accuracy_key = accuracy_metric_name(len(class_names))
-    by_feature: Dict[str, List[Dict]] = {}
+def _table(header: List[str], rows: List[List[str]], cls: str = "") -> str:
+    head = "".join(f"<th>{_E(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table class='{cls}'><tr>{head}</tr>{body or '<tr><td>none</td></tr>'}</table>"
+
+
+def per_class_rows(matrix, class_names: List[str]) -> List[List[str]]:
+    rows = []
+    for c, name in enumerate(class_names):
+        support = sum(matrix[c])
+        predicted = sum(row[c] for row in matrix)
+        hit = matrix[c][c]
+        precision = hit / predicted if predicted else None
+        recall = hit / support if support else None
+        f1 = 2 * precision * recall / (precision + recall) if precision and recall else None
+        rows.append([_E(name), fmt(precision), fmt(recall), fmt(f1), f"{support:.0f}"])
+    return rows
+
+
+def _figure(title: str, b64: str) -> str:
+    return (f"<figure><img alt='{_E(title)}' src='data:image/png;base64,{b64}'>"
+            f"<figcaption>{_E(title)}</figcaption></figure>")
+
+
+def _slices_html(table: Dict, class_names: List[str], own: Dict[str, Dict]) -> str:
+    from models.evaluation import accuracy_metric_name
+
+    accuracy = accuracy_metric_name(len(class_names))
+    header = ["slice", "examples", "accuracy", "baseline", "diff"] + [
+        f"{c} {m}" for c in class_names for m in ("precision", "recall")]
+    rows = []
     for s in table["slices"]:
-        if s["feature"]:
-            by_feature.setdefault(s["feature"], []).append(s)
-    for feature, slices in sorted(by_feature.items()):
-        numeric = all(s["value"].lstrip("-").isdigit() for s in slices)
-        slices = sorted(slices, key=lambda s: int(s["value"]) if numeric else s["value"])
-        labels = [s["value"] for s in slices]
-        values = [_nan(s["metrics"].get(accuracy_key, {}).get("value")) for s in slices]
-        baseline = [_nan(s["metrics"].get(accuracy_key, {}).get("baseline")) for s in slices]
-        fig, ax = plt.subplots(figsize=(max(4, 0.8 * len(labels) + 2), 3))
-        x = np.arange(len(labels))
-        bars = ax.bar(x - 0.2 if not np.all(np.isnan(baseline)) else x, values, 0.4, label="candidate")
-        if not np.all(np.isnan(baseline)):
-            ax.bar(x + 0.2, baseline, 0.4, label="baseline", alpha=0.5)
-            ax.legend(loc="upper center", ncol=2, fontsize=8, frameon=False)
-        for bar, s in zip(bars, slices):
-            ax.annotate(f"n={s['example_count']:.0f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                        ha="center", va="bottom", fontsize=7)
-        ax.set_xticks(x, labels, rotation=30 if len(labels) > 5 else 0)
-        ax.set_ylim(0, 1.2)
-        ax.set_ylabel("accuracy")
-        ax.set_title(f"accuracy by {feature}")
-        out[f"Accuracy by {feature}"] = _png(fig)
-
-    matrix = _confusion(table["evaluation_uri"], len(class_names))
-    if matrix is not None:
-        fig, ax = plt.subplots(figsize=(1.2 * len(class_names) + 2, 1.1 * len(class_names) + 1.5))
-        im = ax.imshow(matrix, cmap="Blues")
-        for i in range(len(class_names)):
-            for j in range(len(class_names)):
-                ax.text(j, i, f"{matrix[i][j]:.0f}", ha="center", va="center",
-                        color="white" if matrix[i][j] > np.max(matrix) / 2 else "black")
-        ax.set_xticks(range(len(class_names)), class_names)
-        ax.set_yticks(range(len(class_names)), class_names)
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("actual")
-        fig.colorbar(im)
-        ax.set_title("confusion matrix (test)")
-        out["Confusion matrix"] = _png(fig)
-
-    calibration = _calibration(table["evaluation_uri"]) if len(class_names) == 2 else None
-    if calibration:
-        pred, label, counts = calibration
-        fig, ax = plt.subplots(figsize=(4, 4))
-        ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect")
-        ax.scatter(pred, label, s=[max(5, 200 * c / max(counts)) for c in counts], label="buckets")
-        ax.set_xlabel("mean predicted probability")
-        ax.set_ylabel("fraction positive")
-        ax.set_title("calibration (test)")
-        ax.legend(loc="upper left")
-        out["Calibration"] = _png(fig)
-    return out
+        if not s["feature"]:
+            continue
+        value = report_figures.slice_label(s["feature"], s["value"], class_names)
+        m = s["metrics"].get(accuracy, {})
+        per_class = own.get(s["slice"], {}).get("classes", {})
+        rows.append([_E(f"{s['feature']}={value}"), fmt(s["example_count"], count=True), fmt(m.get("value")),
+                     fmt(m.get("baseline")), fmt(m.get("diff"), True)]
+                    + [fmt(per_class.get(c, {}).get(k)) for c in class_names for k in ("precision", "recall")])
+    return _table(header, rows, "slices")
 
 
-def _nan(v) -> float:
-    return float("nan") if v is None else v
-
-
-def _confusion(eval_uri: str, num_classes: int):
-    if num_classes > 2:
-        return run_summary.confusion_matrix(eval_uri, num_classes)
-    plot = run_summary.overall_plot(eval_uri, "confusion_matrix_at_thresholds")
-    if plot is None:
-        return None
-    best = min(plot.matrices, key=lambda m: abs(m.threshold - 0.5))
-    return [[best.true_negatives, best.false_positives], [best.false_negatives, best.true_positives]]
-
-
-def _calibration(eval_uri: str, bins: int = 10):
-    plot = run_summary.overall_plot(eval_uri, "calibration_histogram_buckets")
-    if plot is None:
-        return None
-    # TFMA keeps many fine buckets; ten by predicted probability read better.
-    sums = [[0.0, 0.0, 0.0] for _ in range(bins)]
-    for b in plot.buckets:
-        n = b.num_weighted_examples.value
-        if n > 0:
-            mean = b.total_weighted_refined_prediction.value / n
-            target = sums[min(bins - 1, max(0, int(mean * bins)))]
-            target[0] += b.total_weighted_refined_prediction.value
-            target[1] += b.total_weighted_label.value
-            target[2] += n
-    kept = [t for t in sums if t[2] > 0]
-    return [t[0] / t[2] for t in kept], [t[1] / t[2] for t in kept], [t[2] for t in kept]
+def _training_html(facts: Dict, figures: Dict[str, str]) -> str:
+    train, transform = facts["train_settings"], facts["transform_settings"]
+    history = facts["history"]
+    losses = history.get("train", {}).get("epoch_loss", [])
+    val_losses = history.get("validation", {}).get("epoch_loss", [])
+    recipe = (f"the '{facts['recipe']}' recipe" if facts["recipe"] else "settings of their own (no named recipe)")
+    patience = train.get("early_stopping_patience")
+    stopped = (f"{facts['epochs_run']} of at most {train.get('epochs')} epochs"
+               + (f" (early stopping on the eval loss, patience {patience}: when it stops early, the weights of "
+                  "the best epoch are kept)" if patience else ""))
+    settings = "".join(f"<tr><td>{_E(k)}</td><td>{_E(str(v))}</td></tr>"
+                       for k, v in sorted({**transform, **train}.items()))
+    splits = facts["ingestion"].get("splits", {})
+    split_rows = [[_E(split)] + [str(n) for n in per_class.values()] + [str(sum(per_class.values()))]
+                  for split, per_class in splits.items()]
+    classes = list(next(iter(splits.values()), {}).keys())
+    push = facts["push"]
+    pushed = ("not pushed: no pusher ran" if push is None else
+              f"pushed as version {_E(str(push['version']))} to <code>{_E(str(push['destination']))}</code>"
+              if push["pushed"] else "not pushed (not blessed): serving keeps its current model")
+    curve = figures.get("Training curves")
+    return f"""<h2>How the model was trained</h2>
+<p>Settings: {recipe}. Trained {stopped}; final loss {fmt(losses[-1] if losses else None)} on the train split,
+{fmt(val_losses[-1] if val_losses else None)} on the eval split. Vocabulary: {facts['vocabulary_entries']} words
+in the file (vocab_size {transform.get('vocab_size')} with padding and out-of-vocabulary), n-grams
+{transform.get('ngrams')}{f", {transform.get('ngram_buckets')} hashed n-gram ids" if transform.get('ngram_buckets') else ""},
+at most {transform.get('max_len')} ids per document. Model: <code>{_E(facts['model_uri'])}</code>; {pushed}.</p>
+{_figure('Training curves', curve) if curve else ''}
+<h3>Split sizes</h3>{_table(['split'] + classes + ['all'], split_rows)}
+<h3>Settings</h3><table>{settings}</table>"""
 
 
 def html_report(store, pipeline_name: Optional[str] = None, run_id: Optional[str] = None) -> str:
-    import html
+    from pipeline import explanations
 
     table = slices_table(store, pipeline_name, run_id)
     rid, evaluator, evaluation, blessing = find_evaluation(store, pipeline_name, run_id)
+    facts = review_facts.review_facts(store, evaluator, evaluation)
     examples = run_summary.input_artifacts(store, evaluator.id)["examples"][0]
-    class_names = json.loads(run_summary.custom_property(examples, "class_names") or "[]")
-    ingest = read_json(os.path.join(examples.uri, REPORT_FILE))
+    class_names = facts["ingestion"].get("class_names") or []
+    min_accuracy = next((b["bound"] for b in facts["bounds"] if b["kind"] == "lower_bound"), None)
+    images = report_figures.figures(table, class_names, min_accuracy, facts["history"])
+    why = why_figures(store, evaluator, examples, class_names)
+    own = explanations.per_slice_precision_recall(why["predictions"], why["labels"], why["slices"], class_names)
+
+    overall = next(s for s in table["slices"] if s["slice"] == "overall")
+    push = facts["push"] or {}
+    version = push.get("version") if push.get("pushed") else None
+    title = f"{facts['pipeline'] or 'pipeline'}: model {version or '(not pushed)'}"
+    checks = "".join(f"<li class='{'fail' if v['outcome'] == 'FAIL' else ''}'><b>{_E(v['outcome'])}</b>: "
+                     f"{_E(v['text'])}</li>" for v in verdict_lines(table, facts))
+    bound_text = {metric_short_name(b["metric"]): f"at least {b['bound']:g}" for b in facts["bounds"]
+                  if b["kind"] == "lower_bound"}
+    metric_rows = [[_E(m), fmt(v["value"], count=m in ("example_count",)), fmt(v.get("baseline")),
+                    fmt(v.get("diff"), True),
+                    _E(f"{bound_text.get(m, '')}: {v['threshold']}" if v.get("threshold") else "")]
+                   for m, v in sorted(overall["metrics"].items())]
+    matrix = report_figures.confusion(table["evaluation_uri"], len(class_names))
+    curve = report_figures.threshold_curve(table["evaluation_uri"]) if len(class_names) == 2 else []
+    threshold_rows = [[f"{r['threshold']:.2f}", fmt(r["precision"]), fmt(r["recall"]), fmt(r["f1"]),
+                       fmt(r["accuracy"]), fmt(r["false_positive_rate"])]
+                      for t in THRESHOLDS_SHOWN for r in [min(curve, key=lambda r: abs(r["threshold"] - t))]] \
+        if curve else []
+    curve_images = "".join(_figure(t, images[t]) for t in ("ROC curve", "Precision-recall curve", "Calibration")
+                           if t in images)
+    slice_images = "".join(_figure(t, b) for t, b in images.items() if t.startswith("Accuracy by"))
+    ingest = facts["ingestion"]
     reasons: Dict[str, int] = {}
     for s in ingest.get("skipped", []):
         reasons[s["reason"]] = reasons.get(s["reason"], 0) + 1
-    overall = next(s for s in table["slices"] if s["slice"] == "overall")
-    verdict = "BLESSED" if table["blessed"] else "NOT BLESSED"
-    rows = "".join(
-        f"<tr><td>{html.escape(m)}</td><td>{fmt(v['value'])}</td><td>{fmt(v.get('baseline'))}</td>"
-        f"<td>{fmt(v.get('diff'), True)}</td><td>{v.get('threshold', '')}</td></tr>"
-        for m, v in sorted(overall["metrics"].items()))
-    images = "".join(f"<figure><img alt='{html.escape(t)}' src='data:image/png;base64,{b64}'>"
-                     f"<figcaption>{html.escape(t)}</figcaption></figure>"
-                     for t, b64 in figures(table, class_names).items())
-    skipped = "".join(f"<tr><td>{html.escape(r)}</td><td>{n}</td></tr>" for r, n in sorted(reasons.items())) \
-        or "<tr><td colspan=2>none</td></tr>"
-    failures = "".join(f"<li>{html.escape(f)}</li>" for f in table["failures"])
-    why = _why_html(store, evaluator, examples, class_names)
+    skipped = [[_E(r), str(n)] for r, n in sorted(reasons.items())]
+    baseline_note = (f"compared with the served model, version {_E(facts['served_baseline'])}"
+                     if facts["served_baseline"] else "no baseline: nothing was served when this model was evaluated")
     return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>Evaluation {html.escape(rid)}</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:1100px}} table{{border-collapse:collapse}}
+<html><head><meta charset="utf-8"><title>{_E(title)}</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1150px}} table{{border-collapse:collapse;margin:0.5em 0}}
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}} td:first-child{{text-align:left}}
-figure{{display:inline-block;margin:0.5em}} .verdict{{font-size:1.4em;font-weight:bold;
-color:{'#2a7' if table['blessed'] else '#c33'}}}</style></head><body>
-<h1>Evaluation of run {html.escape(rid)}</h1>
-<p class="verdict">{verdict}</p><ul>{failures}</ul>
-<p>Classes: {html.escape(', '.join(class_names))}. Test examples: {overall['example_count']:.0f}.
-Evaluation: <code>{html.escape(evaluation.uri)}</code></p>
-<h2>Candidate against baseline (overall)</h2>
-<table><tr><th>metric</th><th>candidate</th><th>baseline</th><th>diff</th><th>threshold</th></tr>{rows}</table>
-<h2>Slices</h2>{images}
+figure{{display:inline-block;margin:0.5em;vertical-align:top}} .verdict{{font-size:1.4em;font-weight:bold;
+color:{'#2a7' if table['blessed'] else '#c33'}}} li.fail{{color:#c33}} .meta{{color:#555}}</style></head><body>
+<h1>{_E(title)}</h1>
+<p class="meta">Run <code>{_E(rid)}</code> of <code>{_E(str(facts['pipeline']))}</code>; corpus
+<code>{_E(str(facts['corpus']))}</code>; classes {_E(', '.join(class_names))};
+{overall['example_count']:.0f} test examples; {baseline_note}.<br>Evaluation: <code>{_E(evaluation.uri)}</code></p>
+<p class="verdict">{'BLESSED' if table['blessed'] else 'NOT BLESSED'}</p>
+<ul>{checks}</ul>
+<h2>Overall (test split)</h2>
+{_table(['metric', 'candidate', 'baseline', 'diff', 'bound'], metric_rows)}
+<h2>Per class</h2>
+<p>Top-1 prediction{' (the positive class when its probability is at least 0.5)' if len(class_names) == 2 else ''}:
+precision = of the documents predicted as the class, the share that are; recall = of the class's documents, the
+share found.</p>
+{_table(['class', 'precision', 'recall', 'F1', 'test documents'], per_class_rows(matrix, class_names) if matrix else [])}
+{_figure('Confusion matrix', images['Confusion matrix']) if 'Confusion matrix' in images else ''}
+{f"<h2>Across decision thresholds</h2><p>The positive class ({_E(class_names[1])}) is predicted when its probability is at least the threshold; the model serves 0.5.</p>" + _table(['threshold', 'precision', 'recall', 'F1', 'accuracy', 'false positive rate'], threshold_rows) + curve_images if curve else ''}
+<h2>Slices</h2>
+<p>Count, accuracy, baseline and diff: TFMA's. Precision and recall per class within a slice: this report's own
+pass of the evaluated model over the test split (TFMA computes them on the overall slice only, to keep the
+Evaluator fast). The dashed line is the overall slice's bound; slices are for looking, not gating.</p>
+{slice_images}
+{_slices_html(table, class_names, own)}
+{_training_html(facts, images)}
 <h2>Ingestion</h2>
-<p>{ingest.get('documents', '?')} documents ingested from <code>{html.escape(str(ingest.get('corpus_root', '?')))}</code>;
+<p>{ingest.get('documents', '?')} documents ingested from <code>{_E(str(ingest.get('corpus_root', '?')))}</code>;
 {len(ingest.get('skipped', []))} files skipped, {len(ingest.get('decoded_with_fallback', []))} decoded with a fallback.</p>
-<table><tr><th>skipped because</th><th>files</th></tr>{skipped}</table>
-{why}
+{_table(['skipped because', 'files'], skipped)}
+{_why_html(why, class_names)}
 </body></html>
 """
 
@@ -180,7 +231,7 @@ def why_figures(store, evaluator, examples, class_names: List[str]) -> Dict:
 
     model_artifact = run_summary.input_artifacts(store, evaluator.id)["model"][0]
     model = tf.saved_model.load(os.path.join(model_artifact.uri, "Format-Serving"))
-    texts, labels = explanations.read_split(examples.uri, "test")
+    texts, labels, slices = explanations.read_split(examples.uri, "test")
     analysis = explanations.test_split_analysis(model, texts, labels, class_names)
     example_gen = run_summary.producer(store, examples.id)
     root = run_summary.custom_property(example_gen, "input_base")
@@ -190,33 +241,31 @@ def why_figures(store, evaluator, examples, class_names: List[str]) -> Dict:
     for m in analysis["mistakes"]:
         text = texts[m.pop("index")]
         m["file"] = files.get(text)
-        m["excerpt"] = text[:160].decode("utf-8", "replace")
-    return {**analysis, "corpus_root": root}
+        m["excerpt"] = excerpt(text.decode("utf-8", "replace"))
+    return {**analysis, "corpus_root": root, "labels": labels, "slices": slices}
 
 
-def _why_html(store, evaluator, examples, class_names: List[str]) -> str:
-    import html
-
-    figures_ = why_figures(store, evaluator, examples, class_names)
+def _why_html(why: Dict, class_names: List[str]) -> str:
     tables = "".join(
-        f"<figure><table><tr><th>{html.escape(c)}: token</th><th>share</th><th>summed</th><th>times</th></tr>"
-        + "".join(f"<tr><td>{html.escape(t['token'])}</td><td>{t['share']:+.3f}</td><td>{t['summed_share']:+.1f}</td>"
+        f"<figure><table><tr><th>{_E(c)}: token</th><th>share</th><th>summed</th><th>times</th></tr>"
+        + "".join(f"<tr><td>{_E(t['token'])}</td><td>{t['share']:+.3f}</td><td>{t['summed_share']:+.1f}</td>"
                   f"<td>{t['occurrences']}</td></tr>" for t in tokens)
         + "</table></figure>"
-        for c, tokens in figures_["influential_tokens"].items())
+        for c, tokens in why["influential_tokens"].items())
     mistakes = "".join(
-        f"<tr><td>{html.escape(m['file'] or '(file not found)')}</td><td>{html.escape(m['true'])}</td>"
-        f"<td>{html.escape(m['predicted'])}</td><td>{m['probability']:.3f}</td>"
-        f"<td style='text-align:left'>{html.escape(m['excerpt'])}</td></tr>"
-        for m in figures_["mistakes"]) or "<tr><td colspan=5>none</td></tr>"
+        f"<tr><td>{_E(m['file'] or '(file not found)')}</td><td>{_E(m['true'])}</td>"
+        f"<td>{_E(m['predicted'])}</td><td>{m['probability']:.3f}</td>"
+        f"<td style='text-align:left'>{_E(m['excerpt'])}</td></tr>"
+        for m in why["mistakes"]) or "<tr><td colspan=5>none</td></tr>"
     binary = len(class_names) == 2
+    explained = (f"the {_E(class_names[1])} logit (negative: toward {_E(class_names[0])})" if binary
+                 else "each class&#39;s logit")
     return f"""<h2>Why: the tokens that moved the test split's decisions</h2>
-<p>Each token's share of {'the ' + html.escape(class_names[1]) + ' logit (negative: toward ' + html.escape(class_names[0]) + ')'
-                          if binary else 'each class&#39;s logit'} per occurrence, and summed over its occurrences in
-the {figures_['examples']} test examples (logit units; exact: the model averages one term per token); the tokens
-with the largest share per occurrence among those seen at least 20 times.</p>
+<p>Each token's share of {explained} per occurrence, and summed over its occurrences in the {why['examples']}
+test examples (logit units; exact: the model averages one term per token); the tokens with the largest share
+per occurrence among those seen at least {why['min_occurrences']} times.</p>
 {tables}
 <h2>Most confident mistakes</h2>
-<p>{figures_['errors']} of {figures_['examples']} test examples misclassified; files under
-<code>{html.escape(str(figures_['corpus_root']))}</code>.</p>
+<p>{why['errors']} of {why['examples']} test examples misclassified; files under
+<code>{_E(str(why['corpus_root']))}</code>.</p>
 <table><tr><th>file</th><th>true</th><th>predicted</th><th>probability</th><th>text</th></tr>{mistakes}</table>"""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 from pipeline import configs
 
@@ -105,7 +105,8 @@ def resolve(args: argparse.Namespace, dataset: Optional[configs.DatasetSpec]) ->
     ingest = configs.IngestConfig(exclude_dirs=exclude, eval_dir=args.eval_dir, eval_percent=args.eval_percent,
                                   max_file_bytes=args.max_file_bytes)
     transform, train = recipe_configs(args)
-    for config in (ingest, transform, train):
+    evaluation = configs.EvaluationConfig(min_accuracy=min_accuracy, max_accuracy_drop=args.max_accuracy_drop)
+    for config in (ingest, transform, train, evaluation):
         config.validate()
     return RunRequest(
         schema_file=schema_file,
@@ -113,6 +114,15 @@ def resolve(args: argparse.Namespace, dataset: Optional[configs.DatasetSpec]) ->
         ingest=ingest,
         transform=transform,
         train=train,
-        evaluation=configs.EvaluationConfig(min_accuracy=min_accuracy, max_accuracy_drop=args.max_accuracy_drop),
+        evaluation=evaluation,
         beam_args=tuple(args.beam_arg if args.beam_arg is not None else configs.DEFAULT_BEAM_ARGS),
     )
+
+
+def notices(request: RunRequest) -> List[str]:
+    """Settings that are valid but probably not meant: one line each, printed before the run starts."""
+    lines = []
+    if request.train.epochs == 0:
+        lines.append("warning: --epochs 0: the model is exported untrained (its initial random weights), and "
+                     "the Evaluator judges that")
+    return lines

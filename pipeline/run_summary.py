@@ -248,7 +248,7 @@ def build_summary(metadata_path: str, pipeline_name: str, wall: float, failure: 
                 "pushed": bool(props["pushed"].int_value) if "pushed" in props else False,
                 "path": props["pushed_destination"].string_value if "pushed_destination" in props else None,
             }
-    from components.directory_example_gen import REPORT_FILE  # imports Beam and TFX
+    from models.features import REPORT_FILE
 
     for row in rows:
         if row["component"] == ids.EXAMPLE_GEN and row["state"] in ("ran", "cached"):

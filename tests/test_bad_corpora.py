@@ -48,6 +48,11 @@ def _class_beside_train(root):
     write_doc(root / "neutral" / "1.txt", "a class folder at the root beside train/")
 
 
+def _one_file_class(root):
+    for p in sorted((root / "train" / "pos").iterdir())[1:]:
+        p.unlink()
+
+
 def _validation_class_mismatch(root):
     shutil.copytree(root / "test", root / "val")
     (root / "val" / "neg").rename(root / "val" / "negative")
@@ -63,6 +68,7 @@ LAYOUT_PROBLEMS = {
     "empty class folder in test": (_emptied("test", "neg"), "test/neg", "has no documents; add documents"),
     "train and test classes differ": (_class_mismatch, "test", "only in train: ['pos']; only in test: ['positive']"),
     "class folder beside train/": (_class_beside_train, "", "and other folders (neutral/) beside them"),
+    "class of one file": (_one_file_class, "train/pos", "would have no documents in split 'eval'"),
     "validation classes differ": (_validation_class_mismatch, "val",
                                   "only in train: ['neg']; only in val: ['negative']"),
 }
@@ -94,11 +100,13 @@ def test_each_kind_of_bad_file_is_skipped_and_reported_and_the_rest_ingested(tmp
     write_doc(pos / "name with spaces.txt", "spaces in the name, great film")
     write_doc(neg / "crème brûlée ünïcode.txt", "non-ASCII name, dull film")
     write_doc(neg / "no_extension", "no extension, boring film")
-    read_extra = 6
+    write_doc(pos / "punctuation.txt", "!!! ... ??? :-)")  # words, but no token once standardized: read
+    read_extra = 7
     # Skipped, each with its reason.
     write_doc(pos / "empty.txt", "")
     write_doc(pos / "blank.txt", " \n\t\n")
     write_doc(neg / "image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    write_doc(neg / "markup.html", "<br /><br /><p></p>")  # no word: word_count 0 would fail validation
     with open(pos / "huge.txt", "wb") as f:  # 50 MB, over the default max_file_bytes (1 MiB)
         f.write(b"word " * (10 * 1024 * 1024))
     os.symlink(pos / "loop_a.txt", pos / "loop_b.txt")
@@ -118,6 +126,7 @@ def test_each_kind_of_bad_file_is_skipped_and_reported_and_the_rest_ingested(tmp
         ("train/pos/empty.txt", "empty or whitespace-only"),
         ("train/pos/blank.txt", "empty or whitespace-only"),
         ("train/neg/image.txt", "binary file (NUL bytes)"),
+        ("train/neg/markup.html", "no words: nothing but HTML markup"),
         ("train/pos/huge.txt", f"too large: {50 * 1024 * 1024} bytes > max_file_bytes {1 << 20}"),
         ("train/pos/loop_a.txt", "link loop"),
         ("train/pos/loop_b.txt", "link loop"),
@@ -127,13 +136,14 @@ def test_each_kind_of_bad_file_is_skipped_and_reported_and_the_rest_ingested(tmp
     assert report["decoded_with_fallback"] == [{"path": "train/neg/utf16.txt", "encoding": "utf-16"},
                                                {"path": "train/pos/latin1.txt", "encoding": "cp1252"}]
     assert ingestion["documents"] == 2 * (20 + 10) + read_extra
-    assert f"ingested {ingestion['documents']} documents, 8 files skipped, 2 decoded with a fallback" in out
+    assert f"ingested {ingestion['documents']} documents, 9 files skipped, 2 decoded with a fallback" in out
     texts = set()
     for split in ("train", "eval"):
         texts |= {feature(ex, "text")[0].decode() for ex in
                   read_examples(str(Path(ingestion["examples_uri"]) / f"Split-{split}" / "*"))}
     assert {"Un film génial, très émouvant", "Ein furchtbar langweiliger Film", "a nested wonderful film",
-            "spaces in the name, great film", "non-ASCII name, dull film", "no extension, boring film"} <= texts
+            "spaces in the name, great film", "non-ASCII name, dull film", "no extension, boring film",
+            "!!! ... ??? :-)"} <= texts
 
 
 def test_class_whose_files_are_all_unreadable_fails_naming_it_and_why(tmp_path, capsys):
@@ -159,6 +169,9 @@ def test_class_whose_files_are_all_unreadable_fails_naming_it_and_why(tmp_path, 
     (("--eval-percent", "100"), "eval_percent"),
     (("--schema", "no-such-schema"), "no curated schema 'no-such-schema'"),
     (("--schema", "missing.pbtxt"), "--schema missing.pbtxt: no such file"),
+    (("--min-accuracy", "2"), "--min-accuracy (EvaluationConfig.min_accuracy) must be between 0 and 1, got 2.0"),
+    (("--min-accuracy", "-1"), "--min-accuracy (EvaluationConfig.min_accuracy) must be between 0 and 1"),
+    (("--max-accuracy-drop", "-0.5"), "--max-accuracy-drop (EvaluationConfig.max_accuracy_drop) must be between 0 and 1"),
 ])
 def test_bad_setting_stops_before_any_component_naming_it(tmp_path, capsys, flags, named):
     root = make_corpus(tmp_path / "corpus", n_train=4, n_test=2)
@@ -166,3 +179,12 @@ def test_bad_setting_stops_before_any_component_naming_it(tmp_path, capsys, flag
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: ") and named in err, err
     assert not (tmp_path / "runs" / "corpus" / "pipeline_root").exists()
+
+
+def test_epochs_zero_is_run_with_a_warning_before_anything_starts():
+    from pipeline import run_request
+
+    args = cli.parse_args(["--data-dir", "x", "--epochs", "0"])
+    [line] = run_request.notices(run_request.resolve(args, None))
+    assert line.startswith("warning: --epochs 0: the model is exported untrained")
+    assert run_request.notices(run_request.resolve(cli.parse_args(["--data-dir", "x"]), None)) == []

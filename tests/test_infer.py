@@ -19,6 +19,7 @@ GOOD = {
     "review.txt": "A wonderful, excellent film. Superb acting!",
     "nested/deeper/no extension": "Dull and boring, an awful waste of time.",
     "nested/latin1.txt": "Caf\xe9 scenes: excellent, superb, wonderful.".encode("latin-1"),
+    "punctuation.txt": "!!! ... ??? :-)",  # no token once standardized
 }
 
 
@@ -56,11 +57,19 @@ def test_one_row_per_readable_file_with_the_served_models_probabilities(tiny_run
     assert [(t["path"], t["class"], float(t["p_pos"])) for t in table] == [
         (r["path"], r["class"], pytest.approx(r["probabilities"]["pos"], abs=1e-9)) for r in rows]
     # Every file not labelled is named with its reason.
-    assert "3 files not labelled" in captured.err
+    # Every file is accounted for: labelled, or named with its reason; the fallback decoding and the text
+    # without tokens are said.
+    assert "labelled 4 of 7 files: " in captured.out
+    assert "3 files not labelled" in captured.out
     for line in ("  .DS_Store: hidden file: not a document", "  empty.txt: empty or whitespace-only",
                  "  image.png: binary file (NUL bytes)"):
-        assert line in captured.err
-    assert "labelled 3 files" in captured.out
+        assert line in captured.out
+    assert "1 files were not UTF-8 and were decoded as cp1252 (1): nested/latin1.txt" in captured.out
+    assert "1 files had no tokens and were answered from the model's bias alone: punctuation.txt" in captured.out
+    # The text without tokens: finite probabilities (the bias's), never NaN, marked by its token count.
+    by_path = {r["path"]: r for r in rows}
+    assert by_path["punctuation.txt"]["token_count"] == 0 and by_path["review.txt"]["token_count"] > 0
+    assert np.all(np.isfinite(got))
 
 
 def test_the_labelling_is_in_ml_metadata_and_lineage_names_the_folder(tiny_run, labelled, capsys):
@@ -75,7 +84,7 @@ def test_the_labelling_is_in_ml_metadata_and_lineage_names_the_folder(tiny_run, 
     capsys.readouterr()
     assert tc_inspect.main(["lineage", "--model", str(tiny_run.serving / version), "--json"]) == 0
     labelled_folders = json.loads(capsys.readouterr().out)["labelled"]
-    assert [(entry["folder"], entry["documents"]) for entry in labelled_folders][-1] == (str(folder), 3)
+    assert [(entry["folder"], entry["documents"]) for entry in labelled_folders][-1] == (str(folder), 4)
 
 
 def test_an_unknown_version_is_refused_listing_the_pushed_ones(tiny_run, labelled, capsys):
@@ -90,3 +99,26 @@ def test_a_missing_folder_is_refused_before_any_work(tiny_run, tmp_path, capsys)
     code = infer.main(["--work-dir", str(tiny_run.base / "runs"), "--name", "corpus",
                        "--data-dir", str(tmp_path / "nowhere")])
     assert code == 2 and "no such folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", [{}, {".hidden": "x", "sub/.DS_Store": "y"}])
+def test_a_folder_with_nothing_to_label_is_refused_before_any_component(tiny_run, tmp_path, capsys, content):
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    for rel, text in content.items():
+        write_doc(folder / rel, text)
+    store = run_summary.sqlite_store(str(tiny_run.metadata))
+    executions_before = len(store.get_executions())
+    code = infer.main(["--work-dir", str(tiny_run.base / "runs"), "--name", "corpus", "--data-dir", str(folder)])
+    err = capsys.readouterr().err
+    assert code == 2 and f"--data-dir {folder}: no file to label" in err and "Traceback" not in err
+    assert len(store.get_executions()) == executions_before  # no component started
+
+
+def test_an_output_folder_gets_the_files_inside_it(tmp_path):
+    folder = tmp_path / "new-reviews"
+    (tmp_path / "out").mkdir()
+    assert infer.output_prefix(str(tmp_path / "out"), tmp_path, folder) == tmp_path / "out" / "new-reviews"
+    assert infer.output_prefix(str(tmp_path / "later") + "/", tmp_path, folder) == tmp_path / "later" / "new-reviews"
+    assert infer.output_prefix(str(tmp_path / "labels"), tmp_path, folder) == tmp_path / "labels"
+    assert infer.output_prefix(None, tmp_path / "run", folder) == tmp_path / "run" / "predictions" / "new-reviews"

@@ -78,7 +78,7 @@ def test_html_report_embeds_valid_pngs(tiny_run, tmp_path, capsys):
     images = re.findall(r"src='data:image/png;base64,([^']+)'", page)
     titles = re.findall(r"<figcaption>([^<]+)</figcaption>", page)
     assert {"Accuracy by label", "Accuracy by length_bucket", "Accuracy by has_html", "Confusion matrix",
-            "Calibration"} <= set(titles)
+            "Calibration", "ROC curve", "Precision-recall curve", "Training curves"} <= set(titles)
     assert len(images) == len(titles)
     for data in images:
         raw = base64.b64decode(data)
@@ -106,6 +106,69 @@ def test_report_explains_the_test_split_and_names_the_most_confident_mistakes(ti
         assert m["file"].startswith(f"test/{m['true']}/") and (tiny_run.root / m["file"]).is_file()
     page = report.html_report(store)
     assert "Most confident mistakes" in page and "pos: token" in page and "neg: token" in page
+    assert f"seen at least {why['min_occurrences']} times" in page and why["min_occurrences"] == 6  # 65 examples
+
+
+def test_report_names_the_classes_the_bounds_the_baseline_and_the_training(tiny_run):
+    store = run_summary.sqlite_store(str(tiny_run.metadata))
+    page = report.html_report(store)
+    version = Path(tiny_run.summary["push"]["path"]).name
+    assert f"<title>text-classifier-corpus: model {version}</title>" in page
+    # The label slice by class name, in the table and the figure's source alike.
+    assert "<td>label=neg</td>" in page and "<td>label=pos</td>" in page and "<td>label=0</td>" not in page
+    # Each bound with its value; the first model had no baseline to compare with, and says so.
+    accuracy = tiny_run.summary["evaluation"]["test_accuracy"]
+    assert f"<b>pass</b>: test binary_accuracy {accuracy:.4f} must be at least 0.7" in page
+    assert ("<b>not applied</b>: change in binary_accuracy against the served model, at least -0.01: no model "
+            "was served when this one was evaluated") in page
+    assert "at least 0.7: pass" in page  # the overall table's bound column
+    # Binary: the metrics across thresholds; per class precision, recall and F1.
+    assert "<h2>Across decision thresholds</h2>" in page and "<td>0.50</td>" in page
+    assert "<th>F1</th>" in page and "<th>pos precision</th>" in page
+    # How it was trained, and where it went.
+    assert "Settings: settings of their own (no named recipe)." in page
+    assert re.search(r"Trained \d+ of at most 30 epochs", page)
+    assert f"pushed as version {version} to <code>{tiny_run.summary['push']['path']}</code>" in page
+    assert "<h3>Split sizes</h3>" in page
+
+
+def test_report_precision_and_recall_per_slice_agree_with_tfma_accuracy(tiny_run):
+    """The report's own pass over the test split reproduces TFMA's per-slice accuracy exactly."""
+    from pipeline import explanations
+
+    store = run_summary.sqlite_store(str(tiny_run.metadata))
+    _, evaluator, _, _ = tc_inspect.find_evaluation(store, None, None)
+    examples = run_summary.input_artifacts(store, evaluator.id)["examples"][0]
+    why = report.why_figures(store, evaluator, examples, ["neg", "pos"])
+    own = explanations.per_slice_precision_recall(why["predictions"], why["labels"], why["slices"], ["neg", "pos"])
+    tfma_slices = tiny_run.summary["evaluation"]["slices"]
+    assert set(own) == {name for name in tfma_slices if name != "overall"}
+    for name, figures in own.items():
+        assert figures["n"] == tfma_slices[name]["example_count"]
+        assert figures["accuracy"] == pytest.approx(tfma_slices[name]["binary_accuracy"], abs=1e-9)
+
+
+def test_excerpts_end_at_a_word():
+    text = "word " * 100
+    cut = report.excerpt(text, 22)
+    assert cut == "word word word word …"
+    assert report.excerpt("short text") == "short text"
+
+
+def test_runs_name_inference_runs_as_such(tiny_run, tmp_path, capsys):
+    from pipeline import infer
+
+    folder = tmp_path / "to_label"
+    (folder / "a.txt").parent.mkdir(parents=True)
+    (folder / "a.txt").write_text("a wonderful film")
+    assert infer.main(["--work-dir", str(tiny_run.base / "runs"), "--name", "corpus", "--data-dir", str(folder),
+                       "--output", str(tmp_path / "labels")]) == 0
+    capsys.readouterr()
+    code, out, _ = run_inspect(capsys, "runs", "--metadata", str(tiny_run.metadata))
+    assert code == 0
+    [line] = [line for line in out.splitlines() if str(folder)[-44:] in line]  # the column keeps the end
+    assert " inference " in line and line.rstrip().endswith("labelled 1 files")
+    assert any(" training " in line and str(tiny_run.root)[-30:] in line for line in out.splitlines())
 
 
 def test_runs_lists_the_history(tiny_run, capsys):
@@ -125,9 +188,10 @@ def test_lineage_goes_from_the_pushed_model_to_the_corpus(tiny_run, capsys):
     assert code == 0
     info = json.loads(out)
     assert info["corpus"]["path"] == str(tiny_run.root)
-    # Every file of each source folder (the tiny run's test/ holds 60 documents and 4 skew texts).
-    assert info["corpus"]["fingerprint"].startswith("folder:test,files:64,sha256:")
-    assert "; folder:train,files:120,sha256:" in info["corpus"]["fingerprint"]
+    # Every file of each source folder (the tiny run's test/ holds 60 documents, 4 skew texts and 1 without
+    # tokens; train/ 120 and 2 without tokens).
+    assert info["corpus"]["fingerprint"].startswith("folder:test,files:65,sha256:")
+    assert "; folder:train,files:122,sha256:" in info["corpus"]["fingerprint"]
     assert info["corpus"]["class_names"] == ["neg", "pos"]
     from pipeline import configs
 
@@ -141,12 +205,35 @@ def test_lineage_goes_from_the_pushed_model_to_the_corpus(tiny_run, capsys):
     assert info["blessing"]["test_metrics"]["binary_accuracy"] == pytest.approx(
         tiny_run.summary["evaluation"]["test_accuracy"])
     code, out, _ = run_inspect(capsys, "lineage", "--model", model)
-    assert "fingerprint: folder:test,files:64" in out and "vocabulary:" in out
+    assert "fingerprint: folder:test,files:65" in out and "vocabulary:" in out
+
+
+def test_lineage_of_a_serving_folder_in_a_moved_work_folder(tiny_run, tmp_path, capsys):
+    """ML Metadata keeps the pushing run's absolute paths: a copied work folder is found by the version's name,
+    and a serving folder stands for its newest version."""
+    import shutil
+
+    moved = tmp_path / "elsewhere" / "corpus"
+    shutil.copytree(tiny_run.serving, moved / "serving")
+    shutil.copy(tiny_run.metadata, moved / "metadata.sqlite")
+    version = Path(tiny_run.summary["push"]["path"]).name
+    code, out, err = run_inspect(capsys, "lineage", "--model", str(moved / "serving"), "--json")
+    assert code == 0, err
+    info = json.loads(out)
+    assert info["pushed_model"]["version"] == version and info["pushed_model"]["path"] == str(moved / "serving" / version)
+    assert info["corpus"]["path"] == str(tiny_run.root)
 
 
 def test_lineage_of_an_unknown_folder_is_refused(tiny_run, tmp_path, capsys):
     code, _, err = run_inspect(capsys, "lineage", "--model", str(tmp_path), "--metadata", str(tiny_run.metadata))
-    assert code == 2 and "is not a model this metadata store pushed" in err
+    assert code == 2 and "neither a SavedModel nor a serving folder" in err
+    stranger = tmp_path / "serving" / "123"
+    stranger.mkdir(parents=True)
+    (stranger / "saved_model.pb").write_bytes(b"")
+    code, _, err = run_inspect(capsys, "lineage", "--model", str(stranger), "--metadata", str(tiny_run.metadata))
+    version = Path(tiny_run.summary["push"]["path"]).name
+    assert code == 2 and f"--model {stranger}: not a model this metadata store pushed (its pushed versions: " in err
+    assert version in err and len(err.strip().splitlines()) == 1
 
 
 def test_notebook_executes_top_to_bottom(tiny_run):
@@ -154,7 +241,8 @@ def test_notebook_executes_top_to_bottom(tiny_run):
     from nbclient import NotebookClient
 
     nb = nbformat.read(ROOT / "notebooks" / "inspect_slices.ipynb", as_version=4)
-    os.environ["INSPECT_METADATA"] = str(tiny_run.metadata)
+    # Relative to the project's root, not to notebooks/ where the kernel starts.
+    os.environ["INSPECT_METADATA"] = os.path.relpath(tiny_run.metadata, ROOT)
     os.environ["PROJECT_ROOT"] = str(ROOT)
     try:
         NotebookClient(nb, timeout=300, kernel_name="python3",

@@ -133,7 +133,7 @@ def test_layout_flags_reach_example_gen(tmp_path, flags, layout):
 
 def test_classes_at_the_root_leave_no_validation_or_test_folder_to_name(tmp_path, capsys):
     code = kubeflow_cli.main(["compile", "--name", "mine", "--num-classes", "2", "--output", str(tmp_path / "x.json"),
-                              "--classes-at-root", "--eval-dir", "dev"])
+                              "--image", IMAGE, "--classes-at-root", "--eval-dir", "dev"])
     assert code == 2 and "drop --eval-dir and --no-test-dir" in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists()
 
@@ -160,7 +160,8 @@ def test_gcs_roots_need_no_s3_settings(tmp_path):
 
 @pytest.mark.parametrize("flag", ["--pipeline-root", "--serving-dir"])
 def test_a_local_path_is_refused_naming_the_flag(tmp_path, capsys, flag):
-    code = kubeflow_cli.main(["compile", "--dataset", "imdb", "--output", str(tmp_path / "x.json"), flag, "/mnt/x"])
+    code = kubeflow_cli.main(["compile", "--dataset", "imdb", "--output", str(tmp_path / "x.json"), "--image", IMAGE,
+                              flag, "/mnt/x"])
     assert code == 2
     assert f"error: {flag} /mnt/x: Kubeflow Pipelines stores artifacts on object storage only" in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists()
@@ -222,7 +223,37 @@ def test_make_image_builds_the_tag_the_compiler_writes():
     out = subprocess.run(["make", "-n", "image"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert "docker build --build-arg PIP_VERSION=" in out
     assert f"-t {configs.default_image()} ." in out
-    assert kubeflow_cli.parse_args(["compile", "--dataset", "imdb"]).image == configs.default_image()
+    compiled = subprocess.run(["make", "-n", "compile-kubeflow"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout
+    assert f"--image {configs.default_image()} " in compiled
+
+
+def test_compile_names_no_image_of_its_own(capsys):
+    """Without --image a spec would name a tag that no registry holds: refused, naming the flag."""
+    with pytest.raises(SystemExit):
+        kubeflow_cli.parse_args(["compile", "--dataset", "imdb"])
+    assert "the following arguments are required: --image" in capsys.readouterr().err
+
+
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+
+@pytest.mark.parametrize("reference", ["tfx-text-classifier:0.1.0", "registry.example.com:5000/team/tc:0.1.0",
+                                       f"ghcr.io/team/tc@{DIGEST}", f"localhost/tc:0.1.0@{DIGEST}"])
+def test_an_image_reference_by_tag_or_digest_is_written_into_every_task(tmp_path, reference):
+    job = compile_spec(tmp_path, "--dataset", "imdb", "--image", reference)
+    assert {e["container"]["image"] for e in executors(job).values()} == {reference}
+
+
+@pytest.mark.parametrize("reference", ["Upper/Case:1", "tc@sha256:abc", "tc:", "tc@md5:" + "0" * 64, "a b"])
+def test_a_malformed_image_reference_is_refused_naming_the_flag(tmp_path, capsys, reference):
+    code = None
+    with pytest.raises(SystemExit) as exit_:
+        kubeflow_cli.main(["compile", "--dataset", "imdb", "--output", str(tmp_path / "x.json"), "--image", reference])
+    code = exit_.value.code
+    err = capsys.readouterr().err
+    assert code == 2 and "argument --image" in err and "is not an image reference" in err
+    assert not (tmp_path / "x.json").exists()
 
 
 # ------------------------------------------------------------------ scheduling
@@ -359,7 +390,7 @@ def test_normalize_cron():
 
 def test_vertex_dry_run_builds_the_pipeline_job_offline(tmp_path, capsys):
     job = tmp_path / "gcs.json"
-    assert kubeflow_cli.main(["compile", "--dataset", "imdb", "--output", str(job), "--pipeline-root",
+    assert kubeflow_cli.main(["compile", "--dataset", "imdb", "--output", str(job), "--image", IMAGE, "--pipeline-root",
                               "gs://b/tfx/imdb", "--serving-dir", "gs://b/serving/imdb", "--corpus-pvc", "none",
                               "--data-root", "/gcs/b/corpora/imdb"]) == 0
     capsys.readouterr()

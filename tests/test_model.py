@@ -22,7 +22,7 @@ def test_head_and_loss_follow_the_class_count(classes, logits, loss):
     assert m.output_shape == (None, logits)
     assert type(m.loss).__name__ == loss
     names = [layer.__class__.__name__ for layer in m.layers]
-    assert names == ["InputLayer", "Embedding", "Dropout", "GlobalAveragePooling1D", "Dropout", "Dense"]
+    assert names == ["InputLayer", "Embedding", "Dropout", "MeanOfTokens", "Dropout", "Dense"]
 
 
 def test_probabilities_sum_to_one():
@@ -81,3 +81,23 @@ def test_token_contributions_and_bias_sum_to_the_logits(classes, mask_padding):
     np.testing.assert_allclose(contributions.numpy().sum(axis=1) + bias.numpy(), logits, atol=1e-5)
     padding = contributions.numpy()[0, 4:]
     assert (np.abs(padding).sum() == 0) == mask_padding  # padding weighs in only when it is averaged in
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_a_document_without_tokens_trains_without_nan_and_is_answered_by_the_bias(classes):
+    """A row of padding only (a punctuation-only file) averages nothing: the pooled vector is 0, the logits
+    are the output layer's bias, and a batch holding it trains to a finite loss (Keras' masked average gave
+    0/0 = NaN, which poisoned every weight)."""
+    tf.keras.utils.set_random_seed(4)
+    m = model_lib.build_model(num_classes=classes, embedding_rows=20, max_len=6, mask_padding=True)
+    x = np.array([[2, 3, 4, 0, 0, 0], [0, 0, 0, 0, 0, 0], [5, 6, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0]], np.int64)
+    y = np.array([0, 1, 1, 0])
+    history = m.fit(x, y, batch_size=4, epochs=3, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"])), history.history["loss"]
+    assert all(np.all(np.isfinite(w)) for w in m.get_weights())
+    logits = m(x, training=False).numpy()
+    np.testing.assert_allclose(logits[1], m.get_layer("logits").bias.numpy(), atol=1e-6)
+    np.testing.assert_allclose(logits[3], logits[1], atol=1e-6)
+    assert model_lib.token_count(tf.constant(x)).numpy().tolist() == [3, 0, 2, 0]
+    contributions, bias = model_lib.token_contributions(m, tf.constant(x), True)
+    np.testing.assert_allclose(contributions.numpy().sum(axis=1) + bias.numpy(), logits, atol=1e-5)

@@ -21,7 +21,7 @@ from pipeline import inspect, predict
 from pipeline.explanations import PADDING
 from components.evaluator import BASELINE_FIGURES_PROPERTY, EVALUATED, RECORDED
 from pipeline import run_summary
-from tests.helpers import (NOISE, SKEW_TEXTS, evaluate_again_with_both_models, evaluator_run, make_corpus,
+from tests.helpers import (NOISE, SKEW_TEXTS, ZERO_TOKEN_TEXTS, evaluate_again_with_both_models, evaluator_run, make_corpus,
                            outputs_of, read_examples, read_records, run_cli, run_local_to_the_end, states, write_doc)
 
 pytestmark = pytest.mark.pipeline
@@ -40,7 +40,7 @@ def test_cold_run_trains_evaluates_blesses_and_pushes(cold):
     assert all(state == "ran" for state in states(s).values())
     evaluation = s["evaluation"]
     assert evaluation["test_accuracy"] >= 0.8
-    assert evaluation["overall"]["example_count"] == 64
+    assert evaluation["overall"]["example_count"] == 65
     for metric in ("auc", "precision", "recall", "calibration"):
         assert metric in evaluation["overall"]
     assert {"overall", "label=0", "label=1", "has_html=1", "has_html=0"} <= set(evaluation["slices"])
@@ -99,6 +99,42 @@ def test_raw_text_and_example_signatures_agree(cold):
     np.testing.assert_allclose(from_text["probabilities"].numpy(), from_examples["probabilities"].numpy(), atol=1e-6)
     assert from_text["class_name"].numpy().tolist() == from_examples["class_name"].numpy().tolist()
     np.testing.assert_allclose(from_examples["score"].numpy()[:, 0], from_examples["probabilities"].numpy()[:, 1])
+
+
+def test_documents_without_tokens_train_evaluate_and_are_served_without_nan(cold, capsys):
+    """The zero-token rule (models/model.py): such a document is trained on and evaluated like any other, and
+    every signature answers it with the output layer's bias alone, finite, marked by token_count 0."""
+    examples_uri = Path(cold.summary["ingestion"]["examples_uri"])
+    texts = {s: {ex.features.feature["text"].bytes_list.value[0].decode() for ex in
+                 read_examples(str(examples_uri / f"Split-{s}" / "*"))} for s in ("train", "eval", "test")}
+    assert set(ZERO_TOKEN_TEXTS[:2]) <= texts["train"] | texts["eval"] and ZERO_TOKEN_TEXTS[2] in texts["test"]
+    model = _pushed_model(cold)
+    assert all(np.all(np.isfinite(v.numpy())) for v in model.variables)
+    overall = cold.summary["evaluation"]["overall"]
+    assert all(v is None or np.isfinite(v) for v in overall.values()) and overall["auc"] is not None
+
+    asked = ["", "   ", *ZERO_TOKEN_TEXTS, "<br /><br />"]
+    bias = model.signatures["explain_text"](text=tf.constant(asked))["bias"].numpy()
+    expected = 1 / (1 + np.exp(-bias[:, 0]))  # the positive class's probability from the bias alone
+    from_text = model.signatures["predict_text"](text=tf.constant(asked))
+    examples = [tf.train.Example(features=tf.train.Features(feature={"text": tf.train.Feature(
+        bytes_list=tf.train.BytesList(value=[t.encode()]))})).SerializeToString() for t in asked]
+    for out in (from_text, model.signatures["serving_default"](examples=tf.constant(examples)),
+                model.signatures["score_examples"](examples=tf.constant(examples))):
+        probabilities = out["probabilities"].numpy()
+        assert np.all(np.isfinite(probabilities))
+        np.testing.assert_allclose(probabilities[:, 1], expected, atol=1e-6)
+        assert out["token_count"].numpy().tolist() == [0] * len(asked)
+    explained = model.signatures["explain_text"](text=tf.constant(asked))
+    assert np.all(explained["contributions"].numpy() == 0)
+    np.testing.assert_allclose(explained["logits"].numpy(), bias, atol=1e-6)
+
+    assert predict.main(["--model", str(cold.serving), "--json", "", "!!! ... ???"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["token_count"] for r in rows] == [0, 0]
+    assert all(np.isfinite(p) for r in rows for p in r["probabilities"].values())
+    assert predict.main(["--model", str(cold.serving), "!!! ... ???"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("(no tokens: the model's answer without evidence)")
 
 
 def test_predict_command_classifies_texts(cold, capsys):
@@ -284,6 +320,8 @@ def test_multiclass_corpus_of_root_level_class_folders_trains_end_to_end_quietly
     root = make_corpus(tmp_path / "corpus", classes=("csharp", "java", "neg"), n_train=80, imdb_names=False,
                        classes_at_root=True)
     write_doc(root / "README.md", "# A corpus card beside the class folders")
+    for i, text in enumerate(ZERO_TOKEN_TEXTS):  # issue 20's report: one such file made the loss NaN
+        write_doc(root / ("csharp", "java", "neg")[i] / f"noise{i}.txt", text)
     args = ["--data-dir", str(root), "--work-dir", str(tmp_path / "runs"), "--epochs", "30",
             "--learning-rate", "0.02", "--patience", "30", "--min-accuracy", "0.6", "--summary",
             str(tmp_path / "summary.json")]
@@ -318,6 +356,7 @@ def test_multiclass_corpus_of_root_level_class_folders_trains_end_to_end_quietly
         assert evaluation["overall"][f"precision/{name}"] == pytest.approx(
             matrix[c, c] / matrix[:, c].sum(), abs=1e-6)
     model = tf.saved_model.load(s["push"]["path"])
+    assert all(np.all(np.isfinite(v.numpy())) for v in model.variables)
     # Texts as long as the training documents: the pooling averages over padding too.
     out = model.signatures["predict_text"](text=tf.constant(["maven spring jvm gradle hibernate servlet " * 4,
                                                              "linq nuget dotnet visualstudio async await " * 4]))

@@ -51,3 +51,20 @@ def test_model_code_does_not_import_the_components(module):
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert not {name for name in imported if name == "components" or name.startswith("components.")}
+
+
+COMMAND_MODULES = ["pipeline.cli", "pipeline.predict", "pipeline.infer", "pipeline.inspect", "pipeline.kubeflow_cli"]
+
+
+@pytest.mark.parametrize("module", COMMAND_MODULES)
+def test_a_command_module_imports_nothing_noisy_before_its_quiet_switch(module):
+    """TensorFlow reads its C++ log level once and google.api_core warns while it is imported: a command's
+    module must import neither at its top, so that quiet.setup, called in main, comes first."""
+    import subprocess
+    import sys
+
+    script = (f"import sys, {module}; heavy = sorted(m for m in ('tensorflow', 'tfx', 'apache_beam', "
+              "'google.api_core', 'tensorflow_model_analysis') if m in sys.modules); print(heavy)")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]" and done.stderr == "", done.stdout + done.stderr

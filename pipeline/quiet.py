@@ -1,0 +1,51 @@
+"""One switch for every command's output: the project's own lines without -v, the libraries' too with it.
+
+Every command (`run_local.py`, `run_kubeflow.py`, `python -m pipeline.predict`,
+`infer`, `inspect`) calls `setup(verbose)` right after parsing its flags and
+before TensorFlow, TFX or Beam is imported: TensorFlow reads its C++ log level
+once, at its first log line, and some libraries warn while they are imported
+(google.api_core's "non-supported Python version" FutureWarning). So a command
+module imports nothing heavy at its top; tests/test_structure.py checks it.
+
+Without -v: Python warnings are ignored, TensorFlow's C++ logs are cut below
+FATAL, and log records below ERROR pass only when they come from this
+project's code. Errors from anywhere still show: a failure is never hidden.
+This module imports nothing but the standard library.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+
+_PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_PROJECT_CODE = tuple(_PROJECT_ROOT + package + os.sep for package in ("components", "models", "pipeline"))
+
+
+def setup(verbose: bool) -> None:
+    """Library notices hidden unless `verbose` (see the module docstring). Call before importing TensorFlow."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1" if verbose else "3")
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(level)
+    try:
+        from absl import logging as absl_logging
+        absl_logging.set_verbosity(absl_logging.INFO if verbose else absl_logging.WARNING)
+    except ImportError:
+        pass
+    if verbose:
+        return
+    warnings.simplefilter("ignore")
+    for handler in logging.getLogger().handlers:
+        if _own_records_below_error not in handler.filters:
+            handler.addFilter(_own_records_below_error)
+
+
+def _own_records_below_error(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.ERROR or record.pathname.startswith(_PROJECT_CODE)
+
+
+def add_flag(parser) -> None:
+    """The -v flag every command takes."""
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also show the libraries' logs and warnings (TensorFlow, TFX, Beam)")
