@@ -308,7 +308,8 @@ def print_summary(summary: Dict) -> None:
     evaluation = summary.get("evaluation")
     if evaluation:
         overall = evaluation.get("overall", {})
-        shown = ", ".join(f"{k}={v:.4f}" for k, v in sorted(overall.items()) if "(" not in k and v is not None)
+        shown = ", ".join(f"{k}={v:.0f}" if k == "example_count" else f"{k}={v:.4f}"
+                          for k, v in sorted(overall.items()) if "(" not in k and v is not None)
         print(f"test metrics: {shown}")
         compared = {k: v for k, v in overall.items() if k.endswith("(baseline)") or k.endswith("(diff)")}
         if compared:
