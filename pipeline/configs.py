@@ -210,8 +210,9 @@ KUBEFLOW_RESOURCES = {
 }
 
 
-def default_image() -> str:
-    return f"{KUBEFLOW_IMAGE_NAME}:{PROJECT_VERSION}"
+def image_tag(variant: str = "gpu") -> str:
+    """The tag `make image VARIANT=...` builds: gpu (the default: the Trainer asks for a GPU) or cpu."""
+    return f"{KUBEFLOW_IMAGE_NAME}:{PROJECT_VERSION}-{variant}"
 
 
 # Beam: the in-process runner suits these 2-core machines; a real runner's

@@ -70,7 +70,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         f"'{s3.secret_key_field}' (default: %(default)s)")
     c.add_argument("--image", type=image_reference, required=True,
                    help="the container image every step runs, as your cluster pulls it: the image 'make image' "
-                        f"built ({configs.default_image()}) pushed to your registry, best pinned by its digest "
+                        f"built ({configs.image_tag()}) pushed to your registry, best pinned by its digest "
                         "(REGISTRY/NAME@sha256:...), so a recurring run keeps running the image it was tested with")
     c.add_argument("--output", type=Path, help="spec file (default: build/kubeflow/NAME.json)")
     default_gpu = configs.KUBEFLOW_RESOURCES[ids.TRAINER]

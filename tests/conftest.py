@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 
 from types import SimpleNamespace  # noqa: E402
 
-from tests.helpers import SKEW_TEXTS, ZERO_TOKEN_TEXTS, make_corpus, run_cli, write_doc  # noqa: E402
+from tests.helpers import TINY_RUN_SETTINGS, make_corpus, make_tiny_run_corpus, run_cli  # noqa: E402
 
 
 @pytest.fixture
@@ -29,17 +29,8 @@ def tiny_run(tmp_path_factory):
     pushed model and metadata stay where they are.
     """
     base = tmp_path_factory.mktemp("e2e")
-    root = make_corpus(base / "corpus", n_train=60, n_test=30)
-    for i, text in enumerate(SKEW_TEXTS):
-        label, rating = ("pos", 9) if i % 2 else ("neg", 2)
-        write_doc(root / "test" / label / f"900{i}_{rating}.txt", text)
-    # Documents without a token, in training (two) and in the test split (one).
-    write_doc(root / "train" / "pos" / "9100_8.txt", ZERO_TOKEN_TEXTS[0])
-    write_doc(root / "train" / "neg" / "9101_2.txt", ZERO_TOKEN_TEXTS[1])
-    write_doc(root / "test" / "neg" / "9102_3.txt", ZERO_TOKEN_TEXTS[2])
-    args = ["--data-dir", str(root), "--work-dir", str(base / "runs"), "--schema", "imdb",
-            "--epochs", "30", "--learning-rate", "0.02", "--patience", "30", "--min-accuracy", "0.7",
-            "--materialize"]  # the skew test compares serving with Transform's materialized ids
+    root = make_tiny_run_corpus(base / "corpus")
+    args = ["--data-dir", str(root), "--work-dir", str(base / "runs"), *TINY_RUN_SETTINGS]
     code, summary = run_cli(base, args)
     assert code == 0, summary["failure"]
     run_dir = base / "runs" / "corpus"

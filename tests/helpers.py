@@ -98,6 +98,25 @@ SKEW_TEXTS = [
 ZERO_TOKEN_TEXTS = ["!!! ... ??? :-)", "-- ** --", "<br />?!"]
 
 
+def make_tiny_run_corpus(root: Path) -> Path:
+    """The shared tiny run's corpus (tests/conftest.py tiny_run), also executed on Kubeflow's stand-in: 60 train
+    and 30 test documents per class, the skew texts in test/, and documents without tokens (two in train/, one
+    in test/)."""
+    make_corpus(root, n_train=60, n_test=30)
+    for i, text in enumerate(SKEW_TEXTS):
+        label, rating = ("pos", 9) if i % 2 else ("neg", 2)
+        write_doc(root / "test" / label / f"900{i}_{rating}.txt", text)
+    write_doc(root / "train" / "pos" / "9100_8.txt", ZERO_TOKEN_TEXTS[0])
+    write_doc(root / "train" / "neg" / "9101_2.txt", ZERO_TOKEN_TEXTS[1])
+    write_doc(root / "test" / "neg" / "9102_3.txt", ZERO_TOKEN_TEXTS[2])
+    return root
+
+
+# The tiny run's settings after its paths: what the Kubeflow stand-in's executions compile with too.
+TINY_RUN_SETTINGS = ["--schema", "imdb", "--epochs", "30", "--learning-rate", "0.02", "--patience", "30",
+                     "--min-accuracy", "0.7", "--materialize"]  # the skew test compares with materialized ids
+
+
 def run_cli(base: Path, args, *extra):
     """run_local.py's main in this process; returns (exit code, summary dict)."""
     import json

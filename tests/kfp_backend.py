@@ -40,13 +40,23 @@ their source (kubeflow/pipelines, backend/src/v2), and refuses what they refuse:
       artifacts recorded the way RecordArtifact does (display_name,
       store_session_info), for downstream tasks to receive as the driver would.
 
-What stands in for what: this checkout's venv for the image (its WORKDIR and
-ENV read from the Dockerfile, the checkout in place of WORKDIR); a subprocess
-for a pod; a folder (`pod_root`) for the pod's file system root, under which
-the launcher's absolute local paths (/s3/..., /tmp/kfp/...) are made; a dict
-for Kubernetes secrets; an S3-compatible server (tests: moto on 127.0.0.1) for
-the object store. A PVC is "mounted" only where it already is: its host folder
-must be the mount path itself. Not modelled: Argo and Kubernetes (scheduling,
+Two modes stand in for a pod:
+  * venv (the default, `make test`'s quick path): this checkout's venv for the
+    image (the ENV of the Dockerfile's last stage, PATH aside, read from the
+    file, and the checkout in place of WORKDIR); a subprocess for the pod; a
+    folder (`pod_root`) for the pod's file system root, under which the
+    launcher's absolute local paths (/s3/..., /tmp/kfp/...) are made. A PVC is
+    "mounted" only where it already is: its host folder must be the mount path.
+  * container (`image=`, `make image-check`): each task's command and args run
+    with `podman run` in the built image, as Kubernetes runs a container: the
+    spec's command replaces the image's ENTRYPOINT and its args the CMD; the
+    image's own WORKDIR and ENV; the spec's env and secrets as `-e`; the PVC's
+    host folder mounted at its mount path; pod_root's /s3, /gcs, /minio and
+    /tmp/kfp mounted at those paths, so the launcher's downloads and the
+    executor's output file are where the step looks for them; host networking
+    (the object store on 127.0.0.1).
+A dict stands in for Kubernetes secrets, an S3-compatible server (tests: moto on
+127.0.0.1) for the object store. Not modelled: Argo and Kubernetes (scheduling,
 resources, GPUs, retries), ML Metadata (an in-memory record stands in), the
 launcher's own object-store credentials (it uses the ones given here).
 """
@@ -60,6 +70,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -105,6 +116,7 @@ class TaskResult:
     parameters: Dict[str, object]
     executor_input: Dict
     log: str = ""
+    seconds: float = 0.0  # the step's wall time (the command alone: not the downloads, not the driver)
 
 
 @dataclasses.dataclass
@@ -176,10 +188,12 @@ class ObjectStore:
 
 
 def image_environment(dockerfile: Path = PROJECT_ROOT / "Dockerfile") -> Tuple[Dict[str, str], str]:
-    """(ENV, WORKDIR) the Dockerfile gives the image, with the checkout in place of WORKDIR."""
+    """(ENV, WORKDIR) the Dockerfile's last stage gives the image, with the checkout in place of WORKDIR and
+    PATH left out (the venv's python runs the step). Venv mode only: a container has the image's own."""
     text = dockerfile.read_text().replace("\\\n", " ")
+    stages = re.split(r"^FROM\s.*$", text, flags=re.M)
     env, workdir = {}, "/"
-    for line in text.splitlines():
+    for line in stages[-1].splitlines():
         parts = line.strip().split(None, 1)
         if len(parts) != 2 or parts[0].startswith("#"):
             continue
@@ -189,8 +203,18 @@ def image_environment(dockerfile: Path = PROJECT_ROOT / "Dockerfile") -> Tuple[D
             for item in shlex.split(parts[1]):
                 name, _, value = item.partition("=")
                 env[name] = value
-    env = {k: v.replace(workdir, str(PROJECT_ROOT)) for k, v in env.items()}
+    env = {k: v.replace(workdir, str(PROJECT_ROOT)) for k, v in env.items() if k != "PATH"}
     return env, workdir
+
+
+# The launcher's local paths live under these folders of the pod (LocalPathForURI, the outputs' files).
+POD_FOLDERS = ("/s3", "/gcs", "/minio", "/tmp/kfp")
+
+
+def podman_environment() -> Dict[str, str]:
+    """podman's environment: the project's settings (scripts/containers.conf) unless CONTAINERS_CONF names others."""
+    return {**os.environ, "CONTAINERS_CONF": os.environ.get("CONTAINERS_CONF",
+                                                            str(PROJECT_ROOT / "scripts" / "containers.conf"))}
 
 
 # ---------------------------------------------------------------------------- the backend
@@ -201,13 +225,14 @@ class Backend:
 
     def __init__(self, pod_root: Path, store: ObjectStore, secrets: Optional[Dict[str, Dict[str, str]]] = None,
                  volumes: Optional[Dict[str, Path]] = None, python: str = sys.executable,
-                 task_timeout: float = 1800.0):
+                 task_timeout: float = 1800.0, image: Optional[str] = None):
         self.pod_root = Path(pod_root)
         self.store = store
         self.secrets = secrets or {}
         self.volumes = {k: Path(v) for k, v in (volumes or {}).items()}
         self.python = python
         self.task_timeout = task_timeout
+        self.image = image  # None: venv mode; an image reference: container mode (podman)
         self.cache: Dict[str, Tuple[Dict[str, Artifact], Dict[str, object]]] = {}
         self._artifact_ids = 0
 
@@ -276,8 +301,8 @@ class Backend:
                                                         "type": out["artifactType"],
                                                         **({"metadata": out["metadata"]} if "metadata" in out else {})}]}
         for key in component.get("outputDefinitions", {}).get("parameters", {}):
-            outputs["parameters"][key] = {"outputFile": str(self._local(f"/tmp/kfp/outputs/{key}"))}
-        outputs["outputFile"] = str(self._local(local_path_for_uri(task_root) + "/output_metadata.json"))
+            outputs["parameters"][key] = {"outputFile": self._in_pod(f"/tmp/kfp/outputs/{key}")}
+        outputs["outputFile"] = self._in_pod(local_path_for_uri(task_root) + "/output_metadata.json")
         executor_input = {"inputs": {"parameterValues": params, "artifacts": artifacts}, "outputs": outputs}
         json_format.ParseDict(executor_input, pipeline_spec_pb2.ExecutorInput())  # a well-formed ExecutorInput
 
@@ -301,16 +326,23 @@ class Backend:
         for arts in outputs["artifacts"].values():  # prepareOutputFolders
             self._local(local_path_for_uri(arts["artifacts"][0]["uri"])).parent.mkdir(parents=True, exist_ok=True)
         for p in outputs["parameters"].values():
-            Path(p["outputFile"]).parent.mkdir(parents=True, exist_ok=True)
-        argv = [self.python if command and command[0] in ("python", "python3") else command[0], *command[1:], *args]
-        proc = subprocess.run(argv, cwd=str(PROJECT_ROOT), env=env, capture_output=True, text=True,
-                              timeout=self.task_timeout, check=False)
+            self._on_host(p["outputFile"]).parent.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        if self.image:
+            proc = subprocess.run(self._podman_run(command, args, env, k8s), env=podman_environment(),
+                                  capture_output=True, text=True, timeout=self.task_timeout, check=False)
+        else:
+            argv = [self.python if command and command[0] in ("python", "python3") else command[0], *command[1:],
+                    *args]
+            proc = subprocess.run(argv, cwd=str(PROJECT_ROOT), env=env, capture_output=True, text=True,
+                                  timeout=self.task_timeout, check=False)
+        seconds = time.monotonic() - started
         log = proc.stdout + proc.stderr
         if proc.returncode != 0:
             tail = "\n".join(log.strip().splitlines()[-25:])
             raise TaskFailed(f"task {task_name} exited with {proc.returncode}:\n{tail}")
 
-        executor_output = read_executor_output(Path(outputs["outputFile"]))
+        executor_output = read_executor_output(self._on_host(outputs["outputFile"]))
         recorded: Dict[str, Artifact] = {}
         for key, arts in outputs["artifacts"].items():
             art = dict(arts["artifacts"][0])
@@ -331,10 +363,25 @@ class Backend:
         out_params = dict(executor_output.get("parameterValues", {}))
         for key, p in outputs["parameters"].items():
             if key not in out_params:
-                out_params[key] = Path(p["outputFile"]).read_text()
+                out_params[key] = self._on_host(p["outputFile"]).read_text()
         if fingerprint:
             self.cache[fingerprint] = (recorded, out_params)
-        return TaskResult("ran", recorded, out_params, executor_input, log)
+        return TaskResult("ran", recorded, out_params, executor_input, log, seconds)
+
+    def _podman_run(self, command: List[str], args: List[str], env: Dict[str, str], k8s: Dict) -> List[str]:
+        """The pod as `podman run`: Kubernetes' command/args over ENTRYPOINT/CMD, the spec's env, the mounts."""
+        argv = ["podman", "run", "--rm", "--network", "host"]
+        for folder in POD_FOLDERS:
+            host = self._local(folder)
+            host.mkdir(parents=True, exist_ok=True)
+            argv += ["-v", f"{host}:{folder}"]
+        for name, host in self._pvc_mounts(k8s):
+            argv += ["-v", f"{host}:{name}"]
+        for name, value in sorted(env.items()):
+            argv += ["-e", f"{name}={value}"]
+        if command:
+            argv += ["--entrypoint", json.dumps(command)]
+        return [*argv, self.image, *args]
 
     def _resolve_parameter(self, job, task_name, name, spec, upstream, run_id):
         _check_parameter_spec(task_name, name, spec)
@@ -360,9 +407,14 @@ class Backend:
         return upstream[ref["producerTask"]].artifacts[ref["outputArtifactKey"]]
 
     def _environment(self, container: Dict, k8s: Dict) -> Dict[str, str]:
-        image_env, _ = image_environment()
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self._local("/root")),
-               "TF_CPP_MIN_LOG_LEVEL": "2", **image_env}
+        """The step's environment: in venv mode the image's stand-in, in container mode only what the spec adds
+        (the image brings its own ENV)."""
+        if self.image:
+            env: Dict[str, str] = {}
+        else:
+            image_env, _ = image_environment()
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self._local("/root")),
+                   "TF_CPP_MIN_LOG_LEVEL": "2", **image_env}
         env.update({e["name"]: e["value"] for e in container.get("env", [])})
         for item in k8s.get("secretAsEnv", []):
             secret = self.secrets.get(item["secretName"])
@@ -370,6 +422,15 @@ class Backend:
                 raise BackendRefusal(f'secret "{item["secretName"]}" not found')
             for pair in item["keyToEnv"]:
                 env[pair["envVar"]] = secret[pair["secretKey"]]
+        for mount_path, host in self._pvc_mounts(k8s):
+            if not self.image and host.resolve() != Path(mount_path).resolve():
+                raise BackendRefusal(f"this stand-in's venv mode mounts a PVC only at its own folder {host}, "
+                                     f"not at {mount_path}")
+        return env
+
+    def _pvc_mounts(self, k8s: Dict) -> List[Tuple[str, Path]]:
+        """(mount path, host folder) of each PVC the task mounts (driver/k8s.go)."""
+        mounts = []
         for mount in k8s.get("pvcMount", []):
             name = (mount.get("pvcNameParameter", {}).get("runtimeValue", {}).get("constant")
                     or mount.get("constant"))
@@ -378,14 +439,20 @@ class Backend:
             host = self.volumes.get(name)
             if host is None:
                 raise BackendRefusal(f'persistentvolumeclaim "{name}" not found')
-            if host.resolve() != Path(mount["mountPath"]).resolve():
-                raise BackendRefusal(f"this stand-in mounts PVC {name} only at its own folder {host}, "
-                                     f"not at {mount['mountPath']}")
-        return env
+            mounts.append((mount["mountPath"], host))
+        return mounts
 
     def _local(self, absolute: str) -> Path:
-        """A path of the pod's file system, under pod_root."""
+        """A path of the pod's file system, on the host: under pod_root."""
         return self.pod_root / absolute.lstrip("/")
+
+    def _in_pod(self, absolute: str) -> str:
+        """A path of the pod's file system as the step sees it (container mode: the path itself)."""
+        return absolute if self.image else str(self._local(absolute))
+
+    def _on_host(self, in_pod: str) -> Path:
+        """Where the host finds a path the step was given (the inverse of _in_pod)."""
+        return self._local(in_pod) if self.image else Path(in_pod)
 
 
 def _check_parameter_spec(task_name: str, name: str, spec: Dict) -> None:

@@ -196,36 +196,73 @@ def dockerfile_instructions():
     return [line.strip().split(None, 1) for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def test_dockerfile_installs_what_make_setup_installs():
+def test_dockerfile_builds_in_a_compiler_stage_and_runs_in_a_clean_one():
     inst = dockerfile_instructions()
     keywords = [k for k, _ in inst]
-    assert keywords[0] == "FROM" and inst[0][1].startswith("python:3.10")
     assert all(k in {"FROM", "ARG", "ENV", "WORKDIR", "COPY", "RUN", "ENTRYPOINT"} for k in keywords)
+    assert ["ARG", "BASE_IMAGE=python:3.10-slim"] in inst
+    stages = [v for k, v in inst if k == "FROM"]
+    assert stages == ["${BASE_IMAGE} AS builder", "${BASE_IMAGE} AS runtime"]
+    second = [i for i, k in enumerate(keywords) if k == "FROM"][1]
+    builder, runtime = inst[:second], inst[second:]
+    # The compiler and pip's work stay in the builder; the runtime stage only copies the virtualenv in.
+    assert "g++" in " ".join(v for k, v in builder if k == "RUN")
+    assert not [v for k, v in runtime if k == "RUN"]
+    assert ["COPY", "--from=builder /opt/venv /opt/venv"] in runtime
     makefile = (ROOT / "Makefile").read_text()
     pip_version = re.search(r"^PIP_VERSION := (\S+)$", makefile, re.M).group(1)
     assert ["ARG", f"PIP_VERSION={pip_version}"] in inst
-    run = " ".join(v for k, v in inst if k == "RUN")
-    assert "pip==${PIP_VERSION}" in run and "-r ${LOCK}" in run
-    assert ["ARG", "LOCK=requirements-gpu.lock"] in inst
-    gpu_lock = (ROOT / "requirements-gpu.lock").read_text().splitlines()
-    assert "-r requirements.lock" in gpu_lock  # the same pins, plus the CUDA libraries
-    assert any(line.startswith("nvidia-cudnn-cu12==") for line in gpu_lock)
-    assert "$(PY) -m pip install --disable-pip-version-check -r requirements.lock" in makefile
-    assert ["WORKDIR", configs.CONTAINER_PROJECT_ROOT] in inst
-    copied = {v.split()[0].rstrip("/") for k, v in inst if k == "COPY"}
-    assert {"requirements.lock", "pipeline", "components", "models", "schemas"} <= copied
-    assert any("requirements-gpu.lock" in v for k, v in inst if k == "COPY")
-    entrypoint = json.loads(dict(inst)["ENTRYPOINT"])
+    run = " ".join(v for k, v in builder if k == "RUN")
+    assert "pip==${PIP_VERSION}" in run and "--no-deps -r /tmp/locks/${LOCK}" in run and "--no-cache-dir" in run
+    assert ["ARG", "LOCK=requirements-runtime.lock"] in inst
+    assert ["WORKDIR", configs.CONTAINER_PROJECT_ROOT] in runtime
+    copied = {v.split()[0].rstrip("/") for k, v in runtime if k == "COPY"}
+    assert {"pipeline", "components", "models", "schemas"} <= copied
+    entrypoint = json.loads(dict(runtime)["ENTRYPOINT"])
     assert entrypoint == list(configs.CONTAINER_COMMAND)
+
+
+def _pins(name: str) -> dict:
+    text = (ROOT / name).read_text()
+    return {re.sub(r"[-_.]+", "-", m.group(1)).lower(): m.group(2) for m in re.finditer(r"^([A-Za-z0-9_.\-]+)==(\S+)$", text, re.M)}
+
+
+def test_the_runtime_lock_is_the_full_locks_pins_without_the_test_tools_and_notebooks():
+    full, runtime = _pins("requirements.lock"), _pins("requirements-runtime.lock")
+    assert runtime and set(runtime) < set(full)
+    assert {name: full[name] for name in runtime} == runtime  # equal pins: one resolution
+    assert not {"pytest", "moto", "jupyterlab", "notebook", "jupyter-server", "widgetsnbextension",
+                "jupyterlab-widgets"} & set(runtime)
+    # TFMA 0.47 imports ipywidgets (and IPython, ipykernel) when it is imported: without them it loads half-way.
+    assert {"ipywidgets", "ipython", "ipykernel"} <= set(runtime)
+    for needed in ("tfx", "tensorflow", "tensorflow-model-analysis", "apache-beam", "tensorflow-io", "boto3",
+                   "matplotlib", "kfp", "pyfarmhash"):
+        assert needed in runtime, needed
+    gpu = (ROOT / "requirements-gpu.lock").read_text().splitlines()
+    assert "-r requirements-runtime.lock" in gpu  # the same pins, plus the CUDA libraries
+    assert any(line.startswith("nvidia-cudnn-cu12==") for line in gpu)
+    makefile = (ROOT / "Makefile").read_text()
+    assert "scripts/lock-runtime.py" in makefile and "$(PY) -m pip install --disable-pip-version-check -r requirements.lock" in makefile
+
+
+def test_the_beam_worker_image_copies_the_boot_of_the_locked_beam():
+    """Beam's boot program and SDK speak a versioned protocol: the worker image's SDK image is the lock's Beam."""
+    text = (ROOT / "Dockerfile.beam-worker").read_text()
+    assert re.search(r"^ARG BEAM_VERSION=(\S+)$", text, re.M).group(1) == _pins("requirements-runtime.lock")["apache-beam"]
+    assert "COPY --from=beam /opt/apache/beam /opt/apache/beam" in text
+    assert 'ENTRYPOINT ["/opt/apache/beam/boot"]' in text
 
 
 def test_make_image_builds_the_tag_the_compiler_writes():
     out = subprocess.run(["make", "-n", "image"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    assert "docker build --build-arg PIP_VERSION=" in out
-    assert f"-t {configs.default_image()} ." in out
+    assert "build --network host --build-arg PIP_VERSION=" in out and "--build-arg LOCK=requirements-gpu.lock" in out
+    assert f"-t {configs.image_tag()} ." in out
+    cpu = subprocess.run(["make", "-n", "image", "VARIANT=cpu"], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
+    assert "--build-arg LOCK=requirements-runtime.lock" in cpu and f"-t {configs.image_tag('cpu')} ." in cpu
     compiled = subprocess.run(["make", "-n", "compile-kubeflow"], cwd=ROOT, capture_output=True, text=True,
                               check=True).stdout
-    assert f"--image {configs.default_image()} " in compiled
+    assert f"--image {configs.image_tag()} " in compiled
 
 
 def test_compile_names_no_image_of_its_own(capsys):

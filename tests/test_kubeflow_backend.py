@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from pipeline import kubeflow_cli, run_summary
 from tests import kfp_backend
-from tests.helpers import SKEW_TEXTS, make_corpus, write_doc
-from tests.s3_server import ACCESS_KEY, SECRET_KEY, s3_server
+from tests.kubeflow_executions import (NAME, check_first_execution_blessed_and_pushed,
+                                       check_second_execution_refuses_a_worse_candidate,
+                                       check_test_metrics_equal_the_local_runs, first_execution)
+from tests.s3_server import s3_server
 
 pytestmark = pytest.mark.pipeline
-
-NAME = "tiny"
-PVC = "corpora"
 
 
 @pytest.fixture(scope="module")
@@ -30,55 +27,14 @@ def s3():
         yield server
 
 
-def _compile(base: Path, s3, output: str, *flags) -> Path:
-    corpora = base / "corpora"
-    job = base / output
-    code = kubeflow_cli.main([
-        "compile", "--name", NAME, "--num-classes", "2", "--output", str(job), "--image", "stand-in:latest",
-        "--corpus-pvc", PVC, "--corpus-mount", str(corpora),
-        "--pipeline-root", f"s3://{s3.bucket}/tfx/{NAME}/pipeline_root",
-        "--serving-dir", f"s3://{s3.bucket}/tfx/{NAME}/serving", "--s3-endpoint", s3.endpoint, *flags])
-    assert code == 0
-    return job
-
-
 @pytest.fixture(scope="module")
 def kfp(s3, tiny_run, tmp_path_factory):
-    """The tiny_run corpus and settings, compiled for Kubeflow and executed once."""
-    base = tmp_path_factory.mktemp("kfp-run")
-    root = make_corpus(base / "corpora" / NAME, n_train=60, n_test=30)
-    for i, text in enumerate(SKEW_TEXTS):  # exactly tiny_run's corpus (tests/conftest.py)
-        label, rating = ("pos", 9) if i % 2 else ("neg", 2)
-        write_doc(root / "test" / label / f"900{i}_{rating}.txt", text)
-    settings = tiny_run.args[tiny_run.args.index("--schema"):]  # the local run's flags after its paths
-    job = _compile(base, s3, "job.json", *settings)
-    backend = kfp_backend.Backend(
-        base / "pod", kfp_backend.ObjectStore(s3.endpoint, ACCESS_KEY, SECRET_KEY),
-        secrets={"mlpipeline-minio-artifact": {"accesskey": ACCESS_KEY, "secretkey": SECRET_KEY}},
-        volumes={PVC: base / "corpora"})
-    first = backend.run(job)
-    return SimpleNamespace(base=base, job=job, backend=backend, first=first, settings=settings)
-
-
-def metadata(result, task, key):
-    return result.tasks[task].artifacts[key].metadata
-
-
-def served_versions(s3):
-    return sorted({k.split("/")[3] for k in s3.keys(f"tfx/{NAME}/serving/")})
+    """The tiny_run corpus and settings, compiled for Kubeflow and executed once (venv mode)."""
+    return first_execution(s3, tmp_path_factory.mktemp("kfp-run"))
 
 
 def test_first_execution_runs_every_task_blesses_and_pushes(kfp, s3):
-    assert {name: t.state for name, t in kfp.first.tasks.items()} == {
-        name: "ran" for name in ("DirectoryExampleGen", "ImportSchemaGen", "StatisticsGen", "StrictExampleValidator",
-                                 "Transform", "Trainer", "ServedModelBaseline", "Evaluator", "Pusher")}
-    assert metadata(kfp.first, "ServedModelBaseline", "baseline_model")["served_version"] == ""  # nothing served
-    assert metadata(kfp.first, "Evaluator", "blessing")["blessed"] == 1
-    pushed = metadata(kfp.first, "Pusher", "pushed_model")
-    assert pushed["pushed"] == 1
-    (version,) = served_versions(s3)
-    assert pushed["pushed_destination"] == f"s3://{s3.bucket}/tfx/{NAME}/serving/{version}"
-    assert f"tfx/{NAME}/serving/{version}/saved_model.pb" in s3.keys(f"tfx/{NAME}/serving/{version}/")
+    check_first_execution_blessed_and_pushed(kfp, s3)
 
 
 def test_every_artifact_is_written_into_the_bucket(kfp, s3):
@@ -96,36 +52,12 @@ def test_every_artifact_is_written_into_the_bucket(kfp, s3):
     assert not (kfp.base / "pod" / "s3" / s3.bucket / "tfx" / NAME / "serving").exists()
 
 
-def test_test_metrics_equal_the_local_runs(kfp, s3, tiny_run, tmp_path):
-    evaluation = kfp.first.tasks["Evaluator"].artifacts["evaluation"].uri
-    local_copy = tmp_path / "evaluation"
-    kfp.backend.store.download(evaluation, local_copy)
-    on_kfp = run_summary.evaluation_metrics(str(local_copy))["overall"]
-    local = tiny_run.summary["evaluation"]["overall"]
-    assert set(on_kfp) == set(local)
-    for metric, value in local.items():
-        assert on_kfp[metric] == pytest.approx(value, abs=1e-6), metric
+def test_test_metrics_equal_the_local_runs(kfp, tiny_run, tmp_path):
+    check_test_metrics_equal_the_local_runs(kfp, tiny_run, tmp_path)
 
 
 def test_second_execution_gates_a_worse_candidate_against_the_served_model(kfp, s3):
-    before = served_versions(s3)
-    # A three-id vocabulary (padding, OOV, one word): over the lower bound, under the served model.
-    worse = _compile(kfp.base, s3, "worse.json", *kfp.settings, "--vocab-size", "3", "--ngram-buckets", "0",
-                     "--min-accuracy", "0")
-    second = kfp.backend.run(worse)
-    states = {name: t.state for name, t in second.tasks.items()}
-    # KFP's cache served what it may (same inputs and parameters), never ExampleGen or the baseline.
-    assert states["ImportSchemaGen"] == "cached"
-    assert states["DirectoryExampleGen"] == "ran" and states["ServedModelBaseline"] == "ran"
-    served = metadata(second, "ServedModelBaseline", "baseline_model")["served_version"]
-    assert served == metadata(kfp.first, "Pusher", "pushed_model")["pushed_destination"]
-    assert metadata(second, "Evaluator", "blessing")["blessed"] == 0
-    assert metadata(second, "Pusher", "pushed_model").get("pushed", 0) == 0
-    assert served_versions(s3) == before
-    local_copy = kfp.base / "second-evaluation"
-    kfp.backend.store.download(second.tasks["Evaluator"].artifacts["evaluation"].uri, local_copy)
-    failures = run_summary.validation_failures(str(local_copy))
-    assert len(failures) == 1 and "no-regression limit" in failures[0], failures
+    check_second_execution_refuses_a_worse_candidate(kfp, s3)
 
 
 # ------------------------------------------------------------------ what the backend refuses
