@@ -41,7 +41,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     TF_USE_LEGACY_KERAS=1 \
     PYTHONPATH=/pipeline
 
-# Must equal pipeline/configs.py CONTAINER_PROJECT_ROOT: the steps import
+# Must equal pipeline/kubeflow.py CONTAINER_PROJECT_ROOT: the steps import
 # components/ and models/ from here and read schemas/ relative to it (their working directory).
 WORKDIR /pipeline
 COPY pipeline/ pipeline/

@@ -8,7 +8,7 @@ PIP_VERSION := 26.3
 STAMP := $(VENV)/.installed-lock
 RUN_ARGS ?=
 
-.PHONY: setup run run-stackoverflow test test-fast lock clean image image-check check-tools beam-worker-image compile-kubeflow report report-check bench
+.PHONY: setup run run-stackoverflow test test-fast lint lock clean image image-check check-tools beam-worker-image compile-kubeflow report report-check bench
 
 # Idempotent: re-installs only when requirements.lock changed since the last install.
 setup: $(STAMP)
@@ -31,10 +31,15 @@ run-stackoverflow: setup
 test: setup
 	$(PY) -m pytest tests
 
-# The quick tier for the edit-test loop: unit, data and command-line tests, no whole-pipeline run
-# (tests marked `pipeline`). CI runs all of `make test`.
+# The quick tier for the edit-test loop: the code, data and model tests, no whole-pipeline run
+# (tests/pipeline/). CI runs all of `make test`. Tiers: tests/README.md.
 test-fast: setup
-	$(PY) -m pytest tests -m "not pipeline"
+	$(PY) -m pytest tests/code tests/data tests/model
+
+# ruff's lint rules and formatting (pyproject.toml); CI runs it before the tests.
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 # Pipeline vs. the plain Keras tutorial on IMDB and Stack Overflow (DATA_MIRROR for offline), with
 # the scaling runs; prints the table and writes build/bench.json. About half an hour on 2 cores.
@@ -46,7 +51,7 @@ bench: setup
 # Chromium (installed from Debian's packages when missing; needs root).
 NAME ?= imdb
 report: setup
-	$(PY) -m pipeline.inspect report --name $(NAME) --html build/report-$(NAME).html
+	$(PY) -m tools.inspect report --name $(NAME) --html build/report-$(NAME).html
 
 report-check: report check-tools
 	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1200,2000 \
@@ -58,7 +63,7 @@ report-check: report check-tools
 # VARIANT=gpu (default: the Trainer asks Kubeflow for a GPU) or cpu; `make image` prints the image's digest.
 VARIANT ?= gpu
 # The name and version as pipeline/configs.py spells them (read as text: no venv needed yet).
-IMAGE_NAME := $(shell sed -n 's/^KUBEFLOW_IMAGE_NAME = "\([^"]*\)".*/\1/p' pipeline/configs.py)
+IMAGE_NAME := $(shell sed -n 's/^KUBEFLOW_IMAGE_NAME = "\([^"]*\)".*/\1/p' pipeline/kubeflow.py)
 IMAGE_TAG := $(shell sed -n 's/^PROJECT_VERSION = "\([^"]*\)".*/\1/p' pipeline/configs.py)
 IMAGE ?= $(IMAGE_NAME):$(IMAGE_TAG)-$(VARIANT)
 LOCK_cpu := requirements-runtime.lock
@@ -90,7 +95,7 @@ image-check: setup check-tools
 	if [ "$$before" = "$$after" ]; then echo "rebuilt from the layer cache: the same image $$after"; \
 	else echo "error: an unchanged rebuild made a new image ($$before, then $$after)" >&2; exit 1; fi
 	TC_IMAGE=$(IMAGE_NAME):$(IMAGE_TAG)-cpu CONTAINERS_CONF=$(CURDIR)/scripts/containers.conf \
-	  $(PY) -m pytest tests/test_kubeflow_image.py -p no:cacheprovider
+	  $(PY) -m pytest tests/pipeline/test_kubeflow_image.py -p no:cacheprovider
 
 # Beam's worker image for remote runners (Dataflow, Flink, Spark): the pipeline image + Beam's boot program.
 # Needs a registry that serves apache/beam_python3.10_sdk (not reachable on the project's machines).

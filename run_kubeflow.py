@@ -1,9 +1,11 @@
 #!/usr/bin/env python
 """Compile the pipeline for Kubeflow Pipelines (KFP v2 spec), and schedule it.
 
-    python run_kubeflow.py compile --dataset imdb --image REGISTRY/tfx-text-classifier@sha256:... --output build/kubeflow/imdb.json
-    python run_kubeflow.py schedule --spec build/kubeflow/imdb.json --host http://localhost:8080 --cron "0 0 3 * * *"
+python run_kubeflow.py compile --dataset imdb --image REGISTRY/tfx-text-classifier@sha256:... \
+        --output build/kubeflow/imdb.json
+python run_kubeflow.py schedule --spec build/kubeflow/imdb.json --host http://localhost:8080 --cron "0 0 3 * * *"
 """
+
 from __future__ import annotations
 
 import sys

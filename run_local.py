@@ -1,9 +1,10 @@
 #!/usr/bin/env python
 """Run the text-classification pipeline on this machine (TFX LocalDagRunner, SQLite ML Metadata).
 
-    python run_local.py --dataset imdb                 # a known corpus (DATA_MIRROR=dir for offline)
-    python run_local.py --data-dir PATH                # any ROOT/train/<class>/<file> corpus
+python run_local.py --dataset imdb                 # a known corpus (DATA_MIRROR=dir for offline)
+python run_local.py --data-dir PATH                # any ROOT/train/<class>/<file> corpus
 """
+
 from __future__ import annotations
 
 import sys

@@ -8,6 +8,7 @@ text_dataset_from_directory (80/20 train/validation split, seed 42, batch 32)
 then the tutorial's `export_model` (TextVectorization inside) evaluated on the
 test folder and saved for the serving benchmark. Prints one JSON line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,7 +29,7 @@ import tf_keras as keras  # noqa: E402
 def custom_standardization(input_data):
     lowercase = tf.strings.lower(input_data)
     stripped_html = tf.strings.regex_replace(lowercase, "<br />", " ")
-    return tf.strings.regex_replace(stripped_html, "[%s]" % re.escape(string.punctuation), "")
+    return tf.strings.regex_replace(stripped_html, f"[{re.escape(string.punctuation)}]", "")
 
 
 def main() -> None:
@@ -40,15 +41,18 @@ def main() -> None:
     args = p.parse_args()
     keras.utils.set_random_seed(42)
     train_dir, test_dir = os.path.join(args.data_dir, "train"), os.path.join(args.data_dir, "test")
-    raw_train = keras.utils.text_dataset_from_directory(train_dir, batch_size=32, validation_split=0.2,
-                                                        subset="training", seed=42)
-    raw_val = keras.utils.text_dataset_from_directory(train_dir, batch_size=32, validation_split=0.2,
-                                                      subset="validation", seed=42)
+    raw_train = keras.utils.text_dataset_from_directory(
+        train_dir, batch_size=32, validation_split=0.2, subset="training", seed=42
+    )
+    raw_val = keras.utils.text_dataset_from_directory(
+        train_dir, batch_size=32, validation_split=0.2, subset="validation", seed=42
+    )
     raw_test = keras.utils.text_dataset_from_directory(test_dir, batch_size=32)
     num_classes = len(raw_train.class_names)
 
-    vectorize_layer = keras.layers.TextVectorization(standardize=custom_standardization, max_tokens=10000,
-                                                     output_mode="int", output_sequence_length=250)
+    vectorize_layer = keras.layers.TextVectorization(
+        standardize=custom_standardization, max_tokens=10000, output_mode="int", output_sequence_length=250
+    )
     vectorize_layer.adapt(raw_train.map(lambda x, y: x))
 
     def vectorize_text(text, label):
@@ -58,13 +62,15 @@ def main() -> None:
     train_ds = raw_train.map(vectorize_text).cache().prefetch(autotune)
     val_ds = raw_val.map(vectorize_text).cache().prefetch(autotune)
     binary = num_classes == 2
-    model = keras.Sequential([
-        keras.layers.Embedding(10000, 16),
-        keras.layers.Dropout(0.2),
-        keras.layers.GlobalAveragePooling1D(),
-        keras.layers.Dropout(0.2),
-        keras.layers.Dense(1 if binary else num_classes),
-    ])
+    model = keras.Sequential(
+        [
+            keras.layers.Embedding(10000, 16),
+            keras.layers.Dropout(0.2),
+            keras.layers.GlobalAveragePooling1D(),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(1 if binary else num_classes),
+        ]
+    )
     if binary:
         loss, metric = keras.losses.BinaryCrossentropy(from_logits=True), keras.metrics.BinaryAccuracy(threshold=0.0)
     else:
@@ -72,11 +78,14 @@ def main() -> None:
     model.compile(loss=loss, optimizer="adam", metrics=[metric])
     model.fit(train_ds, validation_data=val_ds, epochs=args.epochs, verbose=2)
 
-    export_model = keras.Sequential([vectorize_layer, model,
-                                     keras.layers.Activation("sigmoid" if binary else "softmax")])
-    export_model.compile(loss=keras.losses.BinaryCrossentropy() if binary else
-                         keras.losses.SparseCategoricalCrossentropy(), optimizer="adam",
-                         metrics=["accuracy"])
+    export_model = keras.Sequential(
+        [vectorize_layer, model, keras.layers.Activation("sigmoid" if binary else "softmax")]
+    )
+    export_model.compile(
+        loss=keras.losses.BinaryCrossentropy() if binary else keras.losses.SparseCategoricalCrossentropy(),
+        optimizer="adam",
+        metrics=["accuracy"],
+    )
     _, accuracy = export_model.evaluate(raw_test, verbose=0)
     trained = time.monotonic() - STARTED
 
@@ -85,8 +94,11 @@ def main() -> None:
         return {"probabilities": export_model(text)}
 
     tf.saved_model.save(export_model, args.export_dir, signatures={"serving_default": serve})
-    result = {"test_accuracy": float(accuracy), "seconds_to_test_accuracy": round(trained, 2),
-              "classes": raw_train.class_names}
+    result = {
+        "test_accuracy": float(accuracy),
+        "seconds_to_test_accuracy": round(trained, 2),
+        "classes": raw_train.class_names,
+    }
     print(json.dumps(result))
     if args.json:
         with open(args.json, "w") as f:

@@ -15,6 +15,7 @@ IMDB-shaped corpora of those multiples of IMDB's size are built (sampled, or
 replicated with hard links) and run cold. The IMDB targets of issue 12 are
 printed last, each with its figure.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,7 +29,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -38,21 +38,25 @@ from pipeline import datasets  # noqa: E402
 PY = sys.executable
 
 
-def timed(cmd: List[str], log: Path) -> Dict:
+def timed(cmd: list[str], log: Path) -> dict:
     """Runs `cmd`; returns wall seconds, peak RSS (MiB) and exit code; output goes to `log`."""
     started = time.monotonic()
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    result = {"wall_seconds": round(time.monotonic() - started, 2),
-              "peak_rss_mib": round(usage.ru_maxrss / 1024, 1), "exit_code": proc.returncode, "log": str(log)}
+    result = {
+        "wall_seconds": round(time.monotonic() - started, 2),
+        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+        "exit_code": proc.returncode,
+        "log": str(log),
+    }
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}); see {log}")
     return result
 
 
-def pipeline_run(args: List[str], work: Path, label: str) -> Dict:
+def pipeline_run(args: list[str], work: Path, label: str) -> dict:
     summary = work / f"{label}.summary.json"
     result = timed([PY, "run_local.py", *args, "--summary", str(summary)], work / f"{label}.log")
     s = json.loads(summary.read_text())
@@ -63,14 +67,25 @@ def pipeline_run(args: List[str], work: Path, label: str) -> Dict:
     return result
 
 
-def bench_dataset(name: str, work: Path, best: bool) -> Dict:
+def bench_dataset(name: str, work: Path, best: bool) -> dict:
     corpus = datasets.acquire(name, progress=False)
-    out: Dict = {"dataset": name, "corpus": str(corpus)}
+    out: dict = {"dataset": name, "corpus": str(corpus)}
 
-    def run_peer(label: str) -> Dict:
+    def run_peer(label: str) -> dict:
         peer_json = work / f"{label}.json"
-        result = timed([PY, "bench/peer_keras.py", "--data-dir", str(corpus), "--export-dir",
-                        str(work / "peer_export"), "--json", str(peer_json)], work / f"{label}.log")
+        result = timed(
+            [
+                PY,
+                "bench/peer_keras.py",
+                "--data-dir",
+                str(corpus),
+                "--export-dir",
+                str(work / "peer_export"),
+                "--json",
+                str(peer_json),
+            ],
+            work / f"{label}.log",
+        )
         result.update(json.loads(peer_json.read_text()))
         return result
 
@@ -79,19 +94,37 @@ def bench_dataset(name: str, work: Path, best: bool) -> Dict:
     out["cold"] = pipeline_run(tutorial, work, "cold")
     out["warm"] = pipeline_run(tutorial, work, "warm")
     out["trainer_change"] = pipeline_run(tutorial + ["--learning-rate", "0.0011"], work, "trainer_change")
-    serving = timed([PY, "bench/serving.py", "--ours", out["cold"]["pushed"], "--peer", str(work / "peer_export"),
-                     "--texts-from", str(corpus / "test")], work / "serving.log")
+    serving = timed(
+        [
+            PY,
+            "bench/serving.py",
+            "--ours",
+            out["cold"]["pushed"],
+            "--peer",
+            str(work / "peer_export"),
+            "--texts-from",
+            str(corpus / "test"),
+        ],
+        work / "serving.log",
+    )
     out["serving"] = json.loads(Path(serving["log"]).read_text().strip().splitlines()[-1])
     if best:
-        out["default_recipe_cold"] = pipeline_run(["--dataset", name, "--work-dir", str(work / "runs-default")],
-                                                  work, "default_cold")
+        out["default_recipe_cold"] = pipeline_run(
+            ["--dataset", name, "--work-dir", str(work / "runs-default")], work, "default_cold"
+        )
     out["peer_after"] = run_peer("peer_after")
     before, after = out["peer_before"], out["peer_after"]
-    out["peer"] = {**before, "wall_seconds": round((before["wall_seconds"] + after["wall_seconds"]) / 2, 2),
-                   "peak_rss_mib": max(before["peak_rss_mib"], after["peak_rss_mib"])}
+    out["peer"] = {
+        **before,
+        "wall_seconds": round((before["wall_seconds"] + after["wall_seconds"]) / 2, 2),
+        "peak_rss_mib": max(before["peak_rss_mib"], after["peak_rss_mib"]),
+    }
     peer_wall = out["peer"]["wall_seconds"]
-    out["ratios"] = {k: round(out[k]["wall_seconds"] / peer_wall, 2)
-                     for k in ("cold", "warm", "trainer_change", "default_recipe_cold") if k in out}
+    out["ratios"] = {
+        k: round(out[k]["wall_seconds"] / peer_wall, 2)
+        for k in ("cold", "warm", "trainer_change", "default_recipe_cold")
+        if k in out
+    }
     return out
 
 
@@ -100,16 +133,20 @@ TARGETS = [
     ("cold pipeline, tutorial recipe / peer", "imdb", lambda d: d["ratios"]["cold"], 2.0, "<="),
     ("Trainer-only change / peer", "imdb", lambda d: d["ratios"]["trainer_change"], 1.5, "<="),
     ("raw-text serving throughput / peer", "imdb", lambda d: d["serving"]["throughput_ratio"], 1.0, ">="),
-    ("one text, median ms (bound: the peer's)", "imdb", lambda d: d["serving"]["ours"]["latency_ms_median"],
-     lambda d: d["serving"]["peer"]["latency_ms_median"], "<="),
+    (
+        "one text, median ms (bound: the peer's)",
+        "imdb",
+        lambda d: d["serving"]["ours"]["latency_ms_median"],
+        lambda d: d["serving"]["peer"]["latency_ms_median"],
+        "<=",
+    ),
     ("default recipe test accuracy", "imdb", lambda d: d["default_recipe_cold"]["test_accuracy"], 0.900, ">="),
-    ("default recipe test accuracy", "stackoverflow", lambda d: d["default_recipe_cold"]["test_accuracy"],
-     0.810, ">="),
+    ("default recipe test accuracy", "stackoverflow", lambda d: d["default_recipe_cold"]["test_accuracy"], 0.810, ">="),
     ("default recipe cold / peer", "imdb", lambda d: d["ratios"]["default_recipe_cold"], 3.0, "<="),
 ]
 
 
-def target_rows(results: Dict) -> List[str]:
+def target_rows(results: dict) -> list[str]:
     """One line per target whose dataset was run: figure, bound, met or not."""
     by_name = {d["dataset"]: d for d in results["datasets"]}
     rows = []
@@ -143,23 +180,43 @@ def build_scaled_corpus(source: Path, factor: float, dest: Path) -> int:
     return count
 
 
-def bench_scaling(factors: List[float], work: Path) -> List[Dict]:
+def bench_scaling(factors: list[float], work: Path) -> list[dict]:
     source = datasets.acquire("imdb", progress=False)
     rows = []
     for factor in factors:
         corpus = work / f"imdb_x{factor}"
         documents = build_scaled_corpus(source, factor, corpus)
-        run = pipeline_run(["--data-dir", str(corpus), "--name", f"x{factor}", "--schema", "imdb", "--recipe",
-                            "tutorial", "--work-dir", str(work / "runs")], work, f"scale_{factor}")
+        run = pipeline_run(
+            [
+                "--data-dir",
+                str(corpus),
+                "--name",
+                f"x{factor}",
+                "--schema",
+                "imdb",
+                "--recipe",
+                "tutorial",
+                "--work-dir",
+                str(work / "runs"),
+            ],
+            work,
+            f"scale_{factor}",
+        )
         shutil.rmtree(corpus)
-        rows.append({"factor": factor, "documents": documents, "wall_seconds": run["wall_seconds"],
-                     "peak_rss_mib": run["peak_rss_mib"],
-                     "seconds_per_1000_docs": {c: round(1000 * s / documents, 3) for c, s in run["components"].items()},
-                     "total_seconds_per_1000_docs": round(1000 * run["pipeline_wall_seconds"] / documents, 3)})
+        rows.append(
+            {
+                "factor": factor,
+                "documents": documents,
+                "wall_seconds": run["wall_seconds"],
+                "peak_rss_mib": run["peak_rss_mib"],
+                "seconds_per_1000_docs": {c: round(1000 * s / documents, 3) for c, s in run["components"].items()},
+                "total_seconds_per_1000_docs": round(1000 * run["pipeline_wall_seconds"] / documents, 3),
+            }
+        )
     return rows
 
 
-def linearity(rows: List[Dict]) -> List[str]:
+def linearity(rows: list[dict]) -> list[str]:
     """Where cost per document grows from the 1x corpus to the largest one (over 25%)."""
     base = next((r for r in rows if r["factor"] == 1), None)
     top = max(rows, key=lambda r: r["factor"])
@@ -173,15 +230,17 @@ def linearity(rows: List[Dict]) -> List[str]:
     return notes
 
 
-def format_tables(results: Dict) -> str:
+def format_tables(results: dict) -> str:
     lines = []
     for d in results["datasets"]:
         peer = d["peer"]
-        lines += [f"\n== {d['dataset']} (peer: {peer['wall_seconds']:.1f} s wall, the mean of "
-                  f"{d['peer_before']['wall_seconds']:.1f} s before and {d['peer_after']['wall_seconds']:.1f} s after "
-                  f"the pipeline's runs; test accuracy {peer['test_accuracy']:.4f}, peak RSS "
-                  f"{peer['peak_rss_mib']:.0f} MiB)",
-                  f"{'run':<22} {'wall s':>8} {'/ peer':>7} {'test acc':>9} {'peak MiB':>9}  components ran (s)"]
+        lines += [
+            f"\n== {d['dataset']} (peer: {peer['wall_seconds']:.1f} s wall, the mean of "
+            f"{d['peer_before']['wall_seconds']:.1f} s before and {d['peer_after']['wall_seconds']:.1f} s after "
+            f"the pipeline's runs; test accuracy {peer['test_accuracy']:.4f}, peak RSS "
+            f"{peer['peak_rss_mib']:.0f} MiB)",
+            f"{'run':<22} {'wall s':>8} {'/ peer':>7} {'test acc':>9} {'peak MiB':>9}  components ran (s)",
+        ]
         for key in ("cold", "warm", "trainer_change", "default_recipe_cold"):
             if key not in d:
                 continue
@@ -189,20 +248,28 @@ def format_tables(results: Dict) -> str:
             ratio = r["wall_seconds"] / peer["wall_seconds"]
             acc = f"{r['test_accuracy']:.4f}" if r.get("test_accuracy") is not None else "-"
             comps = ", ".join(f"{c} {s:.1f}" for c, s in r["components"].items()) or "none (all cached)"
-            lines.append(f"{key:<22} {r['wall_seconds']:>8.1f} {ratio:>7.2f} {acc:>9} {r['peak_rss_mib']:>9.0f}  {comps}")
+            lines.append(
+                f"{key:<22} {r['wall_seconds']:>8.1f} {ratio:>7.2f} {acc:>9} {r['peak_rss_mib']:>9.0f}  {comps}"
+            )
         s = d["serving"]
-        lines.append(f"serving, {s['texts']} texts in batches of {s['batch']}: ours {s['ours']['texts_per_second']:.0f}/s, "
-                     f"peer {s['peer']['texts_per_second']:.0f}/s (ratio {s['throughput_ratio']:.2f}); single text: "
-                     f"ours median {s['ours']['latency_ms_median']:.2f} ms p99 {s['ours']['latency_ms_p99']:.2f} ms, "
-                     f"peer median {s['peer']['latency_ms_median']:.2f} ms p99 {s['peer']['latency_ms_p99']:.2f} ms")
+        lines.append(
+            f"serving, {s['texts']} texts in batches of {s['batch']}: ours {s['ours']['texts_per_second']:.0f}/s, "
+            f"peer {s['peer']['texts_per_second']:.0f}/s (ratio {s['throughput_ratio']:.2f}); single text: "
+            f"ours median {s['ours']['latency_ms_median']:.2f} ms p99 {s['ours']['latency_ms_p99']:.2f} ms, "
+            f"peer median {s['peer']['latency_ms_median']:.2f} ms p99 {s['peer']['latency_ms_p99']:.2f} ms"
+        )
     if results.get("scaling"):
         lines += ["\n== scaling (IMDB, tutorial recipe, cold): seconds per 1000 documents"]
         comps = list(results["scaling"][0]["seconds_per_1000_docs"])
-        lines.append(f"{'size':>6} {'docs':>7} {'wall s':>8} " + " ".join(f"{c[:12]:>12}" for c in comps) + "  pipeline")
+        lines.append(
+            f"{'size':>6} {'docs':>7} {'wall s':>8} " + " ".join(f"{c[:12]:>12}" for c in comps) + "  pipeline"
+        )
         for r in results["scaling"]:
-            lines.append(f"{r['factor']:>5}x {r['documents']:>7} {r['wall_seconds']:>8.1f} "
-                         + " ".join(f"{r['seconds_per_1000_docs'].get(c, 0):>12.3f}" for c in comps)
-                         + f"  {r['total_seconds_per_1000_docs']:.3f}")
+            lines.append(
+                f"{r['factor']:>5}x {r['documents']:>7} {r['wall_seconds']:>8.1f} "
+                + " ".join(f"{r['seconds_per_1000_docs'].get(c, 0):>12.3f}" for c in comps)
+                + f"  {r['total_seconds_per_1000_docs']:.3f}"
+            )
         notes = results.get("scaling_notes") or ["cost per document stays within 25% from 1x to the largest size"]
         lines += [f"  {n}" for n in notes]
     targets = target_rows(results)
@@ -211,9 +278,10 @@ def format_tables(results: Dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.run_bench", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m bench.run_bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--datasets", nargs="*", default=["imdb", "stackoverflow"])
     p.add_argument("--scaling", nargs="*", type=float, default=[], help="multiples of IMDB, e.g. 0.25 0.5 1 4")
     p.add_argument("--no-default-recipe", action="store_true", help="skip the default recipe's cold run")
@@ -222,9 +290,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = p.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="tc-bench-"))
-    results: Dict = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                                 "python": platform.python_version()},
-                     "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "datasets": []}
+    results: dict = {
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "datasets": [],
+    }
     try:
         for name in args.datasets:
             d_work = work / name

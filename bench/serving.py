@@ -6,6 +6,7 @@ ours: the pushed model's `predict_text` signature (Transform graph inside);
 peer: the tutorial's export_model (TextVectorization inside), `serving_default`.
 Prints one JSON line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,7 +35,7 @@ def measure(fn, texts, batch: int, latency_calls: int):
     for _ in range(3):
         started = time.perf_counter()
         for i in range(0, len(texts), batch):
-            fn(tf.constant(texts[i:i + batch]))
+            fn(tf.constant(texts[i : i + batch]))
         best = min(best, time.perf_counter() - started)
     latencies = []
     for i in range(latency_calls):
@@ -43,9 +44,11 @@ def measure(fn, texts, batch: int, latency_calls: int):
         fn(one)
         latencies.append((time.perf_counter() - started) * 1000)
     latencies.sort()
-    return {"texts_per_second": round(len(texts) / best, 1),
-            "latency_ms_median": round(statistics.median(latencies), 3),
-            "latency_ms_p99": round(latencies[int(0.99 * (len(latencies) - 1))], 3)}
+    return {
+        "texts_per_second": round(len(texts) / best, 1),
+        "latency_ms_median": round(statistics.median(latencies), 3),
+        "latency_ms_p99": round(latencies[int(0.99 * (len(latencies) - 1))], 3),
+    }
 
 
 def main() -> None:
@@ -61,7 +64,8 @@ def main() -> None:
     ours = tf.saved_model.load(args.ours).signatures["predict_text"]
     peer = tf.saved_model.load(args.peer).signatures["serving_default"]
     result = {
-        "texts": len(texts), "batch": args.batch,
+        "texts": len(texts),
+        "batch": args.batch,
         "ours": measure(lambda t: ours(text=t), texts, args.batch, args.latency_calls),
         "peer": measure(lambda t: peer(text=t), texts, args.batch, args.latency_calls),
     }

@@ -10,6 +10,7 @@ blessed is not pushed, and the versions already there stay as they are.
 Versions are integers (Unix seconds, TF Serving's layout), strictly increasing
 even when two pushes fall in the same second.
 """
+
 from __future__ import annotations
 
 import errno
@@ -17,7 +18,7 @@ import logging
 import os
 import shutil
 import time
-from typing import Callable, List
+from collections.abc import Callable
 
 from tfx.components.pusher import executor as pusher_executor
 from tfx.components.pusher.component import Pusher
@@ -29,7 +30,7 @@ from tfx.utils import io_utils, proto_utils
 STAGING_PREFIX = ".staging-"
 
 
-def versions(base_directory: str) -> List[int]:
+def versions(base_directory: str) -> list[int]:
     """Published versions in a serving folder, oldest first."""
     if not os.path.isdir(base_directory):
         return []
@@ -51,7 +52,7 @@ def _is_running(pid: int) -> bool:
     return True
 
 
-def remove_dead_staging(base_directory: str) -> List[str]:
+def remove_dead_staging(base_directory: str) -> list[str]:
     """Removes staging folders left by pushes that were killed; a live push's is left alone."""
     removed = []
     for name in os.listdir(base_directory):

@@ -1,18 +1,8 @@
-"""Reading a directory corpus: its layout, classes, files, documents.
+"""Reading a directory corpus: its files (listing, hash splits, fingerprint) and its documents (examples).
+
+The layouts and class folders are components/corpus_layout.py.
 
 Pure Python with no Beam or TFX, so every policy here is unit-tested directly.
-
-Layouts (`detect_layout`; anything else is refused with the folders named):
-
-| layout                                   | train / eval / test come from                         |
-|------------------------------------------|-------------------------------------------------------|
-| `ROOT/train/<class>/`, `ROOT/test/<class>/` | train/ (hash split into train + eval), test/        |
-| the same with `val/` (`valid/`, `validation/`, `dev/`, or `--eval-dir NAME`) | train/, the validation folder, test/ |
-| `ROOT/train/<class>/` alone              | train/, hash split three ways                         |
-| `ROOT/<class>/` (what `text_dataset_from_directory` reads) | the root, hash split three ways      |
-
-Hash splits key on the file's path inside its folder: the same on every run,
-machine and listing order.
 
 Policy for what is not a clean document (each skipped file is reported with
 its reason; nothing is dropped silently):
@@ -32,35 +22,30 @@ its reason; nothing is dropped silently):
 | not valid UTF-8                        | decoded as cp1252, else latin-1; counted      |
 | empty or whitespace-only after decoding| skipped                                       |
 | nothing but HTML markup (`<br /><p>`)  | skipped: no words (word_count would be 0)     |
-| words, but no token once standardized (`!!! :-)`) | read: trained and evaluated; the model answers it from its bias alone (models/model.py) |
+| words, no token once standardized     | read: trained, evaluated, answered by the bias |
 
 Text is stored as UTF-8: for a UTF-8 file these are the bytes as read.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import errno
 import hashlib
 import os
-import posixpath
 import re
 import stat
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import tensorflow as tf
 
 from components import decoding
+from components.corpus_layout import EVAL, TEST, TRAIN, CorpusError, Layout, class_folder
 from components.decoding import SkipDocument, decode_document
 from models import features as feature_names
 
 _RATING_RE = re.compile(r"^\d+_(\d+)\.[A-Za-z0-9]+$")  # IMDB: <id>_<rating>.txt
-
-TRAIN, EVAL, TEST = "train", "eval", "test"
-# The split folders a corpus may have, by name.
-TRAIN_DIR, TEST_DIR = "train", "test"
-EVAL_DIR_NAMES = ("val", "valid", "validation", "dev")
-ROOT = "."  # the split folder of a corpus whose class folders are the root's own
 
 # Upper bounds (exclusive) of the document-length slices TFMA reports on.
 LENGTH_BUCKETS = (100, 250, 500)
@@ -74,10 +59,6 @@ def length_bucket(words: int) -> str:
             return f"{lower}-{upper - 1}"
         lower = upper
     return f"{lower}+"
-
-
-class CorpusError(ValueError):
-    """The corpus cannot be used as it is; the message names the path and what to do."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,155 +75,15 @@ class Document:
     split: str  # output split the file goes to
 
 
-def _visible_subdirs(folder: Path) -> List[str]:
-    return sorted(
-        e.name for e in os.scandir(folder)
-        if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)
-    )
-
-
-@dataclasses.dataclass(frozen=True)
-class Layout:
-    """Which folder of the root each output split is read from (None: a hash split of the training folder)."""
-
-    train_dir: str  # ROOT when the class folders are directly under the root
-    eval_dir: Optional[str] = None
-    test_dir: Optional[str] = None
-
-    def folders(self) -> List[str]:
-        return [f for f in (self.train_dir, self.eval_dir, self.test_dir) if f]
-
-    def source_folder(self, split: str) -> str:
-        """The folder an output split is read from (hash splits share the training folder)."""
-        return {EVAL: self.eval_dir, TEST: self.test_dir}.get(split) or self.train_dir
-
-    def cuts_for(self, folder: str, eval_percent: int, test_percent: int) -> List[Tuple[str, int]]:
-        """How the files of `folder` are spread over output splits."""
-        if folder == self.test_dir:
-            return [(TEST, 100)]
-        if folder == self.eval_dir:
-            return [(EVAL, 100)]
-        return split_cuts(None if self.eval_dir else eval_percent, None if self.test_dir else test_percent)
-
-    def describe(self, eval_percent: int, test_percent: int) -> str:
-        """One line for the run's start and the ingestion report."""
-        source, of = ("the root's class folders", "them") if self.train_dir == ROOT else (f"{self.train_dir}/",) * 2
-        parts = [f"train from {source}"]
-        for split, folder, percent in ((EVAL, self.eval_dir, eval_percent), (TEST, self.test_dir, test_percent)):
-            parts.append(f"{split} from {folder}/" if folder else f"{split} {percent}% of {of} (hash split)")
-        return "layout: " + ", ".join(parts)
-
-
-# The layout most corpora ship with (IMDB, Stack Overflow).
-TRAIN_AND_TEST = Layout(TRAIN_DIR, test_dir=TEST_DIR)
-
-
-def _folder_list(names: Iterable[str]) -> str:
-    return ", ".join(f"{n}/" for n in names)
-
-
-def detect_layout(root: Path, eval_dir: Optional[str] = None,
-                  exclude_dirs: Sequence[str] = ()) -> Tuple[Layout, List[str]]:
-    """The corpus's layout and class names; CorpusError naming the folders when it has none or several.
-
-    `eval_dir`: the validation folder's name, when it is not one of
-    EVAL_DIR_NAMES (or several of those exist). Folders in `exclude_dirs` are
-    ignored beside the split folders as inside them.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise CorpusError(f"corpus root {root} does not exist or is not a folder; "
-                          f"pass the folder that holds {TRAIN_DIR}/ (and {TEST_DIR}/), or the class folders")
-    subdirs = [d for d in _visible_subdirs(root) if d not in exclude_dirs]
-    if eval_dir is not None:
-        if eval_dir not in subdirs:
-            raise CorpusError(f"--eval-dir {eval_dir}: {root} has no '{eval_dir}/' folder "
-                              f"(folders there: {_folder_list(subdirs) or 'none'})")
-        evals = [eval_dir]
-    else:
-        evals = [d for d in subdirs if d in EVAL_DIR_NAMES]
-    if TRAIN_DIR in subdirs:
-        if len(evals) > 1:
-            raise CorpusError(f"{root} holds several validation folders ({_folder_list(evals)}); "
-                              "name the one to use with --eval-dir NAME")
-        others = [d for d in subdirs if d not in (TRAIN_DIR, TEST_DIR, *evals)]
-        if others:
-            raise CorpusError(
-                f"{root} holds split folders ({_folder_list(d for d in subdirs if d not in others)}) and other "
-                f"folders ({_folder_list(others)}) beside them: are those classes or not? Move class folders "
-                f"into {root / TRAIN_DIR}/, or leave a folder out with --exclude-dir NAME")
-        layout = Layout(TRAIN_DIR, evals[0] if evals else None, TEST_DIR if TEST_DIR in subdirs else None)
-    else:
-        split_dirs = [d for d in (TEST_DIR, *evals) if d in subdirs]
-        if split_dirs or not subdirs:
-            raise CorpusError(
-                f"{root} has no '{TRAIN_DIR}/' folder{f' but has {_folder_list(split_dirs)}' if split_dirs else ''}"
-                f"; the layout is {root}/{TRAIN_DIR}/<class>/<file> (optionally with {TEST_DIR}/ and val/ "
-                f"beside it), or {root}/<class>/<file>")
-        layout = Layout(ROOT)
-    classes = discover_classes(root, layout.train_dir, exclude_dirs)
-    for folder in (layout.eval_dir, layout.test_dir):
-        if folder:
-            check_same_classes(root, layout.train_dir, folder, classes, exclude_dirs)
-    return layout, classes
-
-
-def class_folder(folder: str, name: str) -> str:
-    """'train/pos/', or 'pos/' for ROOT: the prefix of a class's files' paths relative to the root."""
-    return posixpath.normpath(f"{folder}/{name}") + "/"
-
-
-def discover_classes(root: Path, train_dir: str, exclude_dirs: Sequence[str] = ()) -> List[str]:
-    """Class names: the sub-folders of the training folder (ROOT: of the root), sorted (label = index)."""
-    root = Path(root)
-    if not root.is_dir():
-        raise CorpusError(f"corpus root {root} does not exist or is not a folder; "
-                          "pass the folder that holds train/ (and test/)")
-    train = root / train_dir
-    if not train.is_dir():
-        raise CorpusError(f"{root} has no '{train_dir}/' folder; the layout is "
-                          f"{root}/{train_dir}/<class>/<file> (and optionally test/<class>/<file>)")
-    classes = [c for c in _visible_subdirs(train) if c not in exclude_dirs]
-    if not classes:
-        raise CorpusError(f"{train} holds no class folders; put each class's documents in "
-                          f"{train}/<class>/")
-    if len(classes) < 2:
-        raise CorpusError(f"{train} holds a single class folder ('{classes[0]}'); a classifier "
-                          "needs at least two classes")
-    return classes
-
-
-def check_same_classes(root: Path, train_dir: str, test_dir: str, classes: Sequence[str],
-                       exclude_dirs: Sequence[str] = ()) -> None:
-    """`test_dir` (or a validation folder) holds the classes of `train_dir`, no more, no fewer."""
-    test = Path(root) / test_dir
-    test_classes = [c for c in _visible_subdirs(test) if c not in exclude_dirs]
-    if list(test_classes) != list(classes):
-        only_train = sorted(set(classes) - set(test_classes))
-        only_test = sorted(set(test_classes) - set(classes))
-        raise CorpusError(
-            f"class folders differ between {Path(root) / train_dir} and {test}: "
-            f"only in {train_dir}: {only_train or 'none'}; only in {test_dir}: {only_test or 'none'}. "
-            "Both splits must hold the same classes."
-        )
-
-
-def check_classes_have_files(root: Path, folder: str, classes: Sequence[str]) -> None:
-    """Refuses a class folder with no file at all: cheap (stops at the first file), so run before any work.
-
-    Run after check_same_classes (every class folder exists). A class whose
-    files are all unreadable is caught later, when they are read.
-    """
-    for name in classes:
-        class_dir = Path(root) / folder / name
-        has_file = any(not f.startswith(".") for _, _, files in os.walk(class_dir) for f in files)
-        if not has_file:
-            raise CorpusError(f"class folder {class_dir} has no documents; add documents to it, "
-                              "or remove the folder if it is not a class")
-
-
-def check_every_split_gets_each_class(root: Path, layout: Layout, classes: Sequence[str], eval_percent: int,
-                                     test_percent: int, max_file_bytes: int, exclude_dirs: Sequence[str] = ()) -> None:
+def check_every_split_gets_each_class(
+    root: Path,
+    layout: Layout,
+    classes: Sequence[str],
+    eval_percent: int,
+    test_percent: int,
+    max_file_bytes: int,
+    exclude_dirs: Sequence[str] = (),
+) -> None:
     """Refuses, from the listing alone (no file is read), a class that some split would get no file of.
 
     A hash split gives each split its share of a class's files by a hash of
@@ -251,10 +92,11 @@ def check_every_split_gets_each_class(root: Path, layout: Layout, classes: Seque
     refused when they are read (empty, binary) are caught then
     (directory_example_gen.check_nothing_empty).
     """
-    counts: Dict[Tuple[str, int], int] = {}
+    counts: dict[tuple[str, int], int] = {}
     for folder in layout.folders():
-        docs, _ = scan_split_folder(root, folder, classes, layout.cuts_for(folder, eval_percent, test_percent),
-                                    max_file_bytes, exclude_dirs)
+        docs, _ = scan_split_folder(
+            root, folder, classes, layout.cuts_for(folder, eval_percent, test_percent), max_file_bytes, exclude_dirs
+        )
         for doc in docs:
             counts[(doc.split, doc.label)] = counts.get((doc.split, doc.label), 0) + 1
     for split in (TRAIN, EVAL, TEST):
@@ -263,16 +105,21 @@ def check_every_split_gets_each_class(root: Path, layout: Layout, classes: Seque
             if counts.get((split, label), 0):
                 continue
             where = Path(root) / class_folder(folder, name)
-            listed = sum(n for (other, lab), n in counts.items() if lab == label and layout.source_folder(other) == folder)
+            listed = sum(
+                n for (other, lab), n in counts.items() if lab == label and layout.source_folder(other) == folder
+            )
             if folder == layout.train_dir and split != TRAIN:
                 percent = eval_percent if split == EVAL else test_percent
                 raise CorpusError(
                     f"class '{name}' would have no documents in split '{split}': {where} holds {listed} readable "
                     f"file(s), and the {split} split takes {percent}% of them by a hash of each file's path. "
                     f"Add documents to that class (a few dozen give every split its share), "
-                    f"or give the corpus a {split} folder of its own")
-            raise CorpusError(f"class '{name}' has no readable file in {where} for split '{split}'; "
-                              "add documents to it (every file there was skipped at listing: too large, a link)")
+                    f"or give the corpus a {split} folder of its own"
+                )
+            raise CorpusError(
+                f"class '{name}' has no readable file in {where} for split '{split}'; "
+                "add documents to it (every file there was skipped at listing: too large, a link)"
+            )
 
 
 def fingerprint_folder(root: Path, folder: str) -> str:
@@ -304,7 +151,7 @@ def hash_bucket(key: str, buckets: int = 100) -> int:
     return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big") % buckets
 
 
-def split_for(rel_in_split: str, cuts: Sequence[Tuple[str, int]]) -> str:
+def split_for(rel_in_split: str, cuts: Sequence[tuple[str, int]]) -> str:
     """`cuts` is [(split, upper bucket bound)...] in order, last bound 100."""
     bucket = hash_bucket(rel_in_split)
     for split, upper in cuts:
@@ -321,15 +168,15 @@ def scan_split_folder(
     root: Path,
     folder: str,
     classes: Sequence[str],
-    cuts: Sequence[Tuple[str, int]],
+    cuts: Sequence[tuple[str, int]],
     max_file_bytes: int,
     exclude_dirs: Sequence[str] = (),
-) -> Tuple[List[Document], List[Skipped]]:
+) -> tuple[list[Document], list[Skipped]]:
     """Lists the documents of `root/folder/<class>/...` and the files it will not read."""
     root = Path(root)
     base = root / folder
-    docs: List[Document] = []
-    skipped: List[Skipped] = []
+    docs: list[Document] = []
+    skipped: list[Skipped] = []
 
     def rel(p: str) -> str:
         return Path(os.path.relpath(p, root)).as_posix()
@@ -347,8 +194,16 @@ def scan_split_folder(
             skipped.append(Skipped(rel(entry.path), "not inside a class folder"))
 
     for label, name in enumerate(classes):
-        _walk_files(root, base / name, label, lambda rel_in_split: split_for(rel_in_split, cuts), base,
-                    max_file_bytes, docs, skipped)
+        _walk_files(
+            root,
+            base / name,
+            label,
+            lambda rel_in_split: split_for(rel_in_split, cuts),
+            base,
+            max_file_bytes,
+            docs,
+            skipped,
+        )
     return docs, skipped
 
 
@@ -356,19 +211,27 @@ UNLABELLED = "unlabelled"  # the one split of a folder of texts to label
 NO_LABEL = -1
 
 
-def scan_unlabelled(root: Path, max_file_bytes: int) -> Tuple[List[Document], List[Skipped]]:
+def scan_unlabelled(root: Path, max_file_bytes: int) -> tuple[list[Document], list[Skipped]]:
     """Every file under `root`, at any depth, with the file policy of a class folder (label NO_LABEL)."""
     root = Path(root)
     if not root.is_dir():
         raise CorpusError(f"{root} does not exist or is not a folder; pass the folder of texts to label")
-    docs: List[Document] = []
-    skipped: List[Skipped] = []
+    docs: list[Document] = []
+    skipped: list[Skipped] = []
     _walk_files(root, root, NO_LABEL, lambda _: UNLABELLED, root, max_file_bytes, docs, skipped)
     return docs, skipped
 
 
-def _walk_files(root: Path, start: Path, label: int, split_of, base: Path, max_file_bytes: int,
-                docs: List[Document], skipped: List[Skipped]) -> None:
+def _walk_files(
+    root: Path,
+    start: Path,
+    label: int,
+    split_of,
+    base: Path,
+    max_file_bytes: int,
+    docs: list[Document],
+    skipped: list[Skipped],
+) -> None:
     """Appends the documents under `start` (sorted, at any depth) and the files it will not read, with why."""
     root_real = os.path.realpath(root)
 
@@ -382,8 +245,9 @@ def _walk_files(root: Path, start: Path, label: int, split_of, base: Path, max_f
                 skipped.append(Skipped(rel(full) + "/", "hidden folder: not read"))
             elif os.path.islink(full):
                 skipped.append(Skipped(rel(full), "link to a folder: not followed"))
-        dirnames[:] = sorted(d for d in dirnames
-                             if not d.startswith(".") and not os.path.islink(os.path.join(dirpath, d)))
+        dirnames[:] = sorted(
+            d for d in dirnames if not d.startswith(".") and not os.path.islink(os.path.join(dirpath, d))
+        )
         for f in sorted(filenames):
             full = os.path.join(dirpath, f)
             relpath = rel(full)
@@ -397,7 +261,7 @@ def _walk_files(root: Path, start: Path, label: int, split_of, base: Path, max_f
             docs.append(Document(full, relpath, label, split_of(Path(os.path.relpath(full, base)).as_posix())))
 
 
-def _unreadable_reason(full: str, root_real: str, max_file_bytes: int) -> Optional[str]:
+def _unreadable_reason(full: str, root_real: str, max_file_bytes: int) -> str | None:
     """Why the file at `full` is not read, from its metadata alone; None if it is read."""
     if os.path.islink(full):
         try:
@@ -419,7 +283,7 @@ def _unreadable_reason(full: str, root_real: str, max_file_bytes: int) -> Option
     return None
 
 
-def make_example(text: bytes, label: int, filename: str, path: Optional[str] = None) -> tf.train.Example:
+def make_example(text: bytes, label: int, filename: str, path: str | None = None) -> tf.train.Example:
     """The features every later step sees; the slicing features are computed here once.
 
     A document to label (NO_LABEL) has no label feature and carries its `path`
@@ -429,8 +293,12 @@ def make_example(text: bytes, label: int, filename: str, path: Optional[str] = N
     feats = {
         feature_names.TEXT_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[text])),
         feature_names.WORD_COUNT_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=[words])),
-        feature_names.LENGTH_BUCKET_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[length_bucket(words).encode()])),
-        feature_names.HAS_HTML_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=[int(decoding.has_html(text))])),
+        feature_names.LENGTH_BUCKET_KEY: tf.train.Feature(
+            bytes_list=tf.train.BytesList(value=[length_bucket(words).encode()])
+        ),
+        feature_names.HAS_HTML_KEY: tf.train.Feature(
+            int64_list=tf.train.Int64List(value=[int(decoding.has_html(text))])
+        ),
     }
     if label == NO_LABEL:
         feats[feature_names.PATH_KEY] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[path.encode("utf-8")]))
@@ -468,15 +336,5 @@ def read_documents(docs: Iterable[Document], max_file_bytes: int):
         yield ("example", doc.split, doc.label, example.SerializeToString(deterministic=True))
 
 
-def split_cuts(eval_percent: Optional[int], test_percent: Optional[int]) -> List[Tuple[str, int]]:
-    """Bucket bounds for the training folder: [train | eval | test], without the splits that have a folder (None)."""
-    cuts, upper = [], 100
-    for split, percent in ((TEST, test_percent), (EVAL, eval_percent)):
-        if percent is not None:
-            cuts.insert(0, (split, upper))
-            upper -= percent
-    return [(TRAIN, upper)] + cuts
-
-
-def count_table(counts: Dict[Tuple[str, int], int], classes: Sequence[str], splits: Sequence[str]) -> Dict:
+def count_table(counts: dict[tuple[str, int], int], classes: Sequence[str], splits: Sequence[str]) -> dict:
     return {s: {c: counts.get((s, i), 0) for i, c in enumerate(classes)} for s in splits}

@@ -5,10 +5,10 @@ TFX caches ImportSchemaGen on its parameters, which hold the schema file's
 old schema. The sha256 of the file's content is added as a parameter, so an
 edited schema is imported again (and validation and Transform re-run).
 """
+
 from __future__ import annotations
 
 import hashlib
-from typing import Optional
 
 from tfx import types
 from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
@@ -31,7 +31,7 @@ def file_sha256(path: str) -> str:
 class CuratedSchemaGen(ImportSchemaGen):
     SPEC_CLASS = CuratedSchemaGenSpec
 
-    def __init__(self, schema_file: str, content_from: Optional[str] = None):
+    def __init__(self, schema_file: str, content_from: str | None = None):
         """`content_from`: a local copy of the schema the fingerprint is read from, when
         `schema_file` is where the components will find it (inside a container image)."""
         spec = CuratedSchemaGenSpec(

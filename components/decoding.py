@@ -1,13 +1,13 @@
 """What a file's bytes say: its text (the corpus's decoding policy) and its words.
 
 Pure Python (no TensorFlow), so the commands that read a user's text files
-(`python -m pipeline.predict --file`) decode them exactly as ingestion does,
+(`python -m tools.predict --file`) decode them exactly as ingestion does,
 without loading TensorFlow first. The policy's table is in components/corpus.py.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Tuple
 
 # An HTML tag: `<br />`, `<p>`, `</a>`, `<a href="...">`; not `a < b and c > d`.
 _HTML_RE = re.compile(rb"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
@@ -26,7 +26,7 @@ class SkipDocument(Exception):
     """A file that is not a usable document; `args[0]` is the reason."""
 
 
-def decode_document(data: bytes) -> Tuple[str, str]:
+def decode_document(data: bytes) -> tuple[str, str]:
     """Returns (text, encoding used); raises SkipDocument for what is not text."""
     encoding = None
     for bom, enc in _BOMS:
@@ -37,7 +37,7 @@ def decode_document(data: bytes) -> Tuple[str, str]:
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError as err:
-            raise SkipDocument(f"undecodable {encoding} despite its byte-order mark: {err.reason}")
+            raise SkipDocument(f"undecodable {encoding} despite its byte-order mark: {err.reason}") from err
     elif b"\x00" in data:
         raise SkipDocument("binary file (NUL bytes)")
     else:

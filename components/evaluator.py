@@ -16,11 +16,11 @@ configuration (an eval config, example splits; no module file):
   (models/evaluation.py, `split_evaluators`).
 * Every blessed candidate's figures are recorded in `metrics_store`.
 """
+
 from __future__ import annotations
 
 import logging
 import os
-from typing import List, Optional
 
 import apache_beam as beam
 import tensorflow_model_analysis as tfma
@@ -28,13 +28,14 @@ from tfx import types
 from tfx.components.evaluator import constants
 from tfx.components.util import tfxio_utils
 from tfx.dsl.components.base import base_beam_component, base_beam_executor, executor_spec
-from tfx.types import artifact_utils, standard_artifacts, standard_component_specs as specs
+from tfx.types import artifact_utils, standard_artifacts
+from tfx.types import standard_component_specs as specs
 from tfx.types.component_spec import ExecutionParameter
 from tfx.utils import io_utils, json_utils, path_utils, proto_utils
 
 from components import evaluation_record
-from models.evaluation import split_evaluators
 from components.served_model_baseline import has_model
+from models.evaluation import split_evaluators
 
 METRICS_STORE_KEY = "metrics_store"
 CODE_VERSION_KEY = "code_version"
@@ -43,13 +44,14 @@ BASELINE_FIGURES_PROPERTY = "baseline_figures"
 NO_BASELINE, EVALUATED, RECORDED = "none", "evaluated", "recorded"
 
 
-def _split_uris(input_dict, exec_properties) -> List[str]:
+def _split_uris(input_dict, exec_properties) -> list[str]:
     splits = json_utils.loads(exec_properties.get(specs.EXAMPLE_SPLITS_KEY, "null")) or ["eval"]
     return [uri for split in splits for uri in artifact_utils.get_split_uris(input_dict[specs.EXAMPLES_KEY], split)]
 
 
-def _bless(blessing: types.Artifact, ok: bool, candidate: types.Artifact, baseline: Optional[types.Artifact],
-           exec_properties) -> None:
+def _bless(
+    blessing: types.Artifact, ok: bool, candidate: types.Artifact, baseline: types.Artifact | None, exec_properties
+) -> None:
     """The verdict as TFX's executor records it: a BLESSED or NOT_BLESSED file and the same properties."""
     blessing.set_string_custom_property(constants.ARTIFACT_PROPERTY_CURRENT_MODEL_URI_KEY, candidate.uri)
     blessing.set_int_custom_property(constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY, candidate.id)
@@ -60,13 +62,14 @@ def _bless(blessing: types.Artifact, ok: bool, candidate: types.Artifact, baseli
         blessing.set_string_custom_property("component_id", exec_properties["current_component_id"])
     name = constants.BLESSED_FILE_NAME if ok else constants.NOT_BLESSED_FILE_NAME
     io_utils.write_string_file(os.path.join(blessing.uri, name), "")
-    blessing.set_int_custom_property(constants.ARTIFACT_PROPERTY_BLESSED_KEY,
-                                     constants.BLESSED_VALUE if ok else constants.NOT_BLESSED_VALUE)
+    blessing.set_int_custom_property(
+        constants.ARTIFACT_PROPERTY_BLESSED_KEY, constants.BLESSED_VALUE if ok else constants.NOT_BLESSED_VALUE
+    )
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
     def Do(self, input_dict, output_dict, exec_properties) -> None:
-        store: Optional[str] = exec_properties.get(METRICS_STORE_KEY) or None
+        store: str | None = exec_properties.get(METRICS_STORE_KEY) or None
         candidate = artifact_utils.get_single_instance(input_dict[specs.MODEL_KEY])
         baseline = (input_dict.get(specs.BASELINE_MODEL_KEY) or [None])[0]
         if baseline is not None and not has_model(baseline):
@@ -78,51 +81,92 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         examples_digest = evaluation_record.examples_digest(split_uris) if store else ""
 
         def record_key(model: types.Artifact) -> str:
-            return evaluation_record.record_key(path_utils.serving_model_path(model.uri), examples_digest, raw_config,
-                                                exec_properties.get(CODE_VERSION_KEY) or "")
+            return evaluation_record.record_key(
+                path_utils.serving_model_path(model.uri),
+                examples_digest,
+                raw_config,
+                exec_properties.get(CODE_VERSION_KEY) or "",
+            )
 
         recorded = evaluation_record.read(store, record_key(baseline)) if store and baseline is not None else None
         evaluated = [candidate] + ([baseline] if baseline is not None and recorded is None else [])
         if recorded is not None:
-            logging.info("Evaluator: the baseline's figures on these examples are recorded; "
-                         "evaluating the candidate alone")
+            logging.info(
+                "Evaluator: the baseline's figures on these examples are recorded; evaluating the candidate alone"
+            )
         self._evaluate(input_dict[specs.EXAMPLES_KEY], split_uris, evaluated, raw_config, evaluation.uri)
         if recorded is None:
             validation = tfma.load_validation_result(evaluation.uri)
         else:
-            with_baseline = tfma.utils.update_eval_config_with_defaults(raw_config, has_baseline=True,
-                                                                        rubber_stamp=True)
-            validation = evaluation_record.merge_into(evaluation.uri, recorded, with_baseline,
-                                                      path_utils.serving_model_path(baseline.uri))
-        _bless(artifact_utils.get_single_instance(output_dict[specs.BLESSING_KEY]), validation.validation_ok,
-               candidate, baseline, exec_properties)
+            with_baseline = tfma.utils.update_eval_config_with_defaults(
+                raw_config, has_baseline=True, rubber_stamp=True
+            )
+            validation = evaluation_record.merge_into(
+                evaluation.uri, recorded, with_baseline, path_utils.serving_model_path(baseline.uri)
+            )
+        _bless(
+            artifact_utils.get_single_instance(output_dict[specs.BLESSING_KEY]),
+            validation.validation_ok,
+            candidate,
+            baseline,
+            exec_properties,
+        )
         evaluation.set_string_custom_property(
-            BASELINE_FIGURES_PROPERTY, NO_BASELINE if baseline is None else EVALUATED if recorded is None else RECORDED)
+            BASELINE_FIGURES_PROPERTY, NO_BASELINE if baseline is None else EVALUATED if recorded is None else RECORDED
+        )
         if store and validation.validation_ok:
-            evaluation_record.write(store, record_key(candidate), evaluation.uri,
-                                    evaluation_record.CANDIDATE if baseline is not None else "")
+            evaluation_record.write(
+                store,
+                record_key(candidate),
+                evaluation.uri,
+                evaluation_record.CANDIDATE if baseline is not None else "",
+            )
 
-    def _evaluate(self, examples: List[types.Artifact], split_uris: List[str], models: List[types.Artifact],
-                  raw_config: tfma.EvalConfig, output_dir: str) -> None:
+    def _evaluate(
+        self,
+        examples: list[types.Artifact],
+        split_uris: list[str],
+        models: list[types.Artifact],
+        raw_config: tfma.EvalConfig,
+        output_dir: str,
+    ) -> None:
         """TFMA over the split files with `models` (the candidate, then the baseline if any), as TFX runs it."""
         # rubber_stamp: a change threshold without a baseline is skipped, not failed (TFX's setting).
-        config = tfma.utils.update_eval_config_with_defaults(raw_config, has_baseline=len(models) == 2,
-                                                             rubber_stamp=True)
+        config = tfma.utils.update_eval_config_with_defaults(
+            raw_config, has_baseline=len(models) == 2, rubber_stamp=True
+        )
         tfma.utils.verify_eval_config(config)
-        shared = [tfma.default_eval_shared_model(
-            eval_saved_model_path=path_utils.serving_model_path(models[-1 if spec.is_baseline else 0].uri),
-            model_name=spec.name, eval_config=config) for spec in config.model_specs]
+        shared = [
+            tfma.default_eval_shared_model(
+                eval_saved_model_path=path_utils.serving_model_path(models[-1 if spec.is_baseline else 0].uri),
+                model_name=spec.name,
+                eval_config=config,
+            )
+            for spec in config.model_specs
+        ]
         shared_model = shared[0] if len(shared) == 1 else shared
         tfxio_factory = tfxio_utils.get_tfxio_factory_from_artifact(
-            examples=examples, telemetry_descriptors=["Evaluator"], schema=None,
-            raw_record_column_name=tfma.ARROW_INPUT_COLUMN)
+            examples=examples,
+            telemetry_descriptors=["Evaluator"],
+            schema=None,
+            raw_record_column_name=tfma.ARROW_INPUT_COLUMN,
+        )
         with self._make_beam_pipeline() as pipeline:
-            data = [pipeline | f"Read[{i}]" >> tfxio_factory(io_utils.all_files_pattern(uri)).BeamSource()
-                    for i, uri in enumerate(split_uris)]
-            _ = (data | "FlattenExamples" >> beam.Flatten()
-                 | "ExtractEvaluateAndWriteResults" >> tfma.ExtractEvaluateAndWriteResults(
-                     eval_shared_model=shared_model, eval_config=config,
-                     evaluators=split_evaluators(config, shared_model), output_path=output_dir))
+            data = [
+                pipeline | f"Read[{i}]" >> tfxio_factory(io_utils.all_files_pattern(uri)).BeamSource()
+                for i, uri in enumerate(split_uris)
+            ]
+            _ = (
+                data
+                | "FlattenExamples" >> beam.Flatten()
+                | "ExtractEvaluateAndWriteResults"
+                >> tfma.ExtractEvaluateAndWriteResults(
+                    eval_shared_model=shared_model,
+                    eval_config=config,
+                    evaluators=split_evaluators(config, shared_model),
+                    output_path=output_dir,
+                )
+            )
         logging.info("Evaluation complete. Results written to %s.", output_dir)
 
 
@@ -141,11 +185,26 @@ class ServedBaselineEvaluator(base_beam_component.BaseBeamComponent):
     SPEC_CLASS = EvaluatorSpec
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(Executor)
 
-    def __init__(self, examples: types.BaseChannel, model: types.BaseChannel, baseline_model: types.BaseChannel,
-                 example_splits: List[str], eval_config: tfma.EvalConfig, metrics_store: str, code_version: str):
-        super().__init__(spec=EvaluatorSpec(
-            examples=examples, model=model, baseline_model=baseline_model,
-            example_splits=json_utils.dumps(example_splits), eval_config=eval_config,
-            metrics_store=metrics_store, code_version=code_version,
-            evaluation=types.Channel(type=standard_artifacts.ModelEvaluation),
-            blessing=types.Channel(type=standard_artifacts.ModelBlessing)))
+    def __init__(
+        self,
+        examples: types.BaseChannel,
+        model: types.BaseChannel,
+        baseline_model: types.BaseChannel,
+        example_splits: list[str],
+        eval_config: tfma.EvalConfig,
+        metrics_store: str,
+        code_version: str,
+    ):
+        super().__init__(
+            spec=EvaluatorSpec(
+                examples=examples,
+                model=model,
+                baseline_model=baseline_model,
+                example_splits=json_utils.dumps(example_splits),
+                eval_config=eval_config,
+                metrics_store=metrics_store,
+                code_version=code_version,
+                evaluation=types.Channel(type=standard_artifacts.ModelEvaluation),
+                blessing=types.Channel(type=standard_artifacts.ModelBlessing),
+            )
+        )

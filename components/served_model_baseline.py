@@ -21,12 +21,12 @@ sees by itself.
   * Kubeflow: no driver runs; the compiled spec turns caching off for this task
     (pipeline/kubeflow.py), and the executor chooses at run time.
 """
+
 from __future__ import annotations
 
 import hashlib
 import logging
 import os
-from typing import List, Optional, Tuple
 
 from tfx import types
 from tfx.dsl.components.base import base_component, base_driver, executor_spec
@@ -41,7 +41,7 @@ SERVED_VERSION_PROPERTY = "served_version"  # custom property of the output: the
 NOTHING_SERVED = "none"
 
 
-def served_versions(serving_dir: str) -> List[str]:
+def served_versions(serving_dir: str) -> list[str]:
     """Paths of the published versions (folders named by an integer), oldest first."""
     if not fileio.isdir(serving_dir):
         return []
@@ -63,7 +63,7 @@ def folder_digest(folder: str) -> str:
     return digest.hexdigest()
 
 
-def _choose(serving_dir: str, candidate_model_dir: str) -> Optional[Tuple[str, str]]:
+def _choose(serving_dir: str, candidate_model_dir: str) -> tuple[str, str] | None:
     """(path, sha256) of the newest served version whose content is not the candidate's, or None."""
     versions = served_versions(serving_dir)
     if not versions:
@@ -76,7 +76,7 @@ def _choose(serving_dir: str, candidate_model_dir: str) -> Optional[Tuple[str, s
     return None
 
 
-def choose_baseline(serving_dir: str, candidate_model_dir: str) -> Optional[str]:
+def choose_baseline(serving_dir: str, candidate_model_dir: str) -> str | None:
     """The newest served version whose content is not the candidate's, or None."""
     chosen = _choose(serving_dir, candidate_model_dir)
     return chosen[0] if chosen else None
@@ -91,7 +91,7 @@ def served_state(serving_dir: str, candidate_model_dir: str) -> str:
     return f"{chosen[0]}{_STATE_SEPARATOR}{chosen[1]}" if chosen else NOTHING_SERVED
 
 
-def version_of_state(state: str) -> Optional[str]:
+def version_of_state(state: str) -> str | None:
     """The version path a `served_state` names (None for NOTHING_SERVED)."""
     return None if state == NOTHING_SERVED else state.rsplit(_STATE_SEPARATOR, 1)[0]
 
@@ -117,8 +117,11 @@ class Executor(BaseExecutor):
         state = exec_properties.get("served_state")
         # The driver's choice where it ran (local runner): the copy is then the
         # version the cache key names; on Kubeflow no driver runs, so choose here.
-        chosen = (version_of_state(state) if state
-                  else choose_baseline(exec_properties["serving_dir"], path_utils.serving_model_path(candidate.uri)))
+        chosen = (
+            version_of_state(state)
+            if state
+            else choose_baseline(exec_properties["serving_dir"], path_utils.serving_model_path(candidate.uri))
+        )
         if chosen:
             # A copy, not a reference: the served version may be removed later,
             # and the Evaluator reads a Model artifact's Format-Serving folder.
@@ -134,8 +137,9 @@ class ServedStateDriver(base_driver.BaseDriver):
 
     def run(self, execution_info) -> driver_output_pb2.DriverOutput:
         candidate = artifact_utils.get_single_instance(execution_info.input_dict["model"])
-        state = served_state(execution_info.exec_properties["serving_dir"],
-                             path_utils.serving_model_path(candidate.uri))
+        state = served_state(
+            execution_info.exec_properties["serving_dir"], path_utils.serving_model_path(candidate.uri)
+        )
         output = driver_output_pb2.DriverOutput()
         output.exec_properties["served_state"].string_value = state
         return output
@@ -147,6 +151,11 @@ class ServedModelBaseline(base_component.BaseComponent):
     DRIVER_CLASS = ServedStateDriver
 
     def __init__(self, model: types.BaseChannel, serving_dir: str):
-        super().__init__(spec=ServedModelBaselineSpec(
-            model=model, serving_dir=serving_dir, served_state="",
-            baseline_model=types.Channel(type=standard_artifacts.Model)))
+        super().__init__(
+            spec=ServedModelBaselineSpec(
+                model=model,
+                serving_dir=serving_dir,
+                served_state="",
+                baseline_model=types.Channel(type=standard_artifacts.Model),
+            )
+        )

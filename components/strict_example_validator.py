@@ -5,10 +5,10 @@ the run go on. Here an anomaly in any split fails the component with a message
 that names each feature, split and problem, so bad data never reaches
 Transform or the Trainer (the pipeline makes Transform depend on this node).
 """
+
 from __future__ import annotations
 
 import os
-from typing import Dict
 
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tfx.components.example_validator import executor as example_validator_executor
@@ -20,7 +20,7 @@ class DataAnomaliesError(RuntimeError):
     """The examples do not match the schema; the message lists every anomaly."""
 
 
-def describe(found: Dict[str, anomalies_pb2.Anomalies]) -> str:
+def describe(found: dict[str, anomalies_pb2.Anomalies]) -> str:
     lines = []
     for split, anomalies in sorted(found.items()):
         for feature, info in sorted(anomalies.anomaly_info.items()):
@@ -33,13 +33,14 @@ def describe(found: Dict[str, anomalies_pb2.Anomalies]) -> str:
 
 class Executor(example_validator_executor.Executor):
     def Do(self, input_dict, output_dict, exec_properties):
-        self._found: Dict[str, anomalies_pb2.Anomalies] = {}
+        self._found: dict[str, anomalies_pb2.Anomalies] = {}
         result = super().Do(input_dict, output_dict, exec_properties)
         if self._found:
             raise DataAnomaliesError(
                 "the examples do not match the curated schema; training stopped before Transform:\n"
                 + describe(self._found)
-                + "\nFix the corpus, or, if the data is right and the schema is stale, update schemas/.")
+                + "\nFix the corpus, or, if the data is right and the schema is stale, update schemas/."
+            )
         return result
 
     def _Validate(self, inputs, outputs):

@@ -8,10 +8,11 @@ Every metric is computed on the overall slice; the feature slices get the
 example count and the accuracy only (`split_evaluators`): TFMA's cost is per
 example, per slice and per metric family, and the slices are for looking.
 """
+
 from __future__ import annotations
 
 import copy
-from typing import List, Sequence
+from collections.abc import Sequence
 
 import apache_beam as beam
 import tensorflow_model_analysis as tfma
@@ -20,6 +21,7 @@ from tensorflow_model_analysis.evaluators import metrics_plots_and_validations_e
 from tensorflow_model_analysis.slicer import slicer_lib
 
 from models.features import LABEL_KEY, SLICE_FEATURES
+
 BINARY_ACCURACY = "binary_accuracy"
 MULTICLASS_ACCURACY = "sparse_categorical_accuracy"
 
@@ -31,16 +33,19 @@ def accuracy_metric_name(num_classes: int) -> str:
     return BINARY_ACCURACY if num_classes == 2 else MULTICLASS_ACCURACY
 
 
-def _accuracy_gate(min_accuracy: float, max_accuracy_drop: float) -> List[tfma.PerSliceMetricThreshold]:
+def _accuracy_gate(min_accuracy: float, max_accuracy_drop: float) -> list[tfma.PerSliceMetricThreshold]:
     """The blessing thresholds, on the overall slice only (slices are for looking, not gating)."""
-    return [tfma.PerSliceMetricThreshold(
-        slicing_specs=[tfma.SlicingSpec()],
-        threshold=tfma.MetricThreshold(
-            value_threshold=tfma.GenericValueThreshold(lower_bound={"value": min_accuracy}),
-            change_threshold=tfma.GenericChangeThreshold(
-                direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -max_accuracy_drop}),
-        ),
-    )]
+    return [
+        tfma.PerSliceMetricThreshold(
+            slicing_specs=[tfma.SlicingSpec()],
+            threshold=tfma.MetricThreshold(
+                value_threshold=tfma.GenericValueThreshold(lower_bound={"value": min_accuracy}),
+                change_threshold=tfma.GenericChangeThreshold(
+                    direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -max_accuracy_drop}
+                ),
+            ),
+        )
+    ]
 
 
 def _metric(class_name: str, **kwargs) -> tfma.MetricConfig:
@@ -56,7 +61,7 @@ def make_eval_config(
     binary = num_classes == 2
     gate = _accuracy_gate(min_accuracy, max_accuracy_drop)
     if binary:
-        metrics: List[tfma.MetricConfig] = [
+        metrics: list[tfma.MetricConfig] = [
             _metric("ExampleCount"),
             _metric("BinaryAccuracy", per_slice_thresholds=gate),
             # TFMA's defaults (10,000 AUC thresholds and calibration buckets,
@@ -84,11 +89,13 @@ def make_eval_config(
         )
         metrics_specs = [tfma.MetricsSpec(metrics=metrics), per_class]
     return tfma.EvalConfig(
-        model_specs=[tfma.ModelSpec(
-            signature_name="serving_default",
-            label_key=LABEL_KEY,
-            prediction_key="score" if binary else "probabilities",
-        )],
+        model_specs=[
+            tfma.ModelSpec(
+                signature_name="serving_default",
+                label_key=LABEL_KEY,
+                prediction_key="score" if binary else "probabilities",
+            )
+        ],
         metrics_specs=metrics_specs,
         slicing_specs=[tfma.SlicingSpec()] + [tfma.SlicingSpec(feature_keys=[f]) for f in slice_features],
         # Not the Keras model's compiled metrics: they expect logits, the
@@ -146,24 +153,28 @@ def _EvaluateOverall(extracts, evaluator):  # noqa: N802 (Beam's naming)
 
 @beam.ptransform_fn
 def _EvaluateFeatureSlices(extracts, evaluator):  # noqa: N802 (Beam's naming)
-    evaluation = (extracts | "OnlyFeatureSlices" >> beam.Map(_only_slices, overall=False)
-                  | "Evaluate" >> evaluator.ptransform)
+    evaluation = (
+        extracts | "OnlyFeatureSlices" >> beam.Map(_only_slices, overall=False) | "Evaluate" >> evaluator.ptransform
+    )
     # Metrics only: the overall evaluation holds the plots and the validation.
     return {tfma_constants.METRICS_KEY: evaluation[tfma_constants.METRICS_KEY]}
 
 
-def split_evaluators(eval_config: tfma.EvalConfig, eval_shared_model) -> List[tfma.evaluators.Evaluator]:
+def split_evaluators(eval_config: tfma.EvalConfig, eval_shared_model) -> list[tfma.evaluators.Evaluator]:
     """TFMA evaluators: every metric, plot and threshold on the overall slice; PER_SLICE_METRICS on the others.
 
     Both read the same extracts (the model runs once per example); TFMA's
     ExtractAndEvaluate merges their metrics, whose slices do not overlap.
     """
     overall = mpv.MetricsPlotsAndValidationsEvaluator(eval_config=eval_config, eval_shared_model=eval_shared_model)
-    slices = mpv.MetricsPlotsAndValidationsEvaluator(eval_config=per_slice_config(eval_config),
-                                                     eval_shared_model=eval_shared_model)
+    slices = mpv.MetricsPlotsAndValidationsEvaluator(
+        eval_config=per_slice_config(eval_config), eval_shared_model=eval_shared_model
+    )
     return [
-        tfma.evaluators.Evaluator(stage_name="EvaluateOverallSlice", run_after=overall.run_after,
-                                  ptransform=_EvaluateOverall(overall)),  # pylint: disable=no-value-for-parameter
-        tfma.evaluators.Evaluator(stage_name="EvaluateFeatureSlices", run_after=slices.run_after,
-                                  ptransform=_EvaluateFeatureSlices(slices)),  # pylint: disable=no-value-for-parameter
+        tfma.evaluators.Evaluator(
+            stage_name="EvaluateOverallSlice", run_after=overall.run_after, ptransform=_EvaluateOverall(overall)
+        ),  # pylint: disable=no-value-for-parameter
+        tfma.evaluators.Evaluator(
+            stage_name="EvaluateFeatureSlices", run_after=slices.run_after, ptransform=_EvaluateFeatureSlices(slices)
+        ),  # pylint: disable=no-value-for-parameter
     ]

@@ -5,6 +5,7 @@ them, Transform reads the text and label, TFMA slices on the slice features,
 and the exported model's signatures and the commands that read its outputs
 use the same names. A name changes here, and in the schemas, or nowhere.
 """
+
 TEXT_KEY = "text"  # the document, UTF-8
 LABEL_KEY = "label"  # the class's index in the class list
 TOKEN_IDS_KEY = "token_ids"  # Transform's output: the model's input

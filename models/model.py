@@ -12,9 +12,10 @@ answer without evidence, the same in training, evaluation and every served
 signature. Keras' own masked GlobalAveragePooling1D divides by the count of
 real tokens and gives 0/0 = NaN there, which poisons the loss of a whole batch.
 """
+
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import tensorflow as tf
 import tf_keras
@@ -48,8 +49,12 @@ def build_model(
     else:
         loss = tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         metrics = [tf_keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-    model.compile(optimizer=tf_keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics,
-                  steps_per_execution=steps_per_execution)
+    model.compile(
+        optimizer=tf_keras.optimizers.Adam(learning_rate),
+        loss=loss,
+        metrics=metrics,
+        steps_per_execution=steps_per_execution,
+    )
     return model
 
 
@@ -106,7 +111,7 @@ def probabilities(logits: tf.Tensor, num_classes: int) -> tf.Tensor:
     return tf.nn.softmax(logits, axis=1)
 
 
-def choose_strategy(devices: Optional[Sequence[str]] = None) -> tf.distribute.Strategy:
+def choose_strategy(devices: Sequence[str] | None = None) -> tf.distribute.Strategy:
     """Mirrored over the visible GPUs, one GPU, or the CPU.
 
     `devices` forces a MirroredStrategy over the named devices: tests use it

@@ -6,12 +6,13 @@ so a served request goes through exactly these ops (no train/serving skew).
 Token ids follow Keras' TextVectorization: 0 is padding, 1 is out-of-vocabulary,
 2.. are the vocabulary's tokens by descending frequency in the training split.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import re
 import string
-from typing import Any, Dict
+from typing import Any
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -24,7 +25,7 @@ PAD_ID, OOV_ID = 0, 1
 _RESERVED_IDS = 2
 
 
-_PUNCTUATION = "[%s]" % re.escape(string.punctuation)
+_PUNCTUATION = f"[{re.escape(string.punctuation)}]"
 
 
 def standardize(text: tf.Tensor) -> tf.Tensor:
@@ -57,7 +58,7 @@ def _hashed_ngram_ids(text: tf.Tensor, ngrams: int, first_id: int, buckets: int)
     return tf.strings.to_hash_bucket_fast(grams, buckets) + first_id
 
 
-def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any] = None) -> Dict[str, tf.Tensor]:
+def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any] = None) -> dict[str, tf.Tensor]:
     # The pipeline passes every TransformConfig field; what a caller leaves out takes the dataclass's default.
     config = {**dataclasses.asdict(TransformConfig()), **(custom_config or {})}
     text = _dense_text(inputs[TEXT_KEY])
@@ -75,8 +76,9 @@ def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any] = Non
     )
     ids = tf.where(vocab_ids < 0, tf.cast(OOV_ID, tf.int64), vocab_ids + _RESERVED_IDS)
     if hashed:
-        ids = tf.concat([ids, _hashed_ngram_ids(text, config["ngrams"], config["vocab_size"],
-                                                config["ngram_buckets"])], axis=1)
+        ids = tf.concat(
+            [ids, _hashed_ngram_ids(text, config["ngrams"], config["vocab_size"], config["ngram_buckets"])], axis=1
+        )
     token_ids = ids.to_tensor(default_value=PAD_ID, shape=[None, config["max_len"]])
     outputs = {TOKEN_IDS_KEY: token_ids}
     if LABEL_KEY in inputs:  # absent at serving

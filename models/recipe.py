@@ -1,31 +1,44 @@
-"""The settings Transform and the Trainer read: what the model is and how it is trained.
+"""The settings Transform and the Trainer read, what the model is and how it is trained, and the named recipes.
 
 They live here, beside the code that reads them, so that component code never
 imports the runners' package and the Trainer's code fingerprint covers only
-what it runs; `pipeline/configs.py` re-exports them with every other setting.
-No TensorFlow here: the runners import this before deciding to load it.
+what it runs. A field made with `knob` is a per-run setting: both runners
+derive its flag from the field (name, type, default, help:
+pipeline/run_request.py), so a new knob is one new field. No TensorFlow here:
+the runners import this before deciding to load it.
 """
+
 from __future__ import annotations
 
 import dataclasses
 
 
+def knob(default, help: str, flag: str = ""):  # noqa: A002 - argparse's word
+    """A field that is a per-run setting: its flag is `--field-name` (or `flag`), its help `help`."""
+    return dataclasses.field(default=default, metadata={"help": help, "flag": flag})
+
+
 @dataclasses.dataclass(frozen=True)
 class TransformConfig:
-    """The text standardization and vocabulary (the tutorial's numbers)."""
+    """The text standardization and vocabulary.
 
-    # Defaults: the benchmark's choice (bench/NOTES.md): unigrams from a 20,000-id
-    # vocabulary, then bigrams hashed into 100,000 ids, 600 ids per document.
-    vocab_size: int = 20000  # ids, padding (0) and out-of-vocabulary (1) included
-    max_len: int = 600  # token ids per document, padded or truncated
-    ngrams: int = 2  # 2: unigrams followed by bigrams
-    # > 0: n-grams are hashed into this many ids after the vocabulary's
-    # (fastText-style); 0: n-grams go through the vocabulary too.
-    ngram_buckets: int = 100000
-    # Write the transformed splits too. The Trainer does not read them (it
-    # applies the Transform graph to the raw examples), so off by default;
-    # the skew and reproducibility tests turn it on to compare with them.
-    materialize: bool = False
+    Defaults: the benchmark's choice (bench/NOTES.md): unigrams from a 20,000-id
+    vocabulary, then bigrams hashed into 100,000 ids, 600 ids per document.
+    """
+
+    vocab_size: int = knob(20000, "ids, padding (0) and out-of-vocabulary (1) included")
+    max_len: int = knob(600, "token ids per document, padded or truncated")
+    ngrams: int = knob(2, "2: unigrams followed by bigrams")
+    # Hashed fastText-style after the vocabulary's ids; 0: n-grams go through the vocabulary too.
+    ngram_buckets: int = knob(100000, "hash n-grams into this many ids (0: the vocabulary)")
+    # The Trainer does not read the transformed splits (it applies the Transform graph to the raw
+    # examples), so off by default; the skew and reproducibility tests turn it on to compare with them.
+    materialize: bool = knob(False, "Transform also writes the transformed splits")
+
+    @property
+    def num_ids(self) -> int:
+        """The ids Transform can output: vocabulary ids (padding and OOV included) + hashed n-gram ids."""
+        return self.vocab_size + self.ngram_buckets
 
     def validate(self) -> None:
         at_least(self, "vocab_size", 3, "--vocab-size", "padding, out-of-vocabulary and one word")
@@ -36,18 +49,18 @@ class TransformConfig:
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    # A cap: early stopping on the eval split ends training when the eval loss
-    # stops improving.
-    epochs: int = 40
-    batch_size: int = 128
-    learning_rate: float = 4e-3
-    embedding_dim: int = 32
-    dropout: float = 0.2
-    early_stopping_patience: int = 2  # epochs without a better eval loss; 0: no early stopping
-    seed: int = 42
-    # Average the embeddings of real tokens only (Embedding mask_zero); the
-    # tutorial averages the padding in too.
-    mask_padding: bool = True
+    # A cap: early stopping on the eval split ends training when the eval loss stops improving.
+    epochs: int = knob(40, "at most")
+    batch_size: int = knob(128, "examples per training step")
+    learning_rate: float = knob(4e-3, "Adam's")
+    embedding_dim: int = knob(32, "the embedding's width")
+    dropout: float = knob(0.2, "before and after the average")
+    early_stopping_patience: int = knob(
+        2, "early stopping: epochs without a better eval loss, 0 off", flag="--patience"
+    )
+    seed: int = knob(42, "one seed for every random choice of training")
+    # The tutorial averages the padding in too.
+    mask_padding: bool = knob(True, "average the embeddings of real tokens only (Embedding mask_zero)")
     # Training steps per call into TensorFlow: the same batches and updates,
     # less Python overhead per step (the tutorial's 32-example batches are small).
     steps_per_execution: int = 32
@@ -58,6 +71,8 @@ class TrainConfig:
         at_least(self, "embedding_dim", 1, "--embedding-dim")
         at_least(self, "early_stopping_patience", 0, "--patience")
         at_least(self, "steps_per_execution", 1, "steps_per_execution")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"--dropout (TrainConfig.dropout) must be in [0, 1), got {self.dropout}")
         if not self.learning_rate > 0:
             raise ValueError(f"--learning-rate (TrainConfig.learning_rate) must be positive, got {self.learning_rate}")
 
@@ -65,5 +80,41 @@ class TrainConfig:
 def at_least(config, field: str, lowest: int, flag: str, why: str = "") -> None:
     value = getattr(config, field)
     if value < lowest:
-        raise ValueError(f"{flag} ({type(config).__name__}.{field}) must be at least {lowest}"
-                         f"{f' ({why})' if why else ''}, got {value}")
+        raise ValueError(
+            f"{flag} ({type(config).__name__}.{field}) must be at least {lowest}"
+            f"{f' ({why})' if why else ''}, got {value}"
+        )
+
+
+# Named recipes: `--recipe NAME` sets these knobs (a knob's own flag still wins).
+# "tutorial" is the TensorFlow text-classification tutorial's recipe, exactly:
+# the benchmark's peer (bench/peer_keras.py) trains the same.
+RECIPES = {
+    "tutorial": {
+        "ngrams": 1,
+        "ngram_buckets": 0,
+        "vocab_size": 10000,
+        "max_len": 250,
+        "embedding_dim": 16,
+        "epochs": 10,
+        "early_stopping_patience": 0,
+        "batch_size": 32,
+        "learning_rate": 1e-3,
+        "mask_padding": False,
+    },
+    # The dataclass defaults: the most accurate recipe measured whose cold IMDB run
+    # stays within 4x the plain Keras tutorial's wall time (bench/NOTES.md).
+    "default": {},
+    # More accurate, slower: bigrams through a 200,000-token vocabulary (IMDB 0.9021,
+    # Stack Overflow 0.8085, at 5.9x the peer's wall time on IMDB).
+    "accurate": {
+        "ngrams": 2,
+        "ngram_buckets": 0,
+        "vocab_size": 200000,
+        "max_len": 800,
+        "embedding_dim": 32,
+        "batch_size": 64,
+        "learning_rate": 2e-3,
+        "mask_padding": True,
+    },
+}

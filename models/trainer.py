@@ -17,12 +17,12 @@ Exported signatures (all carry the Transform graph and the class names):
 token_count is the number of token positions the model averaged; 0 marks a text with no tokens
 (empty, or only punctuation and markup), whose answer is the model's bias alone (models/model.py).
 """
+
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
-from typing import Dict, List, Optional
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -38,19 +38,20 @@ from models.recipe import TrainConfig, TransformConfig
 class TrainSettings(TrainConfig):
     """TrainConfig plus what the Trainer needs from elsewhere, carried as custom_config."""
 
-    # The ids Transform can output: vocabulary ids (padding and OOV included) + hashed n-gram ids.
-    embedding_rows: int = TransformConfig.vocab_size + TransformConfig.ngram_buckets
-    max_len: int = TransformConfig.max_len
-    ngrams: int = TransformConfig.ngrams  # to name each position's token in explain_text
-    devices: Optional[List[str]] = None  # forces MirroredStrategy over these (tests)
+    # The ids Transform can output (TransformConfig.num_ids), its row length, its n-gram order (to name
+    # each position's token in explain_text): Transform's settings, handed over by the pipeline.
+    embedding_rows: int = TransformConfig().num_ids
+    max_len: int = TransformConfig().max_len
+    ngrams: int = TransformConfig().ngrams
+    devices: list[str] | None = None  # forces MirroredStrategy over these (tests)
 
     @classmethod
-    def from_custom_config(cls, custom_config: Optional[Dict]) -> "TrainSettings":
+    def from_custom_config(cls, custom_config: dict | None) -> TrainSettings:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in (custom_config or {}).items() if k in known})
 
 
-def class_names_for(file_patterns: List[str]) -> List[str]:
+def class_names_for(file_patterns: list[str]) -> list[str]:
     """The class list DirectoryExampleGen wrote into the examples artifact of these files."""
     # A file pattern is <examples uri>/Split-<name>/*.
     examples_uri = os.path.dirname(os.path.dirname(file_patterns[0]))
@@ -61,13 +62,13 @@ def class_names_for(file_patterns: List[str]) -> List[str]:
         return json.loads(f.read())
 
 
-def _raw_input_spec(tft_output: tft.TFTransformOutput, with_label: bool) -> Dict:
+def _raw_input_spec(tft_output: tft.TFTransformOutput, with_label: bool) -> dict:
     spec = tft_output.raw_feature_spec()
     keys = [TEXT_KEY] + ([LABEL_KEY] if with_label else [])
     return {k: spec[k] for k in keys}
 
 
-def complete_raw_features(features: Dict[str, tf.Tensor], raw_spec: Dict) -> Dict[str, tf.Tensor]:
+def complete_raw_features(features: dict[str, tf.Tensor], raw_spec: dict) -> dict[str, tf.Tensor]:
     """`features` plus an empty value for every other raw feature of the Transform graph.
 
     The graph's input signature holds every feature of the schema, and TFT
@@ -82,13 +83,17 @@ def complete_raw_features(features: Dict[str, tf.Tensor], raw_spec: Dict) -> Dic
         if isinstance(spec, tf.io.FixedLenFeature):
             out[key] = tf.zeros(tf.concat([[batch], tf.constant(spec.shape, tf.int32)], 0), spec.dtype)
         else:
-            out[key] = tf.SparseTensor(tf.zeros([0, 2], tf.int64), tf.zeros([0], spec.dtype),
-                                       tf.stack([tf.cast(batch, tf.int64), tf.constant(1, tf.int64)]))
+            out[key] = tf.SparseTensor(
+                tf.zeros([0, 2], tf.int64),
+                tf.zeros([0], spec.dtype),
+                tf.stack([tf.cast(batch, tf.int64), tf.constant(1, tf.int64)]),
+            )
     return out
 
 
-def make_dataset(file_patterns: List[str], tft_output: tft.TFTransformOutput, settings: TrainSettings,
-                 shuffle: bool) -> tf.data.Dataset:
+def make_dataset(
+    file_patterns: list[str], tft_output: tft.TFTransformOutput, settings: TrainSettings, shuffle: bool
+) -> tf.data.Dataset:
     """(token_ids, label) batches; the Transform graph runs once, then the ids are cached."""
     files = sorted(f for pattern in file_patterns for f in tf.io.gfile.glob(pattern))
     tft_layer = tft_output.transform_features_layer()
@@ -99,11 +104,13 @@ def make_dataset(file_patterns: List[str], tft_output: tft.TFTransformOutput, se
         transformed = tft_layer(complete_raw_features(tf.io.parse_example(serialized, spec), raw_spec))
         return transformed[TOKEN_IDS_KEY], transformed[LABEL_KEY]
 
-    ds = (tf.data.TFRecordDataset(files, compression_type="GZIP")
-          .batch(1024)
-          .map(transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-          .unbatch()
-          .cache())
+    ds = (
+        tf.data.TFRecordDataset(files, compression_type="GZIP")
+        .batch(1024)
+        .map(transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .unbatch()
+        .cache()
+    )
     # One pass fills the cache (the Transform graph runs here, once) and counts
     # the examples: Keras needs the size to run several steps per call.
     count = int(ds.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1))
@@ -113,8 +120,13 @@ def make_dataset(file_patterns: List[str], tft_output: tft.TFTransformOutput, se
     return ds.batch(settings.batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def export_serving_model(model: tf_keras.Model, tft_output: tft.TFTransformOutput, class_names: List[str],
-                         export_dir: str, settings: "TrainSettings") -> None:
+def export_serving_model(
+    model: tf_keras.Model,
+    tft_output: tft.TFTransformOutput,
+    class_names: list[str],
+    export_dir: str,
+    settings: TrainSettings,
+) -> None:
     num_classes = len(class_names)
     model.tft_layer = tft_output.transform_features_layer()  # tracked: the vocabulary travels as an asset
     names = tf.constant(class_names)
@@ -128,8 +140,12 @@ def export_serving_model(model: tf_keras.Model, tft_output: tft.TFTransformOutpu
         token_ids = token_ids_of(features)
         probs = model_lib.probabilities(model(token_ids, training=False), num_classes)
         class_id = tf.argmax(probs, axis=1)
-        outputs = {"probabilities": probs, "class_id": class_id, "class_name": tf.gather(names, class_id),
-                   "token_count": model_lib.token_count(token_ids)}
+        outputs = {
+            "probabilities": probs,
+            "class_id": class_id,
+            "class_name": tf.gather(names, class_id),
+            "token_count": model_lib.token_count(token_ids),
+        }
         if num_classes == 2:  # TFMA's binary metrics read the positive-class probability
             outputs["score"] = probs[:, 1:]
         return outputs
@@ -160,8 +176,13 @@ def export_serving_model(model: tf_keras.Model, tft_output: tft.TFTransformOutpu
         contributions, bias = model_lib.token_contributions(model, token_ids, settings.mask_padding)
         # The positions' texts, in the order Transform lays the ids out (unigrams, then each n-gram order).
         tokens = tokenize_text(text, settings.ngrams).to_tensor(default_value="", shape=[None, settings.max_len])
-        return {"tokens": tokens, TOKEN_IDS_KEY: token_ids, "contributions": contributions,
-                "bias": tf.tile(bias[None, :], [tf.shape(text)[0], 1]), "logits": model(token_ids, training=False)}
+        return {
+            "tokens": tokens,
+            TOKEN_IDS_KEY: token_ids,
+            "contributions": contributions,
+            "bias": tf.tile(bias[None, :], [tf.shape(text)[0], 1]),
+            "logits": model(token_ids, training=False),
+        }
 
     signatures = {
         "serving_default": serve_examples.get_concrete_function(),
@@ -190,13 +211,22 @@ def run_fn(fn_args) -> None:
     strategy = model_lib.choose_strategy(settings.devices)
     with strategy.scope():
         model = model_lib.build_model(
-            num_classes=len(class_names), embedding_rows=settings.embedding_rows, max_len=settings.max_len,
-            embedding_dim=settings.embedding_dim, dropout=settings.dropout, learning_rate=settings.learning_rate,
-            mask_padding=settings.mask_padding, steps_per_execution=settings.steps_per_execution)
+            num_classes=len(class_names),
+            embedding_rows=settings.embedding_rows,
+            max_len=settings.max_len,
+            embedding_dim=settings.embedding_dim,
+            dropout=settings.dropout,
+            learning_rate=settings.learning_rate,
+            mask_padding=settings.mask_padding,
+            steps_per_execution=settings.steps_per_execution,
+        )
     callbacks = [tf_keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)]
     if settings.early_stopping_patience > 0:
-        callbacks.append(tf_keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=settings.early_stopping_patience, restore_best_weights=True))
+        callbacks.append(
+            tf_keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=settings.early_stopping_patience, restore_best_weights=True
+            )
+        )
     if settings.epochs > 0:
         model.fit(train_ds, validation_data=eval_ds, epochs=settings.epochs, callbacks=callbacks, verbose=2)
     export_serving_model(model, tft_output, class_names, fn_args.serving_model_dir, settings)

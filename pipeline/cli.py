@@ -1,4 +1,5 @@
 """Command line of `run_local.py`: resolve the corpus, build the pipeline, run it, summarise."""
+
 from __future__ import annotations
 
 import argparse
@@ -6,39 +7,58 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional, Tuple
 
 from pipeline import configs, datasets, quiet, run_lock, run_request, run_summary
 
 
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="run_local.py", description=__doc__)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--dataset", choices=sorted(configs.DATASETS), help="a known corpus, acquired and cached")
     src.add_argument("--data-dir", type=Path, help="a corpus folder holding train/<class>/<file> (and test/)")
-    p.add_argument("--name", help="run name: pipeline name suffix and folder under --work-dir "
-                                  "(default: the dataset name or the data folder's name)")
-    p.add_argument("--work-dir", type=Path, default=configs.DEFAULT_WORK_DIR,
-                   help="where pipeline roots and metadata live (default: %(default)s)")
+    p.add_argument(
+        "--name",
+        help="run name: pipeline name suffix and folder under --work-dir "
+        "(default: the dataset name or the data folder's name)",
+    )
+    p.add_argument(
+        "--work-dir",
+        type=Path,
+        default=configs.DEFAULT_WORK_DIR,
+        help="where pipeline roots and metadata live (default: %(default)s)",
+    )
     p.add_argument("--pipeline-root", type=Path, help="default: WORK_DIR/NAME/pipeline_root")
     p.add_argument("--metadata", type=Path, help="SQLite ML Metadata file (default: WORK_DIR/NAME/metadata.sqlite)")
     p.add_argument("--serving-dir", type=Path, help="where blessed models are pushed (default: WORK_DIR/NAME/serving)")
     p.add_argument("--mirror", help=f"directory or URL prefix holding the archives (default: ${datasets.MIRROR_ENV})")
-    p.add_argument("--data-cache", type=Path, default=None,
-                   help=f"where acquired corpora are cached (default: {configs.DEFAULT_DATA_CACHE})")
+    p.add_argument(
+        "--data-cache",
+        type=Path,
+        default=None,
+        help=f"where acquired corpora are cached (default: {configs.DEFAULT_DATA_CACHE})",
+    )
     run_request.add_flags(p)
-    p.add_argument("--until", choices=("validation", "push"), default="push",
-                   help="'validation': stop after ExampleValidator (check the data only)")
+    p.add_argument(
+        "--until",
+        choices=("validation", "push"),
+        default="push",
+        help="'validation': stop after ExampleValidator (check the data only)",
+    )
     p.add_argument("--no-cache", action="store_true", help="re-run every component")
-    p.add_argument("--wait-for-lock", type=float, default=0.0, metavar="SECONDS",
-                   help="when another run holds this pipeline root, wait up to this long for it "
-                        "(default: stop at once, exit %d)" % run_lock.EXIT_BUSY)
+    p.add_argument(
+        "--wait-for-lock",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="when another run holds this pipeline root, wait up to this long for it "
+        f"(default: stop at once, exit {run_lock.EXIT_BUSY})",
+    )
     p.add_argument("--summary", type=Path, help="also write the run summary as JSON here")
     quiet.add_flag(p)
     return p.parse_args(argv)
 
 
-def resolve_corpus(args: argparse.Namespace) -> Tuple[Path, str, Optional[configs.DatasetSpec]]:
+def resolve_corpus(args: argparse.Namespace) -> tuple[Path, str, configs.DatasetSpec | None]:
     """Returns (corpus root, run name, the known dataset or None); acquires a known dataset."""
     if args.dataset:
         spec = configs.DATASETS[args.dataset]
@@ -48,29 +68,30 @@ def resolve_corpus(args: argparse.Namespace) -> Tuple[Path, str, Optional[config
     return root, args.name or root.name, None
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     quiet.setup(args.verbose)
-    from components import corpus  # imports TensorFlow: after the log settings
+    from components import corpus, corpus_layout  # corpus imports TensorFlow: after the log settings
 
     try:
         root, name, dataset = resolve_corpus(args)
         request = run_request.resolve(args, dataset)
         ingest = request.ingest
         # Fail before any component starts when the layout itself is wrong.
-        layout, classes = corpus.detect_layout(root, ingest.eval_dir, ingest.exclude_dirs)
+        layout, classes = corpus_layout.detect_layout(root, ingest.eval_dir, ingest.exclude_dirs)
         for folder in layout.folders():
-            corpus.check_classes_have_files(root, folder, classes)
-        corpus.check_every_split_gets_each_class(root, layout, classes, ingest.eval_percent, ingest.test_percent,
-                                                 ingest.max_file_bytes, ingest.exclude_dirs)
-    except (datasets.AcquisitionError, corpus.CorpusError, FileNotFoundError, ValueError) as err:
+            corpus_layout.check_classes_have_files(root, folder, classes)
+        corpus.check_every_split_gets_each_class(
+            root, layout, classes, ingest.eval_percent, ingest.test_percent, ingest.max_file_bytes, ingest.exclude_dirs
+        )
+    except (datasets.AcquisitionError, corpus_layout.CorpusError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 
-    run_dir = args.work_dir / name
-    pipeline_root = (args.pipeline_root or run_dir / "pipeline_root").resolve()
-    metadata_path = (args.metadata or run_dir / "metadata.sqlite").resolve()
-    serving_dir = (args.serving_dir or run_dir / "serving").resolve()
+    paths = configs.RunPaths(args.work_dir, name)
+    pipeline_root = (args.pipeline_root or paths.pipeline_root).resolve()
+    metadata_path = (args.metadata or paths.metadata).resolve()
+    serving_dir = (args.serving_dir or paths.serving).resolve()
     metadata_path.parent.mkdir(parents=True, exist_ok=True)
     pipeline_name = f"{configs.PIPELINE_NAME}-{name}"
     print(f"corpus {root}: classes {classes}; {layout.describe(ingest.eval_percent, ingest.test_percent)}")
@@ -78,6 +99,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(line, file=sys.stderr)
 
     from tfx import v1 as tfx
+
     from pipeline.pipeline import create_pipeline
 
     pipeline = create_pipeline(
@@ -93,8 +115,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         until=args.until,
     )
     try:
-        with run_lock.hold(run_lock.lock_files(pipeline_root, metadata_path), args.wait_for_lock,
-                           on_wait=lambda line: print(line, file=sys.stderr, flush=True)):
+        with run_lock.hold(
+            run_lock.lock_files(pipeline_root, metadata_path),
+            args.wait_for_lock,
+            on_wait=lambda line: print(line, file=sys.stderr, flush=True),
+        ):
             started = time.monotonic()
             failure = None
             try:

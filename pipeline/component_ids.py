@@ -5,6 +5,7 @@ summary, inspect, infer, the Kubeflow compiler and its resources) looks them up
 here: one spelling. Changing one renames the node, so its cached executions are
 no longer found.
 """
+
 EXAMPLE_GEN = "DirectoryExampleGen"
 STATISTICS_GEN = "StatisticsGen"
 SCHEMA_GEN = "ImportSchemaGen"
@@ -17,7 +18,7 @@ LOCAL_PUSHER = "AtomicPusher"  # a serving folder on this machine: an atomic ren
 OBJECT_STORE_PUSHER = "Pusher"  # gs://, s3://: TFX's Pusher
 PUSHERS = (LOCAL_PUSHER, OBJECT_STORE_PUSHER)
 
-# The inference pipeline (pipeline.infer)
+# The inference pipeline (tools.infer)
 UNLABELLED_EXAMPLE_GEN = "UnlabelledExampleGen"
 BLESSED_MODEL = "BlessedModel"
 MODEL_BLESSING = "ModelBlessing"

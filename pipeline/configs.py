@@ -1,22 +1,21 @@
-"""The single home of the pipeline's settings.
+"""The runners' settings: where runs and corpora live, the known datasets, ingestion and the blessing's bounds.
 
-Every runner (local, Kubeflow), every component module and every test reads
-its numbers from here; nothing else hard-codes a split ratio, a vocabulary
-size or a threshold. Settings that a user changes per run are fields of the
-dataclasses below and have a flag in `run_local.py`.
+What the model is and how it is trained (TransformConfig, TrainConfig, the
+recipes) lives in models/recipe.py, beside the code that reads it; component
+code reads neither module, only what the pipeline hands it. Kubeflow's own
+settings (image, bucket, volume, resources) are in pipeline/kubeflow.py. A
+field made with `knob` is a per-run setting with a flag in both runners,
+derived from the field (pipeline/run_request.py).
 """
+
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import os
 from pathlib import Path
-from typing import Optional, Tuple
 
-# TransformConfig and TrainConfig live below the code that reads them (models/recipe.py), so that the
-# Trainer's code fingerprint does not cover this file; they are re-exported here with every other setting.
-from models.recipe import TrainConfig, TransformConfig  # noqa: F401
-from pipeline import component_ids as ids
+from models.recipe import knob
 
 # The project's own root: schemas and component modules are found relative
 # to it, never through a path of a particular machine.
@@ -29,10 +28,45 @@ PIPELINE_NAME = "text-classifier"
 # working directory, so a clone is self-contained; all of it is git-ignored.
 DEFAULT_WORK_DIR = Path(os.environ.get("TC_WORK_DIR", "runs"))
 
+
+@dataclasses.dataclass(frozen=True)
+class RunPaths:
+    """Where `run_local.py --name NAME` keeps a run: WORK_DIR/NAME/{pipeline_root, metadata.sqlite, serving}.
+
+    The one spelling of the run folder's parts: the local runner writes them, `infer` and `inspect` find them.
+    """
+
+    work_dir: Path
+    name: str
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.work_dir) / self.name
+
+    @property
+    def pipeline_root(self) -> Path:
+        return self.run_dir / "pipeline_root"
+
+    @property
+    def metadata(self) -> Path:
+        return self.run_dir / "metadata.sqlite"
+
+    @property
+    def serving(self) -> Path:
+        return self.run_dir / "serving"
+
+    @property
+    def predictions(self) -> Path:
+        return self.run_dir / "predictions"
+
+    @classmethod
+    def of_serving_dir(cls, serving: Path) -> RunPaths:
+        """The run whose serving folder this is (a version's folder's parent)."""
+        return cls(serving.parent.parent, serving.parent.name)
+
+
 # Downloaded and extracted corpora are cached here (override: TC_DATA_CACHE).
-DEFAULT_DATA_CACHE = Path(
-    os.environ.get("TC_DATA_CACHE", Path.home() / ".cache" / "text-classifier" / "datasets")
-)
+DEFAULT_DATA_CACHE = Path(os.environ.get("TC_DATA_CACHE", Path.home() / ".cache" / "text-classifier" / "datasets"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,11 +82,11 @@ class DatasetSpec:
     # mirror's own SHA256SUMS takes precedence for archives fetched from that
     # mirror (a mirror may repack). Never pin a mirror's repack here: a user
     # downloading from `url` would then fail the check.
-    sha256: Optional[str]
+    sha256: str | None
     root_in_archive: str  # folder inside the archive that holds train/ and test/
-    exclude_dirs: Tuple[str, ...] = ()  # folders of train/ that are not classes
+    exclude_dirs: tuple[str, ...] = ()  # folders of train/ that are not classes
     schema: str = "generic"  # folder under schemas/
-    class_names: Tuple[str, ...] = ()  # as DirectoryExampleGen will find them (compile-time use)
+    class_names: tuple[str, ...] = ()  # as DirectoryExampleGen will find them (compile-time use)
     min_accuracy: float = 0.5  # blessing: lowest test accuracy a model may have
 
 
@@ -90,18 +124,14 @@ class IngestConfig:
 
     # The validation folder beside train/, when its name is not one that is
     # found without asking (val, valid, validation, dev).
-    eval_dir: Optional[str] = None
-    # Percent of the training folder held out as the `eval` split when the
-    # corpus has no validation folder (hash split on the file's path relative
-    # to the split folder: stable across runs, machines and listing order).
-    eval_percent: int = 20
-    # Percent of the training folder held out as `test` when the corpus has no
-    # test folder.
-    test_percent: int = 20
-    exclude_dirs: Tuple[str, ...] = ()
-    # Files larger than this are skipped and reported (a 50 MB "review" is a
-    # mistake, not a document).
-    max_file_bytes: int = 1 << 20
+    eval_dir: str | None = None
+    # Hash splits key on the file's path relative to the split folder: stable across runs, machines and
+    # listing order.
+    eval_percent: int = knob(20, "percent of train/ held out as eval when there is no validation folder")
+    test_percent: int = knob(20, "percent of train/ held out as test when there is no test folder")
+    exclude_dirs: tuple[str, ...] = ()
+    # A 50 MB "review" is a mistake, not a document.
+    max_file_bytes: int = knob(1 << 20, "larger files are skipped and reported")
     # Files are handed to Beam in batches to keep per-element overhead low.
     read_batch_size: int = 500
 
@@ -118,31 +148,15 @@ class IngestConfig:
         if self.max_file_bytes <= 0:
             raise ValueError(f"IngestConfig.max_file_bytes must be positive, got {self.max_file_bytes}")
         if self.eval_dir is not None and (not self.eval_dir or "/" in self.eval_dir or self.eval_dir in (".", "..")):
-            raise ValueError(f"--eval-dir (IngestConfig.eval_dir) is the name of a folder beside train/, "
-                             f"got {self.eval_dir!r}")
-
-
-# Named recipes: `run_local.py --recipe NAME` sets these knobs (a flag still wins).
-# "tutorial" is the TensorFlow text-classification tutorial's recipe, exactly:
-# the benchmark's peer (bench/peer_keras.py) trains the same.
-RECIPES = {
-    "tutorial": {"ngrams": 1, "ngram_buckets": 0, "vocab_size": 10000, "max_len": 250, "embedding_dim": 16,
-                 "epochs": 10, "early_stopping_patience": 0, "batch_size": 32, "learning_rate": 1e-3,
-                 "mask_padding": False},
-    # The dataclass defaults: the most accurate recipe measured whose cold IMDB run
-    # stays within 4x the plain Keras tutorial's wall time (bench/NOTES.md).
-    "default": {},
-    # More accurate, slower: bigrams through a 200,000-token vocabulary (IMDB 0.9021,
-    # Stack Overflow 0.8085, at 5.9x the peer's wall time on IMDB).
-    "accurate": {"ngrams": 2, "ngram_buckets": 0, "vocab_size": 200000, "max_len": 800, "embedding_dim": 32,
-                 "batch_size": 64, "learning_rate": 2e-3, "mask_padding": True},
-}
+            raise ValueError(
+                f"--eval-dir (IngestConfig.eval_dir) is the name of a folder beside train/, got {self.eval_dir!r}"
+            )
 
 
 @dataclasses.dataclass(frozen=True)
 class EvaluationConfig:
-    min_accuracy: float = 0.5  # absolute lower bound on test accuracy
-    max_accuracy_drop: float = 0.01  # largest drop allowed against the served model
+    min_accuracy: float = 0.5  # absolute lower bound on test accuracy (a known dataset has its own)
+    max_accuracy_drop: float = knob(0.01, "blessing: largest accuracy drop against the served model")
 
     def validate(self) -> None:
         """An accuracy is in [0, 1]: a bound outside it passes or fails every model, so it is a typo."""
@@ -152,68 +166,7 @@ class EvaluationConfig:
                 raise ValueError(f"{flag} (EvaluationConfig.{field}) must be between 0 and 1, got {value}")
 
 
-@dataclasses.dataclass(frozen=True)
-class Resources:
-    """What one component's container asks Kubeflow for (0 / "" = the cluster's default)."""
-
-    cpu: float = 0
-    memory_gib: float = 0
-    accelerator_type: str = ""  # e.g. NVIDIA_TESLA_T4, NVIDIA_L4, NVIDIA_TESLA_A100
-    accelerator_count: int = 0
-
-
-# --- Kubeflow Pipelines -------------------------------------------------------
-PROJECT_VERSION = "0.1.0"  # also in pyproject.toml; the image tag
-KUBEFLOW_IMAGE_NAME = "tfx-text-classifier"  # prefix with your registry: --image REGISTRY/NAME:TAG
-# Where the Dockerfile copies the project inside the image (its WORKDIR and
-# PYTHONPATH): steps import components/ from there and read schemas/ relative to it.
-CONTAINER_PROJECT_ROOT = "/pipeline"
-# Defaults fit a default Kubeflow Pipelines install: artifacts and served models in
-# its MinIO bucket (pipeline root BUCKET/tfx/NAME/pipeline_root, serving BUCKET/tfx/NAME/serving).
-KUBEFLOW_BUCKET = "s3://mlpipeline"
-# The corpora reach ExampleGen's pod on a PersistentVolumeClaim (run_kubeflow.py --corpus-pvc).
-CORPUS_PVC = "text-classifier-corpora"
-CORPUS_MOUNT = "/corpus"
-# Every step's command: TFX's KFP v2 entrypoint, wrapped for s3:// (pipeline/container_entrypoint.py).
-CONTAINER_COMMAND = ("python", "-m", "pipeline.container_entrypoint")
-
-
-@dataclasses.dataclass(frozen=True)
-class S3Settings:
-    """How Kubeflow steps reach an s3:// pipeline root or serving destination.
-
-    Defaults fit the MinIO a default Kubeflow Pipelines install ships: its
-    service, and the secret holding its keys (copied into each profile
-    namespace on multi-user installs). The endpoint and region become plain
-    environment variables of every step; the keys come from the secret.
-    """
-
-    endpoint: str = "http://minio-service.kubeflow:9000"
-    region: str = "us-east-1"
-    secret: str = "mlpipeline-minio-artifact"
-    access_key_field: str = "accesskey"  # keys inside the secret
-    secret_key_field: str = "secretkey"
-
-    def env(self) -> dict:
-        """Plain variables: tensorflow-io's S3 plugin reads S3_*, boto3 (Beam's S3) AWS_*."""
-        https = self.endpoint.startswith("https://")
-        return {"S3_ENDPOINT": self.endpoint, "AWS_ENDPOINT_URL": self.endpoint, "AWS_REGION": self.region,
-                "S3_USE_HTTPS": "1" if https else "0", "S3_VERIFY_SSL": "1" if https else "0"}
-
-    def secret_env(self) -> dict:
-        """Environment variable -> key in the secret."""
-        return {"AWS_ACCESS_KEY_ID": self.access_key_field, "AWS_SECRET_ACCESS_KEY": self.secret_key_field}
-KUBEFLOW_RESOURCES = {
-    ids.TRANSFORM: Resources(cpu=2, memory_gib=8),
-    ids.TRAINER: Resources(cpu=4, memory_gib=16, accelerator_type="NVIDIA_TESLA_T4", accelerator_count=1),
-    ids.EVALUATOR: Resources(cpu=2, memory_gib=8),
-}
-
-
-def image_tag(variant: str = "gpu") -> str:
-    """The tag `make image VARIANT=...` builds: gpu (the default: the Trainer asks for a GPU) or cpu."""
-    return f"{KUBEFLOW_IMAGE_NAME}:{PROJECT_VERSION}-{variant}"
-
+PROJECT_VERSION = "0.1.0"  # also in pyproject.toml; the image's tag
 
 # Beam: the in-process runner suits these 2-core machines; a real runner's
 # args (Flink, Spark, Dataflow) are passed through unchanged by the runners.

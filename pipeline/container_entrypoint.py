@@ -12,6 +12,7 @@ Two things TFX's own entrypoint (`kubeflow_v2_run_executor`) lacks:
     launcher would fail it. The process ends with `os._exit` after flushing, so
     the exit code is the executor's.
 """
+
 from __future__ import annotations
 
 import os

@@ -16,6 +16,7 @@ Sources, first match wins:
 The registry is a convenience: any directory corpus in the
 `ROOT/<split>/<class>/<file>` layout works with `run_local.py --data-dir`.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -30,9 +31,10 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Dict, Optional
 
+from components import corpus_layout
 from pipeline import configs
 
 MIRROR_ENV = "DATA_MIRROR"
@@ -60,7 +62,7 @@ def _is_url(location: str) -> bool:
     return urllib.parse.urlparse(location).scheme in ("http", "https", "file")
 
 
-def parse_checksums(text: str) -> Dict[str, str]:
+def parse_checksums(text: str) -> dict[str, str]:
     """Parse `sha256sum` output ("<hex>  <name>" or "<hex> *<name>") into {name: hex}."""
     sums = {}
     for line in text.splitlines():
@@ -81,7 +83,7 @@ def sha256_of(path: Path) -> str:
 class _Progress:
     """A one-line progress bar on stderr, redrawn at most ten times a second."""
 
-    def __init__(self, label: str, total: Optional[int], stream=None):
+    def __init__(self, label: str, total: int | None, stream=None):
         self.label, self.total, self.done = label, total, 0
         self.stream = stream or sys.stderr
         self._last = 0.0
@@ -145,12 +147,12 @@ def _read_url_text(url: str, timeout: float = 30.0) -> str:
 @dataclasses.dataclass(frozen=True)
 class _Fetched:
     path: Path
-    expected: Optional[str]  # sha256 to check against; None: nobody vouches for this file
+    expected: str | None  # sha256 to check against; None: nobody vouches for this file
     owned: bool  # ours to delete (a download), not a mirror's file
-    url: Optional[str] = None  # set for a download from the dataset's canonical URL
+    url: str | None = None  # set for a download from the dataset's canonical URL
 
 
-def _fetch_archive(spec: configs.DatasetSpec, mirror: Optional[str], downloads: Path, progress: bool) -> _Fetched:
+def _fetch_archive(spec: configs.DatasetSpec, mirror: str | None, downloads: Path, progress: bool) -> _Fetched:
     if mirror:
         if _is_url(mirror):
             prefix = mirror.rstrip("/") + "/"
@@ -171,7 +173,7 @@ def _fetch_archive(spec: configs.DatasetSpec, mirror: Optional[str], downloads: 
     return _Fetched(path, spec.sha256, owned=True, url=spec.url)
 
 
-def verify_checksum(path: Path, expected: Optional[str]) -> str:
+def verify_checksum(path: Path, expected: str | None) -> str:
     actual = sha256_of(path)
     if expected is None:
         print(f"warning: no published checksum for {path.name}; sha256 is {actual}", file=sys.stderr)
@@ -223,7 +225,7 @@ def _member_parts(name: str):
 def safe_extract(
     archive: Path,
     target: Path,
-    keep: Callable[[list], Optional[list]] = lambda parts: parts,
+    keep: Callable[[list], list | None] = lambda parts: parts,
 ) -> int:
     """Extract regular files of `archive` into `target`; returns how many were written.
 
@@ -238,7 +240,9 @@ def safe_extract(
             members = tar.getmembers()
             for m in members:
                 if _member_parts(m.name) is None:
-                    raise UnsafeArchiveError(f"{archive}: member '{m.name}' would land outside the target; archive rejected")
+                    raise UnsafeArchiveError(
+                        f"{archive}: member '{m.name}' would land outside the target; archive rejected"
+                    )
                 if m.issym() or m.islnk():
                     raise UnsafeArchiveError(f"{archive}: member '{m.name}' is a link; archive rejected")
                 if not (m.isfile() or m.isdir()):
@@ -260,19 +264,19 @@ def safe_extract(
         raise AcquisitionError(f"{archive} is not a readable tar archive: {err}") from err
 
 
-def class_file_filter(spec: configs.DatasetSpec) -> Callable[[list], Optional[list]]:
+def class_file_filter(spec: configs.DatasetSpec) -> Callable[[list], list | None]:
     """Keep `<root>/<train|test>/<class>/<file>` only, minus excluded folders.
 
     Drops what is not class data: IMDB's `unsup` folder, its bag-of-words
     `.feat` files and URL lists (they sit beside the class folders), READMEs.
     """
     root = [p for p in spec.root_in_archive.split("/") if p]
-    splits = ("train", "test")  # the archives' split folders (corpus.TRAIN_DIR, TEST_DIR; no TensorFlow import here)
+    splits = (corpus_layout.TRAIN_DIR, corpus_layout.TEST_DIR)  # the archives' split folders
 
     def keep(parts):
         if parts[: len(root)] != root:
             return None
-        rest = parts[len(root):]
+        rest = parts[len(root) :]
         if len(rest) < 3 or rest[0] not in splits or rest[1] in spec.exclude_dirs:
             return None
         return rest
@@ -282,14 +286,16 @@ def class_file_filter(spec: configs.DatasetSpec) -> Callable[[list], Optional[li
 
 def acquire(
     name: str,
-    mirror: Optional[str] = None,
-    cache_dir: Optional[Path] = None,
+    mirror: str | None = None,
+    cache_dir: Path | None = None,
     progress: bool = True,
 ) -> Path:
     """Returns the root of the extracted corpus `name` (holding train/ and test/)."""
     if name not in configs.DATASETS:
-        raise AcquisitionError(f"unknown dataset '{name}'; known: {', '.join(sorted(configs.DATASETS))}. "
-                               "For another corpus pass --data-dir PATH.")
+        raise AcquisitionError(
+            f"unknown dataset '{name}'; known: {', '.join(sorted(configs.DATASETS))}. "
+            "For another corpus pass --data-dir PATH."
+        )
     spec = configs.DATASETS[name]
     mirror = mirror if mirror is not None else os.environ.get(MIRROR_ENV) or None
     cache_dir = Path(cache_dir or configs.DEFAULT_DATA_CACHE).expanduser()
@@ -317,7 +323,9 @@ def acquire(
     try:
         count = safe_extract(archive, staging, class_file_filter(spec))
         if count == 0:
-            raise AcquisitionError(f"{archive} holds no <split>/<class>/<file> documents under '{spec.root_in_archive}/'")
+            raise AcquisitionError(
+                f"{archive} holds no <split>/<class>/<file> documents under '{spec.root_in_archive}/'"
+            )
         (staging / _COMPLETE_MARKER).write_text(json.dumps({"archive": spec.archive, "sha256": digest, "files": count}))
         if target.exists():
             shutil.rmtree(target)

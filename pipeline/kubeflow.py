@@ -22,14 +22,13 @@ backend's source (kubeflow/pipelines, backend/src/v2):
     For s3:// every step gets the endpoint as environment variables and its keys
     from a Kubernetes secret (`platformSpec`, honoured by the driver).
 """
+
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import json
-import re
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING
 
 from pipeline import component_ids as ids
 from pipeline import configs
@@ -38,8 +37,90 @@ from pipeline.run_request import RunRequest
 if TYPE_CHECKING:
     from components.corpus import Layout
 
-class SchedulingError(RuntimeError):
-    """The schedule command cannot go on; the message says what to fix."""
+# ---------------------------------------------------------------------------- Kubeflow's settings
+
+
+@dataclasses.dataclass(frozen=True)
+class Resources:
+    """What one component's container asks Kubeflow for (0 / "" = the cluster's default)."""
+
+    cpu: float = 0
+    memory_gib: float = 0
+    accelerator_type: str = ""  # e.g. NVIDIA_TESLA_T4, NVIDIA_L4, NVIDIA_TESLA_A100
+    accelerator_count: int = 0
+
+
+KUBEFLOW_IMAGE_NAME = "tfx-text-classifier"  # prefix with your registry: --image REGISTRY/NAME:TAG
+# Where the Dockerfile copies the project inside the image (its WORKDIR and
+# PYTHONPATH): steps import components/ from there and read schemas/ relative to it.
+CONTAINER_PROJECT_ROOT = "/pipeline"
+# Defaults fit a default Kubeflow Pipelines install: artifacts and served models in
+# its MinIO bucket (pipeline root BUCKET/tfx/NAME/pipeline_root, serving BUCKET/tfx/NAME/serving).
+KUBEFLOW_BUCKET = "s3://mlpipeline"
+# The corpora reach ExampleGen's pod on a PersistentVolumeClaim (run_kubeflow.py --corpus-pvc).
+CORPUS_PVC = "text-classifier-corpora"
+CORPUS_MOUNT = "/corpus"
+# Every step's command: TFX's KFP v2 entrypoint, wrapped for s3:// (pipeline/container_entrypoint.py).
+CONTAINER_COMMAND = ("python", "-m", "pipeline.container_entrypoint")
+
+
+@dataclasses.dataclass(frozen=True)
+class S3Settings:
+    """How Kubeflow steps reach an s3:// pipeline root or serving destination.
+
+    Defaults fit the MinIO a default Kubeflow Pipelines install ships: its
+    service, and the secret holding its keys (copied into each profile
+    namespace on multi-user installs). The endpoint and region become plain
+    environment variables of every step; the keys come from the secret.
+    """
+
+    endpoint: str = "http://minio-service.kubeflow:9000"
+    region: str = "us-east-1"
+    secret: str = "mlpipeline-minio-artifact"
+    access_key_field: str = "accesskey"  # keys inside the secret
+    secret_key_field: str = "secretkey"
+
+    def env(self) -> dict:
+        """Plain variables: tensorflow-io's S3 plugin reads S3_*, boto3 (Beam's S3) AWS_*."""
+        https = self.endpoint.startswith("https://")
+        return {
+            "S3_ENDPOINT": self.endpoint,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_REGION": self.region,
+            "S3_USE_HTTPS": "1" if https else "0",
+            "S3_VERIFY_SSL": "1" if https else "0",
+        }
+
+    def secret_env(self) -> dict:
+        """Environment variable -> key in the secret."""
+        return {"AWS_ACCESS_KEY_ID": self.access_key_field, "AWS_SECRET_ACCESS_KEY": self.secret_key_field}
+
+
+KUBEFLOW_RESOURCES = {
+    ids.TRANSFORM: Resources(cpu=2, memory_gib=8),
+    ids.TRAINER: Resources(cpu=4, memory_gib=16, accelerator_type="NVIDIA_TESLA_T4", accelerator_count=1),
+    ids.EVALUATOR: Resources(cpu=2, memory_gib=8),
+}
+
+
+def image_tag(variant: str = "gpu") -> str:
+    """The tag `make image VARIANT=...` builds: gpu (the default: the Trainer asks for a GPU) or cpu."""
+    return f"{KUBEFLOW_IMAGE_NAME}:{configs.PROJECT_VERSION}-{variant}"
+
+
+def resource_spec(r: Resources):
+    """KFP's ResourceSpec for a component's container."""
+    from kfp.pipeline_spec import pipeline_spec_pb2  # Kubeflow only
+
+    spec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec()
+    if r.cpu:
+        spec.cpu_limit = spec.cpu_request = r.cpu
+    if r.memory_gib:
+        spec.memory_limit = spec.memory_request = r.memory_gib
+    if r.accelerator_type and r.accelerator_count:
+        spec.accelerator.type = r.accelerator_type
+        spec.accelerator.count = r.accelerator_count
+    return spec
 
 
 # ---------------------------------------------------------------------------- compile
@@ -52,8 +133,10 @@ OBJECT_STORE_SCHEMES = ("gs://", "s3://", "minio://")
 def check_uri(flag: str, value: str) -> None:
     """A pipeline root or serving destination must be on an object store the launcher can address."""
     if not value.startswith(OBJECT_STORE_SCHEMES):
-        raise ValueError(f"{flag} {value}: Kubeflow Pipelines stores artifacts on object storage only; pass a "
-                         f"gs://BUCKET/... or s3://BUCKET/... URI (the KFP launcher refuses other schemes)")
+        raise ValueError(
+            f"{flag} {value}: Kubeflow Pipelines stores artifacts on object storage only; pass a "
+            f"gs://BUCKET/... or s3://BUCKET/... URI (the KFP launcher refuses other schemes)"
+        )
 
 
 def compile_pipeline(
@@ -65,10 +148,10 @@ def compile_pipeline(
     image: str,
     num_classes: int,
     request: RunRequest,
-    layout: Optional["Layout"] = None,
-    resources: Optional[Dict[str, configs.Resources]] = None,
-    s3: configs.S3Settings = configs.S3Settings(),
-    corpus_volume: Optional[Tuple[str, str]] = None,
+    layout: Layout | None = None,
+    resources: dict[str, Resources] | None = None,
+    s3: S3Settings | None = None,
+    corpus_volume: tuple[str, str] | None = None,
 ) -> Path:
     """Writes the KFP v2 pipeline job (JSON) for `image` to `output`; returns the path.
 
@@ -83,8 +166,9 @@ def compile_pipeline(
     check_uri("--pipeline-root", pipeline_root)
     check_uri("--serving-dir", serving_dir)
     # Inside the image the schema is read relative to the WORKDIR (the project root).
-    schema_at_runtime = (f"schemas/{request.schema_name}/schema.pbtxt" if request.schema_name
-                         else str(request.schema_file))
+    schema_at_runtime = (
+        f"schemas/{request.schema_name}/schema.pbtxt" if request.schema_name else str(request.schema_file)
+    )
     pipeline = create_pipeline(
         pipeline_name=f"{configs.PIPELINE_NAME}-{name}",
         pipeline_root=pipeline_root,
@@ -94,13 +178,17 @@ def compile_pipeline(
         request=request,
         layout=layout,
         schema_file_at_runtime=schema_at_runtime,
-        resources=configs.KUBEFLOW_RESOURCES if resources is None else resources,
     )
+    for component in pipeline.components:
+        wanted = (KUBEFLOW_RESOURCES if resources is None else resources).get(component.id)
+        if wanted:
+            component.with_platform_config(resource_spec(wanted))
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
         config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(
-            default_image=image, default_commands=list(configs.CONTAINER_COMMAND), use_pipeline_spec_2_1=True),
+            default_image=image, default_commands=list(CONTAINER_COMMAND), use_pipeline_spec_2_1=True
+        ),
         output_dir=str(output.parent),
         output_filename=output.name,
     )
@@ -108,14 +196,14 @@ def compile_pipeline(
     job = json.loads(output.read_text())
     _turn_cache_off(job["pipelineSpec"], UNCACHED_COMPONENTS)
     if any(uri.startswith("s3://") for uri in (pipeline_root, serving_dir)):
-        _add_s3_access(job, s3)
+        _add_s3_access(job, s3 or S3Settings())
     if corpus_volume:
         _mount_corpus(job, *corpus_volume)
     output.write_text(json.dumps(job, indent=2, sort_keys=True))
     return output
 
 
-def _turn_cache_off(spec: Dict, component_ids) -> None:
+def _turn_cache_off(spec: dict, component_ids) -> None:
     tasks = spec["root"]["dag"]["tasks"]  # TFX names each task after its component id
     for component_id in component_ids:
         if component_id not in tasks:
@@ -123,28 +211,33 @@ def _turn_cache_off(spec: Dict, component_ids) -> None:
         tasks[component_id]["cachingOptions"] = {"enableCache": False}
 
 
-def _kubernetes_executors(job: Dict) -> Dict:
+def _kubernetes_executors(job: dict) -> dict:
     """The Kubernetes platform spec's per-executor settings (created empty)."""
     platforms = job.setdefault("platformSpec", {}).setdefault("platforms", {})
     return platforms.setdefault("kubernetes", {}).setdefault("deploymentSpec", {}).setdefault("executors", {})
 
 
-def _executor_label(spec: Dict, task: str) -> str:
+def _executor_label(spec: dict, task: str) -> str:
     component = spec["root"]["dag"]["tasks"][task]["componentRef"]["name"]
     return spec["components"][component]["executorLabel"]
 
 
-def _mount_corpus(job: Dict, pvc: str, mount_path: str) -> None:
+def _mount_corpus(job: dict, pvc: str, mount_path: str) -> None:
     label = _executor_label(job["pipelineSpec"], ids.EXAMPLE_GEN)
     _kubernetes_executors(job).setdefault(label, {})["pvcMount"] = [
-        {"pvcNameParameter": {"runtimeValue": {"constant": pvc}}, "mountPath": mount_path}]
+        {"pvcNameParameter": {"runtimeValue": {"constant": pvc}}, "mountPath": mount_path}
+    ]
 
 
-def _add_s3_access(job: Dict, s3: configs.S3Settings) -> None:
+def _add_s3_access(job: dict, s3: S3Settings) -> None:
     """Endpoint variables in every container; keys from the secret, through KFP's Kubernetes platform spec."""
     executors = job["pipelineSpec"]["deploymentSpec"]["executors"]
-    secret_env = [{"secretName": s3.secret,
-                   "keyToEnv": [{"secretKey": key, "envVar": var} for var, key in s3.secret_env().items()]}]
+    secret_env = [
+        {
+            "secretName": s3.secret,
+            "keyToEnv": [{"secretKey": key, "envVar": var} for var, key in s3.secret_env().items()],
+        }
+    ]
     for label, executor in executors.items():
         container = executor.get("container")
         if container is None:
@@ -152,211 +245,3 @@ def _add_s3_access(job: Dict, s3: configs.S3Settings) -> None:
         env = [e for e in container.get("env", []) if e["name"] not in s3.env()]
         container["env"] = env + [{"name": k, "value": v} for k, v in s3.env().items()]
         _kubernetes_executors(job).setdefault(label, {})["secretAsEnv"] = secret_env
-
-
-def pipeline_spec_of(job_file: Path) -> Dict:
-    """The PipelineSpec inside the pipeline job TFX writes (what KFP's upload takes)."""
-    job = json.loads(Path(job_file).read_text())
-    return job.get("pipelineSpec", job)
-
-
-def platform_spec_of(job_file: Path) -> Optional[Dict]:
-    """The Kubernetes platform spec compile adds for s3:// (secrets as environment variables), if any."""
-    return json.loads(Path(job_file).read_text()).get("platformSpec")
-
-
-# ---------------------------------------------------------------------------- schedule
-
-_CRON_FIELD = re.compile(r"^[0-9A-Za-z*?/,\-#LW]+$")
-
-
-def normalize_cron(expression: str) -> str:
-    """KFP's 6-field cron (seconds first). A 5-field expression gets '0' seconds."""
-    fields = expression.split()
-    if len(fields) == 5:
-        fields = ["0"] + fields
-    if len(fields) != 6 or not all(_CRON_FIELD.match(f) for f in fields):
-        raise SchedulingError(
-            f"bad cron expression '{expression}': KFP takes 6 fields 'second minute hour day-of-month month "
-            "day-of-week' (e.g. '0 0 3 * * *' for 03:00 every day) or the usual 5 without seconds")
-    return " ".join(fields)
-
-
-def plan(spec_file: Path, pipeline_name: str, version_name: str, experiment: str, namespace: Optional[str],
-         cron: str, max_concurrency: int, enabled: bool, run_now: bool, pipeline_root: str) -> List[Dict]:
-    """What the schedule command will ask the KFP API for, in order (printed by --dry-run)."""
-    steps = [
-        {"call": "get or create experiment", "experiment": experiment, "namespace": namespace},
-        {"call": "upload pipeline (a new version if it already exists)", "pipeline": pipeline_name,
-         "version": version_name, "spec": str(spec_file)},
-        {"call": "create recurring run", "cron_expression": cron, "max_concurrency": max_concurrency,
-         "enabled": enabled, "pipeline_root": pipeline_root},
-    ]
-    if run_now:
-        steps.append({"call": "create run (now)", "pipeline_root": pipeline_root})
-    return steps
-
-
-def upload_package(job_file: Path) -> str:
-    """What KFP's upload takes: the PipelineSpec, then the platform spec as a second YAML document.
-
-    TFX's job wrapper (displayName, runtimeConfig) is not part of it; the
-    pipeline root travels with each run instead (see `schedule`).
-    """
-    import yaml
-
-    docs = [pipeline_spec_of(job_file)]
-    platform = platform_spec_of(job_file)
-    if platform:
-        docs.append(platform)
-    return yaml.safe_dump_all(docs, sort_keys=True)
-
-
-def pipeline_root_of(job_file: Path) -> str:
-    return json.loads(Path(job_file).read_text()).get("runtimeConfig", {}).get("gcsOutputDirectory", "")
-
-
-def _reach(endpoint: str, what: str, fn, *args, **kwargs):
-    """Calls the KFP API; connection failures become a SchedulingError naming the host."""
-    import kfp_server_api
-    import urllib3
-
-    try:
-        return fn(*args, **kwargs)
-    except (urllib3.exceptions.HTTPError, ConnectionError, OSError) as err:
-        raise SchedulingError(f"cannot reach Kubeflow Pipelines at {endpoint} ({what}): {err}. "
-                              "Check --host (e.g. http://localhost:8080 after "
-                              "`kubectl port-forward -n kubeflow svc/ml-pipeline-ui 8080:80`).") from err
-    except kfp_server_api.exceptions.ApiException as err:
-        raise SchedulingError(f"Kubeflow Pipelines at {endpoint} refused '{what}': HTTP {err.status} {err.reason}: "
-                              f"{(err.body or '')[:500]}") from err
-
-
-def schedule(
-    spec_file: Path,
-    host: str,
-    cron: str,
-    experiment: str = configs.PIPELINE_NAME,
-    namespace: Optional[str] = None,
-    pipeline_name: Optional[str] = None,
-    version_name: Optional[str] = None,
-    max_concurrency: int = 1,
-    enabled: bool = True,
-    run_now: bool = False,
-    dry_run: bool = False,
-    printer=print,
-) -> Dict:
-    """Uploads the compiled spec and creates a recurring run; returns the ids created."""
-    spec_file = Path(spec_file)
-    if not spec_file.is_file():
-        raise SchedulingError(f"no compiled spec at {spec_file}; run `python run_kubeflow.py compile` first")
-    cron6 = normalize_cron(cron)
-    if max_concurrency < 1:
-        raise SchedulingError(f"--max-concurrency must be at least 1, got {max_concurrency}")
-    spec = pipeline_spec_of(spec_file)
-    pipeline_name = pipeline_name or spec.get("pipelineInfo", {}).get("name") or spec_file.stem
-    package_text = upload_package(spec_file)
-    version_name = version_name or f"{pipeline_name}-{hashlib.sha256(package_text.encode()).hexdigest()[:10]}"
-    # KFP takes a run's pipeline root from the run request, not from the spec: without it,
-    # the run would write to the cluster's default root, not where the spec was compiled for.
-    pipeline_root = pipeline_root_of(spec_file)
-    steps = plan(spec_file, pipeline_name, version_name, experiment, namespace, cron6, max_concurrency, enabled,
-                 run_now, pipeline_root)
-    if dry_run:
-        printer(json.dumps({"host": host, "requests": steps}, indent=2))
-        return {"dry_run": True, "requests": steps}
-
-    import kfp
-
-    client = _reach(host, "connect", kfp.Client, host=host, namespace=namespace or "kubeflow")
-    exp = _reach(host, "create experiment", client.create_experiment, name=experiment, namespace=namespace)
-    with tempfile.TemporaryDirectory() as tmp:
-        package = Path(tmp) / f"{pipeline_name}.yaml"
-        package.write_text(package_text)
-        pipeline_id = _reach(host, "find pipeline", client.get_pipeline_id, pipeline_name)
-        if pipeline_id is None:
-            pipeline = _reach(host, "upload pipeline", client.upload_pipeline, str(package),
-                              pipeline_name=pipeline_name, namespace=namespace)
-            pipeline_id = pipeline.pipeline_id
-            versions = _reach(host, "list versions", client.list_pipeline_versions, pipeline_id=pipeline_id)
-            version_id = versions.pipeline_versions[0].pipeline_version_id
-            printer(f"uploaded pipeline '{pipeline_name}' ({pipeline_id})")
-        else:
-            version = _reach(host, "upload version", client.upload_pipeline_version, str(package),
-                             pipeline_version_name=version_name, pipeline_id=pipeline_id)
-            version_id = version.pipeline_version_id
-            printer(f"pipeline '{pipeline_name}' exists: uploaded as new version '{version_name}' ({version_id})")
-    recurring = _reach(host, "create recurring run", client.create_recurring_run,
-                       experiment_id=exp.experiment_id, job_name=f"{pipeline_name} [{cron6}]",
-                       cron_expression=cron6, max_concurrency=max_concurrency, pipeline_id=pipeline_id,
-                       version_id=version_id, enabled=enabled, pipeline_root=pipeline_root)
-    printer(f"recurring run {recurring.recurring_run_id}: '{cron6}', max concurrency {max_concurrency}, "
-            f"{'enabled' if enabled else 'disabled'}")
-    result = {"experiment_id": exp.experiment_id, "pipeline_id": pipeline_id, "version_id": version_id,
-              "recurring_run_id": recurring.recurring_run_id}
-    if run_now:
-        run = _reach(host, "create run", client.run_pipeline, experiment_id=exp.experiment_id,
-                     job_name=f"{pipeline_name} (now)", pipeline_id=pipeline_id, version_id=version_id,
-                     pipeline_root=pipeline_root)
-        printer(f"run {run.run_id} started")
-        result["run_id"] = run.run_id
-    return result
-
-
-# ---------------------------------------------------------------------------- Vertex AI Pipelines
-
-
-def vertex_cron(expression: str) -> str:
-    """Vertex takes the usual 5-field cron; KFP's 6-field form is accepted when its seconds are 0."""
-    fields = expression.split()
-    if len(fields) == 6 and fields[0] == "0":
-        fields = fields[1:]
-    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
-        raise SchedulingError(f"bad cron expression '{expression}' for Vertex AI: 5 fields 'minute hour "
-                              "day-of-month month day-of-week' (e.g. '0 3 * * *')")
-    return " ".join(fields)
-
-
-def submit_vertex(spec_file: Path, project: str, region: str, pipeline_root: Optional[str] = None,
-                  service_account: Optional[str] = None, cron: Optional[str] = None, dry_run: bool = False,
-                  printer=print) -> Dict:
-    """Submits the compiled job to Vertex AI Pipelines (a schedule with `cron`); `dry_run` sends nothing.
-
-    The job file is the one `compile` writes for Kubeflow; Vertex needs gs://
-    for the pipeline root and the serving destination (it mounts no MinIO and
-    ignores KFP's Kubernetes platform spec).
-    """
-    spec_file = Path(spec_file)
-    if not spec_file.is_file():
-        raise SchedulingError(f"no compiled spec at {spec_file}; run `python run_kubeflow.py compile` first")
-    root = pipeline_root or pipeline_root_of(spec_file)
-    if not root.startswith("gs://"):
-        raise SchedulingError(f"Vertex AI Pipelines needs a gs:// pipeline root, got '{root}': pass --pipeline-root, "
-                              "or compile with --pipeline-root gs://... --serving-dir gs://...")
-    if "s3://" in json.dumps(pipeline_spec_of(spec_file)):
-        raise SchedulingError(f"{spec_file} was compiled for s3:// (MinIO); Vertex AI reads gs:// only: compile "
-                              "with --pipeline-root gs://... --serving-dir gs://... --corpus-pvc none")
-    cron5 = vertex_cron(cron) if cron else None
-    from google.auth.credentials import AnonymousCredentials
-    from google.cloud import aiplatform
-
-    spec = pipeline_spec_of(spec_file)
-    name = spec["pipelineInfo"]["name"]
-    job = aiplatform.PipelineJob(display_name=name, template_path=str(spec_file), pipeline_root=root,
-                                 project=project, location=region, enable_caching=None,
-                                 credentials=AnonymousCredentials() if dry_run else None)
-    request = {"project": project, "region": region, "display_name": name, "pipeline_root":
-               job._gca_resource.runtime_config.gcs_output_directory,  # noqa: SLF001 (what would be sent)
-               "schema_version": job._gca_resource.pipeline_spec["schemaVersion"],  # noqa: SLF001
-               "tasks": sorted(spec["root"]["dag"]["tasks"]), "service_account": service_account,
-               "schedule_cron": cron5}
-    if dry_run:
-        printer(json.dumps({"vertex_request": request}, indent=2))
-        return {"dry_run": True, **request}
-    if cron5:
-        schedule = job.create_schedule(cron=cron5, display_name=f"{name} [{cron5}]", service_account=service_account)
-        printer(f"Vertex schedule {schedule.resource_name}: '{cron5}'")
-        return {"schedule": schedule.resource_name, **request}
-    job.submit(service_account=service_account)
-    printer(f"Vertex pipeline job {job.resource_name} submitted")
-    return {"job": job.resource_name, **request}

@@ -1,4 +1,5 @@
 """Command line of `run_kubeflow.py`: `compile` and `schedule`."""
+
 from __future__ import annotations
 
 import argparse
@@ -6,10 +7,10 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import List, Optional
 
+from components import corpus_layout
 from pipeline import component_ids as ids
-from pipeline import configs, quiet, run_request
+from pipeline import configs, kubeflow, quiet, run_request
 
 # A container image reference as registries parse it (distribution/reference's grammar): [DOMAIN[:PORT]/]PATH
 # [:TAG][@sha256:DIGEST]; a sha256 digest has 64 hex digits.
@@ -17,15 +18,18 @@ _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
 # The first part is a registry only with a dot or a port, or as localhost (else it is a lowercase path part).
 _DOMAIN = rf"(?:localhost(?::[0-9]+)?|{_LABEL}(?:\.{_LABEL})+(?::[0-9]+)?|{_LABEL}:[0-9]+)"
-IMAGE_REFERENCE = re.compile(rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?"
-                             r"(?:@sha256:[0-9a-f]{64})?$")
+IMAGE_REFERENCE = re.compile(
+    rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?"
+    r"(?:@sha256:[0-9a-f]{64})?$"
+)
 
 
 def image_reference(value: str) -> str:
     """--image: a reference a registry can resolve, best pinned by digest (NAME@sha256:...)."""
     if not IMAGE_REFERENCE.match(value):
         raise argparse.ArgumentTypeError(
-            f"'{value}' is not an image reference; pass REGISTRY/NAME:TAG or REGISTRY/NAME@sha256:<64 hex digits>")
+            f"'{value}' is not an image reference; pass REGISTRY/NAME:TAG or REGISTRY/NAME@sha256:<64 hex digits>"
+        )
     return value
 
 
@@ -36,10 +40,10 @@ def _gpu(value: str) -> tuple:
     try:
         return kind, int(count or 1)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--trainer-gpu takes TYPE[:COUNT] or 'none', got '{value}'")
+        raise argparse.ArgumentTypeError(f"--trainer-gpu takes TYPE[:COUNT] or 'none', got '{value}'") from None
 
 
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="run_kubeflow.py", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -51,33 +55,52 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     # The corpus is in the cluster, not here: its layout is said with flags, and ExampleGen refuses the run
     # when the corpus is laid out otherwise.
     c.add_argument("--no-test-dir", action="store_true", help="the corpus has no test/ folder")
-    c.add_argument("--classes-at-root", action="store_true",
-                   help="the class folders are directly under the corpus root (no train/ folder)")
-    c.add_argument("--corpus-pvc", default=configs.CORPUS_PVC,
-                   help="PersistentVolumeClaim holding the corpora, mounted into ExampleGen's pod at "
-                        "--corpus-mount; 'none' mounts nothing (default: %(default)s)")
-    c.add_argument("--corpus-mount", default=configs.CORPUS_MOUNT, help="default: %(default)s")
+    c.add_argument(
+        "--classes-at-root",
+        action="store_true",
+        help="the class folders are directly under the corpus root (no train/ folder)",
+    )
+    c.add_argument(
+        "--corpus-pvc",
+        default=kubeflow.CORPUS_PVC,
+        help="PersistentVolumeClaim holding the corpora, mounted into ExampleGen's pod at "
+        "--corpus-mount; 'none' mounts nothing (default: %(default)s)",
+    )
+    c.add_argument("--corpus-mount", default=kubeflow.CORPUS_MOUNT, help="default: %(default)s")
     c.add_argument("--data-root", help="corpus folder as ExampleGen's pod sees it (default: CORPUS_MOUNT/NAME)")
-    c.add_argument("--pipeline-root",
-                   help=f"gs:// or s3:// URI (default: {configs.KUBEFLOW_BUCKET}/tfx/NAME/pipeline_root)")
-    c.add_argument("--serving-dir", help=f"where blessed models are pushed, gs:// or s3:// "
-                                         f"(default: {configs.KUBEFLOW_BUCKET}/tfx/NAME/serving)")
-    s3 = configs.S3Settings()
+    c.add_argument(
+        "--pipeline-root", help=f"gs:// or s3:// URI (default: {kubeflow.KUBEFLOW_BUCKET}/tfx/NAME/pipeline_root)"
+    )
+    c.add_argument(
+        "--serving-dir",
+        help=f"where blessed models are pushed, gs:// or s3:// (default: {kubeflow.KUBEFLOW_BUCKET}/tfx/NAME/serving)",
+    )
+    s3 = kubeflow.S3Settings()
     c.add_argument("--s3-endpoint", default=s3.endpoint, help="for s3:// URIs (default: %(default)s)")
     c.add_argument("--s3-region", default=s3.region, help="default: %(default)s")
-    c.add_argument("--s3-secret", default=s3.secret,
-                   help=f"Kubernetes secret with the S3 keys under '{s3.access_key_field}' and "
-                        f"'{s3.secret_key_field}' (default: %(default)s)")
-    c.add_argument("--image", type=image_reference, required=True,
-                   help="the container image every step runs, as your cluster pulls it: the image 'make image' "
-                        f"built ({configs.image_tag()}) pushed to your registry, best pinned by its digest "
-                        "(REGISTRY/NAME@sha256:...), so a recurring run keeps running the image it was tested with")
+    c.add_argument(
+        "--s3-secret",
+        default=s3.secret,
+        help=f"Kubernetes secret with the S3 keys under '{s3.access_key_field}' and "
+        f"'{s3.secret_key_field}' (default: %(default)s)",
+    )
+    c.add_argument(
+        "--image",
+        type=image_reference,
+        required=True,
+        help="the container image every step runs, as your cluster pulls it: the image 'make image' "
+        f"built ({kubeflow.image_tag()}) pushed to your registry, best pinned by its digest "
+        "(REGISTRY/NAME@sha256:...), so a recurring run keeps running the image it was tested with",
+    )
     c.add_argument("--output", type=Path, help="spec file (default: build/kubeflow/NAME.json)")
-    default_gpu = configs.KUBEFLOW_RESOURCES[ids.TRAINER]
-    c.add_argument("--trainer-gpu", type=_gpu,
-                   default=(default_gpu.accelerator_type, default_gpu.accelerator_count),
-                   help=f"accelerator for the Trainer, TYPE[:COUNT] or 'none' "
-                        f"(default: {default_gpu.accelerator_type}:{default_gpu.accelerator_count})")
+    default_gpu = kubeflow.KUBEFLOW_RESOURCES[ids.TRAINER]
+    c.add_argument(
+        "--trainer-gpu",
+        type=_gpu,
+        default=(default_gpu.accelerator_type, default_gpu.accelerator_count),
+        help=f"accelerator for the Trainer, TYPE[:COUNT] or 'none' "
+        f"(default: {default_gpu.accelerator_type}:{default_gpu.accelerator_count})",
+    )
     run_request.add_flags(c)
     quiet.add_flag(c)
 
@@ -106,15 +129,16 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def layout_from_flags(args: argparse.Namespace):
-    """The corpus.Layout that --classes-at-root, --eval-dir and --no-test-dir describe."""
-    from components import corpus  # imports TensorFlow
-
+    """The corpus_layout.Layout that --classes-at-root, --eval-dir and --no-test-dir describe."""
     if args.classes_at_root:
         if args.eval_dir or args.no_test_dir:
-            raise ValueError("--classes-at-root: the class folders are the root's own, so there is no "
-                             "validation or test folder; drop --eval-dir and --no-test-dir")
-        return corpus.Layout(corpus.ROOT)
-    return corpus.Layout(corpus.TRAIN_DIR, args.eval_dir, None if args.no_test_dir else corpus.TEST_DIR)
+            raise ValueError(
+                "--classes-at-root: the class folders are the root's own, so there is no "
+                "validation or test folder; drop --eval-dir and --no-test-dir"
+            )
+        return corpus_layout.Layout(corpus_layout.ROOT)
+    test_dir = None if args.no_test_dir else corpus_layout.TEST_DIR
+    return corpus_layout.Layout(corpus_layout.TRAIN_DIR, args.eval_dir, test_dir)
 
 
 def run_compile(args: argparse.Namespace) -> Path:
@@ -131,31 +155,36 @@ def run_compile(args: argparse.Namespace) -> Path:
     request = run_request.resolve(args, dataset)
     for line in run_request.notices(request):
         print(line, file=sys.stderr)
-    trainer = configs.KUBEFLOW_RESOURCES[ids.TRAINER]
-    resources = {**configs.KUBEFLOW_RESOURCES,
-                 ids.TRAINER: configs.Resources(cpu=trainer.cpu, memory_gib=trainer.memory_gib,
-                                              accelerator_type=args.trainer_gpu[0],
-                                              accelerator_count=args.trainer_gpu[1])}
+    trainer = kubeflow.KUBEFLOW_RESOURCES[ids.TRAINER]
+    resources = {
+        **kubeflow.KUBEFLOW_RESOURCES,
+        ids.TRAINER: kubeflow.Resources(
+            cpu=trainer.cpu,
+            memory_gib=trainer.memory_gib,
+            accelerator_type=args.trainer_gpu[0],
+            accelerator_count=args.trainer_gpu[1],
+        ),
+    }
     pvc = None if args.corpus_pvc.lower() == "none" else args.corpus_pvc
     output = compile_pipeline(
         output=args.output or Path("build/kubeflow") / f"{name}.json",
         name=name,
-        pipeline_root=args.pipeline_root or f"{configs.KUBEFLOW_BUCKET}/tfx/{name}/pipeline_root",
+        pipeline_root=args.pipeline_root or f"{kubeflow.KUBEFLOW_BUCKET}/tfx/{name}/pipeline_root",
         data_root=args.data_root or f"{args.corpus_mount.rstrip('/')}/{name}",
-        serving_dir=args.serving_dir or f"{configs.KUBEFLOW_BUCKET}/tfx/{name}/serving",
+        serving_dir=args.serving_dir or f"{kubeflow.KUBEFLOW_BUCKET}/tfx/{name}/serving",
         image=args.image,
         num_classes=num_classes,
         request=request,
         layout=layout_from_flags(args),
         resources=resources,
-        s3=configs.S3Settings(endpoint=args.s3_endpoint, region=args.s3_region, secret=args.s3_secret),
+        s3=kubeflow.S3Settings(endpoint=args.s3_endpoint, region=args.s3_region, secret=args.s3_secret),
         corpus_volume=(pvc, args.corpus_mount) if pvc else None,
     )
     print(f"wrote {output} (image {args.image})")
     return output
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     quiet.setup(getattr(args, "verbose", False))
     if args.command == "compile":
@@ -165,21 +194,37 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 2
         return 0
-    from pipeline.kubeflow import SchedulingError, schedule, submit_vertex
+    from pipeline.kubeflow_schedule import SchedulingError, schedule, submit_vertex
 
     if args.command == "vertex":
         try:
-            submit_vertex(args.spec, project=args.project, region=args.region, pipeline_root=args.pipeline_root,
-                          service_account=args.service_account, cron=args.cron, dry_run=args.dry_run)
+            submit_vertex(
+                args.spec,
+                project=args.project,
+                region=args.region,
+                pipeline_root=args.pipeline_root,
+                service_account=args.service_account,
+                cron=args.cron,
+                dry_run=args.dry_run,
+            )
         except SchedulingError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
         return 0
     try:
-        result = schedule(args.spec, host=args.host, cron=args.cron, experiment=args.experiment,
-                          namespace=args.namespace, pipeline_name=args.pipeline_name,
-                          version_name=args.version_name, max_concurrency=args.max_concurrency,
-                          enabled=not args.disable, run_now=args.run_now, dry_run=args.dry_run)
+        result = schedule(
+            args.spec,
+            host=args.host,
+            cron=args.cron,
+            experiment=args.experiment,
+            namespace=args.namespace,
+            pipeline_name=args.pipeline_name,
+            version_name=args.version_name,
+            max_concurrency=args.max_concurrency,
+            enabled=not args.disable,
+            run_now=args.run_now,
+            dry_run=args.dry_run,
+        )
     except SchedulingError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

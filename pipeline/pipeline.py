@@ -1,26 +1,27 @@
 """The one pipeline factory every runner (local, Kubeflow) builds from.
 
-    DirectoryExampleGen -> StatisticsGen -> ImportSchemaGen -> StrictExampleValidator
-      -> Transform -> Trainer -> ServedModelBaseline -> Evaluator (vs. the served model) -> Pusher
+DirectoryExampleGen -> StatisticsGen -> ImportSchemaGen -> StrictExampleValidator
+  -> Transform -> Trainer -> ServedModelBaseline -> Evaluator (vs. the served model) -> Pusher
 """
+
 from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Dict, List, Optional, Sequence
+from collections.abc import Sequence
 
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 from tfx.orchestration import pipeline as tfx_pipeline
 
-from components import corpus
+from components import corpus_layout
 from components.atomic_pusher import AtomicPusher
 from components.curated_schema_gen import CuratedSchemaGen
 from components.directory_example_gen import DirectoryExampleGen, IngestSettings
-from models.evaluation import make_eval_config
 from components.evaluator import ServedBaselineEvaluator
 from components.served_model_baseline import ServedModelBaseline
 from components.strict_example_validator import StrictExampleValidator
+from models.evaluation import make_eval_config
 from pipeline import component_ids as ids
 from pipeline import configs
 from pipeline.run_request import RunRequest
@@ -28,16 +29,32 @@ from pipeline.run_request import RunRequest
 PREPROCESSING_FN = "models.preprocessing.preprocessing_fn"
 RUN_FN = "models.trainer.run_fn"
 # The code each component runs, fingerprinted into its cache key (configs.code_fingerprint).
-EXAMPLE_GEN_CODE = ("components/corpus.py", "components/directory_example_gen.py", "models/features.py")
+EXAMPLE_GEN_CODE = (
+    "components/corpus.py",
+    "components/corpus_layout.py",
+    "components/decoding.py",
+    "components/example_io.py",
+    "components/directory_example_gen.py",
+    "models/features.py",
+)
 TRANSFORM_CODE = ("models/preprocessing.py", "models/features.py", "models/recipe.py")
-EVALUATOR_CODE = ("models/evaluation.py", "models/features.py", "components/evaluation_record.py",
-                  "components/evaluator.py")
+EVALUATOR_CODE = (
+    "models/evaluation.py",
+    "models/features.py",
+    "components/evaluation_record.py",
+    "components/evaluator.py",
+)
 EVALUATION_RECORDS = "evaluation_records"  # under the pipeline root
-TRAINER_CODE = ("models/preprocessing.py", "models/model.py", "models/trainer.py", "models/recipe.py",
-                "models/features.py")
+TRAINER_CODE = (
+    "models/preprocessing.py",
+    "models/model.py",
+    "models/trainer.py",
+    "models/recipe.py",
+    "models/features.py",
+)
 
 
-def ingest_settings(ingest: configs.IngestConfig, layout: corpus.Layout) -> IngestSettings:
+def ingest_settings(ingest: configs.IngestConfig, layout: corpus_layout.Layout) -> IngestSettings:
     ingest.validate()
     return IngestSettings(
         train_dir=layout.train_dir,
@@ -52,21 +69,6 @@ def ingest_settings(ingest: configs.IngestConfig, layout: corpus.Layout) -> Inge
     )
 
 
-def resource_spec(r: configs.Resources):
-    """KFP's ResourceSpec for a component's container."""
-    from kfp.pipeline_spec import pipeline_spec_pb2  # Kubeflow only
-
-    spec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec()
-    if r.cpu:
-        spec.cpu_limit = spec.cpu_request = r.cpu
-    if r.memory_gib:
-        spec.memory_limit = spec.memory_request = r.memory_gib
-    if r.accelerator_type and r.accelerator_count:
-        spec.accelerator.type = r.accelerator_type
-        spec.accelerator.count = r.accelerator_count
-    return spec
-
-
 def create_pipeline(
     pipeline_name: str,
     pipeline_root: str,
@@ -74,13 +76,12 @@ def create_pipeline(
     serving_dir: str,
     num_classes: int,
     request: RunRequest,
-    layout: Optional[corpus.Layout] = None,
-    metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
+    layout: corpus_layout.Layout | None = None,
+    metadata_connection_config: metadata_store_pb2.ConnectionConfig | None = None,
     enable_cache: bool = True,
     until: str = "push",
-    train_devices: Optional[Sequence[str]] = None,
-    resources: Optional[Dict[str, configs.Resources]] = None,
-    schema_file_at_runtime: Optional[str] = None,
+    train_devices: Sequence[str] | None = None,
+    schema_file_at_runtime: str | None = None,
 ) -> tfx_pipeline.Pipeline:
     """The whole pipeline; `until="validation"` builds the data half alone.
 
@@ -88,24 +89,25 @@ def create_pipeline(
     backend refuses them); the no-regression baseline is the served model
     (ServedModelBaseline). The Pusher is AtomicPusher for a local serving
     folder, TFX's Pusher for a URI (gs://, s3://), where a rename is not atomic.
-    `layout` is the corpus's (corpus.detect_layout; default train/ and test/); ExampleGen checks it
+    `layout` is the corpus's (corpus_layout.detect_layout; default train/ and test/); ExampleGen checks it
     again when it runs.
-    `resources` maps component ids to what their containers ask a cluster for.
     `schema_file_at_runtime` is where the components find the schema (in the
     image) when that differs from `request.schema_file`, the copy read here for
     its fingerprint.
     """
     ingest, transform, train, evaluation = request.ingest, request.transform, request.train, request.evaluation
     schema_file = str(request.schema_file)
-    example_gen = DirectoryExampleGen(input_base=data_root, settings=ingest_settings(
-        ingest, layout or corpus.TRAIN_AND_TEST)).with_id(ids.EXAMPLE_GEN)
+    example_gen = DirectoryExampleGen(
+        input_base=data_root, settings=ingest_settings(ingest, layout or corpus_layout.TRAIN_AND_TEST)
+    ).with_id(ids.EXAMPLE_GEN)
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"]).with_id(ids.STATISTICS_GEN)
-    schema_gen = CuratedSchemaGen(schema_file=schema_file_at_runtime or schema_file,
-                                  content_from=schema_file).with_id(ids.SCHEMA_GEN)
+    schema_gen = CuratedSchemaGen(schema_file=schema_file_at_runtime or schema_file, content_from=schema_file).with_id(
+        ids.SCHEMA_GEN
+    )
     example_validator = StrictExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     ).with_id(ids.EXAMPLE_VALIDATOR)
-    components: List = [example_gen, statistics_gen, schema_gen, example_validator]
+    components: list = [example_gen, statistics_gen, schema_gen, example_validator]
 
     if until == "push":
         transform_component = tfx.components.Transform(
@@ -114,10 +116,13 @@ def create_pipeline(
             preprocessing_fn=PREPROCESSING_FN,
             # The vocabulary is computed on the training split only.
             splits_config=tfx.proto.SplitsConfig(
-                analyze=["train"], transform=["train", "eval", "test"] if transform.materialize else []),
+                analyze=["train"], transform=["train", "eval", "test"] if transform.materialize else []
+            ),
             materialize=transform.materialize,
-            custom_config={**{k: v for k, v in dataclasses.asdict(transform).items() if k != "materialize"},
-                           "code_version": configs.code_fingerprint(*TRANSFORM_CODE)},
+            custom_config={
+                **{k: v for k, v in dataclasses.asdict(transform).items() if k != "materialize"},
+                "code_version": configs.code_fingerprint(*TRANSFORM_CODE),
+            },
         ).with_id(ids.TRANSFORM)
         # Bad data never reaches Transform: it waits for the validator's verdict.
         transform_component.add_upstream_node(example_validator)
@@ -133,7 +138,7 @@ def create_pipeline(
             eval_args=tfx.proto.EvalArgs(splits=["eval"]),
             custom_config={
                 **dataclasses.asdict(train),
-                "embedding_rows": transform.vocab_size + transform.ngram_buckets,
+                "embedding_rows": transform.num_ids,
                 "max_len": transform.max_len,
                 "ngrams": transform.ngrams,
                 "devices": list(train_devices) if train_devices else None,
@@ -156,13 +161,10 @@ def create_pipeline(
             model=trainer.outputs["model"],
             model_blessing=evaluator.outputs["blessing"],
             push_destination=tfx.proto.PushDestination(
-                filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_dir)),
+                filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_dir)
+            ),
         ).with_id(ids.LOCAL_PUSHER if local else ids.OBJECT_STORE_PUSHER)
         components += [transform_component, trainer, baseline, evaluator, pusher]
-
-    for component in components:
-        if resources and component.id in resources:
-            component.with_platform_config(resource_spec(resources[component.id]))
 
     return tfx_pipeline.Pipeline(
         pipeline_name=pipeline_name,
@@ -181,7 +183,7 @@ def create_inference_pipeline(
     model_uri: str,
     blessing_uri: str,
     ingest: configs.IngestConfig,
-    metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
+    metadata_connection_config: metadata_store_pb2.ConnectionConfig | None = None,
     beam_args: Sequence[str] = configs.DEFAULT_BEAM_ARGS,
 ) -> tfx_pipeline.Pipeline:
     """Labels the text files under `data_root` with a trained, blessed model: TFX's BulkInferrer.
@@ -194,12 +196,15 @@ def create_inference_pipeline(
     """
     from components.unlabelled_example_gen import UnlabelledExampleGen
 
-    examples = UnlabelledExampleGen(input_base=data_root, max_file_bytes=ingest.max_file_bytes,
-                                    read_batch_size=ingest.read_batch_size).with_id(ids.UNLABELLED_EXAMPLE_GEN)
-    model = tfx.dsl.Importer(source_uri=model_uri, artifact_type=tfx.types.standard_artifacts.Model,
-                             reimport=False).with_id(ids.BLESSED_MODEL)
-    blessing = tfx.dsl.Importer(source_uri=blessing_uri, artifact_type=tfx.types.standard_artifacts.ModelBlessing,
-                                reimport=False).with_id(ids.MODEL_BLESSING)
+    examples = UnlabelledExampleGen(
+        input_base=data_root, max_file_bytes=ingest.max_file_bytes, read_batch_size=ingest.read_batch_size
+    ).with_id(ids.UNLABELLED_EXAMPLE_GEN)
+    model = tfx.dsl.Importer(
+        source_uri=model_uri, artifact_type=tfx.types.standard_artifacts.Model, reimport=False
+    ).with_id(ids.BLESSED_MODEL)
+    blessing = tfx.dsl.Importer(
+        source_uri=blessing_uri, artifact_type=tfx.types.standard_artifacts.ModelBlessing, reimport=False
+    ).with_id(ids.MODEL_BLESSING)
     inferrer = tfx.components.BulkInferrer(
         examples=examples.outputs["examples"],
         model=model.outputs["result"],

@@ -1,17 +1,18 @@
 """One switch for every command's output: the project's own lines without -v, the libraries' too with it.
 
-Every command (`run_local.py`, `run_kubeflow.py`, `python -m pipeline.predict`,
+Every command (`run_local.py`, `run_kubeflow.py`, `python -m tools.predict`,
 `infer`, `inspect`) calls `setup(verbose)` right after parsing its flags and
 before TensorFlow, TFX or Beam is imported: TensorFlow reads its C++ log level
 once, at its first log line, and some libraries warn while they are imported
 (google.api_core's "non-supported Python version" FutureWarning). So a command
-module imports nothing heavy at its top; tests/test_structure.py checks it.
+module imports nothing heavy at its top; tests/code/test_structure.py checks it.
 
 Without -v: Python warnings are ignored, TensorFlow's C++ logs are cut below
 FATAL, and log records below ERROR pass only when they come from this
 project's code. Errors from anywhere still show: a failure is never hidden.
 This module imports nothing but the standard library.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,6 +31,7 @@ def setup(verbose: bool) -> None:
     logging.getLogger().setLevel(level)
     try:
         from absl import logging as absl_logging
+
         absl_logging.set_verbosity(absl_logging.INFO if verbose else absl_logging.WARNING)
     except ImportError:
         pass
@@ -47,5 +49,9 @@ def _own_records_below_error(record: logging.LogRecord) -> bool:
 
 def add_flag(parser) -> None:
     """The -v flag every command takes."""
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="also show the libraries' logs and warnings (TensorFlow, TFX, Beam)")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also show the libraries' logs and warnings (TensorFlow, TFX, Beam)",
+    )

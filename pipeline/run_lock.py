@@ -10,6 +10,7 @@ The locks are `flock` locks on small files (`<metadata>.lock`,
 even on SIGKILL, so a crash never leaves a stale lock behind. Each lock file
 holds a line about its holder (pid, host, start time, command) for messages.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -20,8 +21,9 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional, Sequence, TextIO
+from typing import TextIO
 
 EXIT_BUSY = 75  # EX_TEMPFAIL: try again later
 
@@ -30,7 +32,7 @@ class LockBusy(RuntimeError):
     """Another run holds a lock; the message names the lock, the holder and what to do."""
 
 
-def lock_files(pipeline_root: Path, metadata_path: Path) -> List[Path]:
+def lock_files(pipeline_root: Path, metadata_path: Path) -> list[Path]:
     return [Path(metadata_path).with_name(Path(metadata_path).name + ".lock"), Path(pipeline_root) / ".run.lock"]
 
 
@@ -52,8 +54,14 @@ def _try_lock(handle: TextIO) -> bool:
         return False
 
 
-def _wait_for_lock(handle: TextIO, path: Path, deadline: float, wait_seconds: float, poll_seconds: float,
-                   on_wait: Optional[Callable[[str], None]]) -> None:
+def _wait_for_lock(
+    handle: TextIO,
+    path: Path,
+    deadline: float,
+    wait_seconds: float,
+    poll_seconds: float,
+    on_wait: Callable[[str], None] | None,
+) -> None:
     told = False
     while not _try_lock(handle):
         holder = holder_of(path)
@@ -61,7 +69,8 @@ def _wait_for_lock(handle: TextIO, path: Path, deadline: float, wait_seconds: fl
             raise LockBusy(
                 f"another run holds {path} ({holder}); two runs must not write one pipeline root and "
                 "metadata store at once. Wait for it to finish, pass --wait-for-lock SECONDS to queue "
-                "behind it, or give this run its own --name or --work-dir")
+                "behind it, or give this run its own --name or --work-dir"
+            )
         if not told and on_wait:
             on_wait(f"waiting up to {wait_seconds:.0f} s for {path}, held by {holder}")
             told = True
@@ -69,10 +78,14 @@ def _wait_for_lock(handle: TextIO, path: Path, deadline: float, wait_seconds: fl
 
 
 @contextlib.contextmanager
-def hold(paths: Sequence[Path], wait_seconds: float = 0.0, poll_seconds: float = 0.5,
-         on_wait: Optional[Callable[[str], None]] = None) -> Iterator[None]:
+def hold(
+    paths: Sequence[Path],
+    wait_seconds: float = 0.0,
+    poll_seconds: float = 0.5,
+    on_wait: Callable[[str], None] | None = None,
+) -> Iterator[None]:
     """Holds exclusive locks on every file in `paths` (taken in sorted order: no deadlock between runs)."""
-    held: List[TextIO] = []
+    held: list[TextIO] = []
     deadline = time.monotonic() + wait_seconds
     try:
         for path in sorted({Path(p).resolve() for p in paths}):
@@ -85,11 +98,16 @@ def hold(paths: Sequence[Path], wait_seconds: float = 0.0, poll_seconds: float =
                 raise
             handle.seek(0)
             handle.truncate()
-            handle.write(json.dumps({
-                "pid": os.getpid(), "host": socket.gethostname(),
-                "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])[:500],
-            }))
+            handle.write(
+                json.dumps(
+                    {
+                        "pid": os.getpid(),
+                        "host": socket.gethostname(),
+                        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])[:500],
+                    }
+                )
+            )
             handle.flush()
             held.append(handle)
         yield

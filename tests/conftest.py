@@ -1,4 +1,5 @@
 """Shared fixtures: every test makes its own small corpus in a temporary folder."""
+
 from __future__ import annotations
 
 import os
@@ -9,10 +10,11 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import pytest  # noqa: E402
-
 from types import SimpleNamespace  # noqa: E402
 
+import pytest  # noqa: E402
+
+from pipeline.configs import RunPaths  # noqa: E402
 from tests.helpers import TINY_RUN_SETTINGS, make_corpus, make_tiny_run_corpus, run_cli  # noqa: E402
 
 
@@ -33,6 +35,13 @@ def tiny_run(tmp_path_factory):
     args = ["--data-dir", str(root), "--work-dir", str(base / "runs"), *TINY_RUN_SETTINGS]
     code, summary = run_cli(base, args)
     assert code == 0, summary["failure"]
-    run_dir = base / "runs" / "corpus"
-    return SimpleNamespace(base=base, root=root, args=args, summary=summary, serving=run_dir / "serving",
-                           pipeline_root=run_dir / "pipeline_root", metadata=run_dir / "metadata.sqlite")
+    paths = RunPaths(base / "runs", "corpus")
+    return SimpleNamespace(
+        base=base,
+        root=root,
+        args=args,
+        summary=summary,
+        serving=paths.serving,
+        pipeline_root=paths.pipeline_root,
+        metadata=paths.metadata,
+    )

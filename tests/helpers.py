@@ -1,14 +1,15 @@
 """Helpers for tests: small generated corpora and readers of what the pipeline wrote."""
+
 from __future__ import annotations
 
 import random
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
 
 # Words that carry each class, and filler shared by all: a model can learn
 # the tiny corpus, and a standardization bug shows up as a skew.
-CLASS_WORDS: Dict[str, Sequence[str]] = {
+CLASS_WORDS: dict[str, Sequence[str]] = {
     "neg": "awful boring terrible waste dull worst bad poor".split(),
     "pos": "wonderful great loved excellent brilliant best superb fun".split(),
     "csharp": "linq nuget dotnet visualstudio async await".split(),
@@ -47,14 +48,13 @@ def make_corpus(
                 body = " ".join(rng.choice(words + FILLER) for _ in range(rng.randint(8, 40)))
                 if i % 5 == 0:
                     body = body.capitalize() + "!<br /><br />The END."
-                rating = (rng.choice([1, 2, 3, 4]) if ci == 0 else rng.choice([7, 8, 9, 10]))
+                rating = rng.choice([1, 2, 3, 4]) if ci == 0 else rng.choice([7, 8, 9, 10])
                 name = f"{i}_{rating}.txt" if imdb_names else f"{i}.txt"
                 write_doc(folder / cls / name, body)
     return root
 
 
-
-def read_records(pattern: str) -> List[bytes]:
+def read_records(pattern: str) -> list[bytes]:
     """Raw records of the gzipped TFRecord files matching `pattern`, in file order."""
     import tensorflow as tf
 
@@ -75,11 +75,11 @@ def feature(example, name: str):
     return list(getattr(f, kind).value) if kind else []
 
 
-def examples_by_split(examples_uri: Path, splits=("train", "eval", "test")) -> Dict[str, list]:
+def examples_by_split(examples_uri: Path, splits=("train", "eval", "test")) -> dict[str, list]:
     return {s: read_examples(str(examples_uri / f"Split-{s}" / "*")) for s in splits}
 
 
-def only(items, msg: Optional[str] = None):
+def only(items, msg: str | None = None):
     assert len(items) == 1, msg or items
     return items[0]
 
@@ -113,8 +113,19 @@ def make_tiny_run_corpus(root: Path) -> Path:
 
 
 # The tiny run's settings after its paths: what the Kubeflow stand-in's executions compile with too.
-TINY_RUN_SETTINGS = ["--schema", "imdb", "--epochs", "30", "--learning-rate", "0.02", "--patience", "30",
-                     "--min-accuracy", "0.7", "--materialize"]  # the skew test compares with materialized ids
+TINY_RUN_SETTINGS = [
+    "--schema",
+    "imdb",
+    "--epochs",
+    "30",
+    "--learning-rate",
+    "0.02",
+    "--patience",
+    "30",
+    "--min-accuracy",
+    "0.7",
+    "--materialize",
+]  # the skew test compares with materialized ids
 
 
 def run_cli(base: Path, args, *extra):
@@ -139,8 +150,14 @@ def start_run_local(args, **popen):
     import sys
 
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, str(REPO / "run_local.py"), *map(str, args)], cwd=REPO, env=env,
-                            start_new_session=True, text=True, **popen)
+    return subprocess.Popen(
+        [sys.executable, str(REPO / "run_local.py"), *map(str, args)],
+        cwd=REPO,
+        env=env,
+        start_new_session=True,
+        text=True,
+        **popen,
+    )
 
 
 def run_local_to_the_end(args, timeout: float = 1200):
@@ -150,8 +167,15 @@ def run_local_to_the_end(args, timeout: float = 1200):
     import sys
 
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    return subprocess.run([sys.executable, str(REPO / "run_local.py"), *map(str, args)], cwd=REPO, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, str(REPO / "run_local.py"), *map(str, args)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+    )
 
 
 # What a library notice looks like in a run's output: a Python warning, a log record of a library (our own
@@ -176,21 +200,23 @@ def read_until(stream, needle: str) -> str:
     raise AssertionError(f"output ended without '{needle}':\n" + "".join(seen[-40:]))
 
 
-def outputs_of(metadata: Path, run_id: str) -> Dict[str, Dict[str, str]]:
+def outputs_of(metadata: Path, run_id: str) -> dict[str, dict[str, str]]:
     """{component: {artifact type: uri}} for one run."""
-    from pipeline import run_summary
+    from pipeline import mlmd
 
-    store = run_summary.sqlite_store(str(metadata))
-    return {row["component"]: {a.type: a.uri for a in run_summary.output_artifacts(store, row["execution_id"])}
-            for row in run_summary.component_executions(store, run_id)}
+    store = mlmd.sqlite_store(str(metadata))
+    return {
+        row["component"]: {a.type: a.uri for a in mlmd.output_artifacts(store, row["execution_id"])}
+        for row in mlmd.component_executions(store, run_id)
+    }
 
 
-def vocabulary_files(transform_graph_uri: str) -> Dict[str, bytes]:
+def vocabulary_files(transform_graph_uri: str) -> dict[str, bytes]:
     assets = Path(transform_graph_uri) / "transform_fn" / "assets"
     return {p.name: p.read_bytes() for p in sorted(assets.iterdir())}
 
 
-def states(summary) -> Dict[str, str]:
+def states(summary) -> dict[str, str]:
     """{component: 'ran' | 'cached' | 'failed' | 'running'} from a run summary."""
     return {row["component"]: row["state"] for row in summary["components"]}
 
@@ -201,8 +227,13 @@ def same_tree(a, b) -> bool:
     import os
 
     cmp = filecmp.dircmp(a, b)
-    return (not cmp.left_only and not cmp.right_only and not cmp.diff_files and not cmp.funny_files
-            and all(same_tree(os.path.join(a, d), os.path.join(b, d)) for d in cmp.common_dirs))
+    return (
+        not cmp.left_only
+        and not cmp.right_only
+        and not cmp.diff_files
+        and not cmp.funny_files
+        and all(same_tree(os.path.join(a, d), os.path.join(b, d)) for d in cmp.common_dirs)
+    )
 
 
 def evaluator_run(metadata: Path, run_id: str):
@@ -211,20 +242,23 @@ def evaluator_run(metadata: Path, run_id: str):
     from tfx.types import artifact_utils
 
     from components.evaluator import EvaluatorSpec
-    from pipeline import run_summary
+    from pipeline import mlmd
 
-    store = run_summary.sqlite_store(str(metadata))
-    [row] = [r for r in run_summary.component_executions(store, run_id) if r["component"] == "Evaluator"]
+    store = mlmd.sqlite_store(str(metadata))
+    [row] = [r for r in mlmd.component_executions(store, run_id) if r["component"] == "Evaluator"]
     [execution] = store.get_executions_by_id([row["execution_id"]])
-    inputs: Dict[str, list] = {}
+    inputs: dict[str, list] = {}
     for event in store.get_events_by_execution_ids([execution.id]):
         if event.type == metadata_store_pb2.Event.INPUT:
             [artifact] = store.get_artifacts_by_id([event.artifact_id])
             [kind] = store.get_artifact_types_by_id([artifact.type_id])
             inputs.setdefault(event.path.steps[0].key, []).append(artifact_utils.deserialize_artifact(kind, artifact))
     properties = {k: v.string_value for k, v in execution.custom_properties.items() if k in EvaluatorSpec.PARAMETERS}
-    [evaluation] = [a for a in run_summary.output_artifacts(store, execution.id)
-                    if store.get_artifact_types_by_id([a.type_id])[0].name == "ModelEvaluation"]
+    [evaluation] = [
+        a
+        for a in mlmd.output_artifacts(store, execution.id)
+        if store.get_artifact_types_by_id([a.type_id])[0].name == "ModelEvaluation"
+    ]
     return inputs, properties, evaluation
 
 

@@ -1,0 +1,25 @@
+"""Command lines refuse what does not apply instead of ignoring it (no pipeline run needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tools import inspect as tc_inspect
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["slices", "--html", "report.html"], "unrecognized arguments: --html report.html"),
+        (["runs", "--slice-by", "label"], "unrecognized arguments: --slice-by label"),
+        (["lineage", "--run", "r1", "--model", "runs/imdb/serving/1"], "unrecognized arguments: --run r1"),
+        (["report", "--name", "imdb"], "the following arguments are required: --html"),
+        (["lineage"], "the following arguments are required: --model"),
+    ],
+)
+def test_inspect_refuses_a_flag_its_sub_command_does_not_take(argv, words, capsys):
+    with pytest.raises(SystemExit) as stop:
+        tc_inspect.main(argv)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert words in err and f"python -m tools.inspect {argv[0]}" in err

@@ -1,0 +1,160 @@
+"""How the code depends on itself: layers that import downwards only, no cycle, one definition per setting, and
+command modules that import nothing noisy before their quiet switch."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_trainers_fingerprint_covers_the_code_it_runs_and_not_the_runners_settings():
+    from pipeline.pipeline import TRAINER_CODE
+
+    assert "pipeline/configs.py" not in TRAINER_CODE and "models/recipe.py" in TRAINER_CODE
+
+
+def test_each_setting_has_one_default_the_dataclass():
+    import dataclasses
+    import inspect
+
+    from models import model, preprocessing, recipe
+
+    defaults = inspect.signature(model.build_model).parameters
+    for name in ("embedding_dim", "dropout", "learning_rate", "mask_padding", "steps_per_execution"):
+        assert defaults[name].default == getattr(recipe.TrainConfig, name), name
+    assert not hasattr(preprocessing, "DEFAULTS")  # preprocessing_fn falls back on TransformConfig itself
+    fields = {f.name for c in (recipe.TransformConfig, recipe.TrainConfig) for f in dataclasses.fields(c)}
+    for name, knobs in recipe.RECIPES.items():
+        assert set(knobs) <= fields, name  # a recipe only names dataclass fields; "default" names none
+    assert recipe.RECIPES["default"] == {}
+
+
+COMMAND_MODULES = ["pipeline.cli", "tools.predict", "tools.infer", "tools.inspect", "pipeline.kubeflow_cli"]
+
+
+@pytest.mark.parametrize("module", COMMAND_MODULES)
+def test_a_command_module_imports_nothing_noisy_before_its_quiet_switch(module):
+    """TensorFlow reads its C++ log level once and google.api_core warns while it is imported: a command's
+    module must import neither at its top, so that quiet.setup, called in main, comes first."""
+    import subprocess
+    import sys
+
+    script = (
+        f"import sys, {module}; heavy = sorted(m for m in ('tensorflow', 'tfx', 'apache_beam', "
+        "'google.api_core', 'tensorflow_model_analysis') if m in sys.modules); print(heavy)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]" and done.stderr == "", done.stdout + done.stderr
+
+
+def test_a_new_knob_is_one_dataclass_field_in_both_runners_and_reaches_the_trainer(tmp_path):
+    """Add a field made with `knob` to TrainConfig in a copy of the project: both runners' --help list its flag,
+    and a spec compiled with it carries its value in the Trainer's custom_config."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    copy = tmp_path / "project"
+    for name in ("components", "models", "pipeline", "schemas", "tools"):
+        shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("run_local.py", "run_kubeflow.py"):
+        shutil.copy(ROOT / name, copy / name)
+    recipe_file = copy / "models" / "recipe.py"
+    text = recipe_file.read_text()
+    anchor = "    mask_padding: bool = knob("
+    assert anchor in text
+    recipe_file.write_text(
+        text.replace(anchor, '    label_smoothing: float = knob(0.0, "the new knob\'s help")\n' + anchor, 1)
+    )
+
+    def run(*argv):
+        done = subprocess.run([sys.executable, *argv], cwd=copy, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    for argv in (("run_local.py", "--help"), ("run_kubeflow.py", "compile", "--help")):
+        assert "--label-smoothing LABEL_SMOOTHING" in run(*argv)
+        assert "the new knob's help (default: 0.0, or the recipe's)" in " ".join(run(*argv).split())
+    spec = tmp_path / "spec.json"
+    run(
+        "run_kubeflow.py",
+        "compile",
+        "--dataset",
+        "imdb",
+        "--image",
+        "tc:1",
+        "--output",
+        str(spec),
+        "--label-smoothing",
+        "0.1",
+    )
+    trainer = json.loads(spec.read_text())["pipelineSpec"]["root"]["dag"]["tasks"]["Trainer"]
+    custom_config = trainer["inputs"]["parameters"]["custom_config"]["runtimeValue"]["constant"]
+    assert json.loads(custom_config)["label_smoothing"] == 0.1
+
+
+PACKAGES = ("models", "components", "pipeline", "tools")  # lowest first: each imports only those before it
+
+
+def _project_imports():
+    """{module: {project modules it imports, at any depth of its code}} from the AST of every project file."""
+    files = {f"{p.parent.name}.{p.stem}": p for pkg in PACKAGES for p in (ROOT / pkg).glob("*.py")}
+    files.update({p.stem: p for p in ROOT.glob("run_*.py")})
+    modules = {name.removesuffix(".__init__") for name in files}
+    graph = {}
+    for name, path in files.items():
+        name = name.removesuffix(".__init__")
+        edges = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets = [
+                    f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module
+                    for a in node.names
+                ]
+            edges |= {t for t in targets if t in modules and t != name}
+        graph[name] = edges
+    return graph
+
+
+def test_no_import_cycle_anywhere_in_the_project():
+    graph = _project_imports()
+    state, path = {}, []
+
+    def visit(node):
+        state[node] = "open"
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                raise AssertionError("import cycle: " + " -> ".join(path[path.index(nxt) :] + [nxt]))
+            if nxt not in state:
+                visit(nxt)
+        path.pop()
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+
+
+def test_imports_point_down_the_layers_and_the_after_run_tools_are_on_top():
+    """models < components < pipeline < tools: nothing imports a package above its own; the tools import the
+    pipeline's definition."""
+    graph = _project_imports()
+    rank = {pkg: i for i, pkg in enumerate(PACKAGES)}
+    upward = [
+        (a, b)
+        for a, targets in graph.items()
+        for b in targets
+        if a.split(".")[0] in rank and rank[b.split(".")[0]] > rank[a.split(".")[0]]
+    ]
+    assert upward == []
+    assert any(b.startswith("pipeline.") for a, targets in graph.items() if a.startswith("tools.") for b in targets)

@@ -1,0 +1,282 @@
+"""Corpus listing and reading policies (components/corpus.py), without Beam or TFX."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from components import corpus, corpus_layout
+from tests.helpers import feature, make_corpus, write_doc
+
+CUTS = corpus_layout.split_cuts(20, None)
+
+
+def scan(root: Path, folder="train", classes=("neg", "pos"), max_bytes=1 << 20, exclude=()):
+    return corpus.scan_split_folder(root, folder, list(classes), CUTS, max_bytes, exclude)
+
+
+def read_all(docs, max_bytes=1 << 20):
+    out = {"example": [], "skipped": [], "fallback": []}
+    for item in corpus.read_documents(docs, max_bytes):
+        out[item[0]].append(item[1:])
+    return out
+
+
+def test_classes_are_sorted_folder_names_and_labels_their_index(tmp_path):
+    root = make_corpus(tmp_path / "c", classes=("pos", "neg", "java"), n_train=2, n_test=1)
+    assert corpus_layout.discover_classes(root, "train") == ["java", "neg", "pos"]
+    docs, _ = scan(root, classes=["java", "neg", "pos"])
+    assert {(d.rel.split("/")[1], d.label) for d in docs} == {("java", 0), ("neg", 1), ("pos", 2)}
+
+
+def test_excluded_and_hidden_folders_are_not_classes(tmp_path):
+    root = make_corpus(tmp_path / "c", n_train=2, n_test=1)
+    write_doc(root / "train" / "unsup" / "0_0.txt", "unlabelled")
+    (root / "train" / ".ipynb_checkpoints").mkdir()
+    assert corpus_layout.discover_classes(root, "train", exclude_dirs=("unsup",)) == ["neg", "pos"]
+    _, skipped = scan(root, exclude=("unsup",))
+    assert corpus.Skipped("train/unsup/", "folder excluded by configuration") in skipped
+
+
+def test_split_is_deterministic_and_independent_of_listing_order(tmp_path):
+    a = make_corpus(tmp_path / "a", n_train=200, n_test=1)
+    docs_a, _ = scan(a)
+    # The same files written in the reverse order: a different directory order on disk.
+    b = tmp_path / "b"
+    for d in reversed(docs_a):
+        write_doc(b / d.rel, Path(d.path).read_bytes())
+    docs_b, _ = scan(b)
+    assert {(d.rel, d.split) for d in docs_a} == {(d.rel, d.split) for d in docs_b}
+    share_eval = sum(d.split == "eval" for d in docs_a) / len(docs_a)
+    assert 0.12 < share_eval < 0.28  # 20% expected of 400 files
+    # A fixed key always lands in the same bucket (regression guard for the hash itself).
+    assert (
+        corpus.hash_bucket("pos/0_9.txt") == corpus.hash_bucket("pos/0_9.txt") == 65
+    )  # int(sha256(key)[:8 bytes]) % 100
+
+
+def test_three_way_split_when_there_is_no_test_folder():
+    cuts = corpus_layout.split_cuts(10, 20)
+    assert cuts == [("train", 70), ("eval", 80), ("test", 100)]
+    splits = {corpus.split_for(f"c/{i}.txt", cuts) for i in range(200)}
+    assert splits == {"train", "eval", "test"}
+
+
+@pytest.mark.parametrize("problem", ["missing root", "no train", "no classes", "single class"])
+def test_unusable_layouts_are_refused_with_the_path(tmp_path, problem):
+    root = tmp_path / "c"
+    if problem != "missing root":
+        root.mkdir()
+    if problem in ("no classes", "single class"):
+        write_doc(root / "train" / "README", "loose")
+    if problem == "single class":
+        write_doc(root / "train" / "only" / "1.txt", "one class")
+    expected = {
+        "missing root": "does not exist",
+        "no train": "has no 'train/' folder",
+        "no classes": "holds no class folders",
+        "single class": "needs at least two classes",
+    }[problem]
+    with pytest.raises(corpus_layout.CorpusError, match=expected) as err:
+        corpus_layout.detect_layout(root)
+    assert str(root) in str(err.value)
+
+
+def test_train_test_class_mismatch_names_both_sides(tmp_path):
+    root = make_corpus(tmp_path / "c", n_train=2, n_test=1)
+    (root / "test" / "pos").rename(root / "test" / "positive")
+    with pytest.raises(corpus_layout.CorpusError, match=r"only in train: \['pos'\]; only in test: \['positive'\]"):
+        corpus_layout.check_same_classes(root, "train", "test", ["neg", "pos"])
+
+
+def test_each_bad_file_kind_is_skipped_with_its_reason(tmp_path):
+    root = make_corpus(tmp_path / "c", n_train=3, n_test=1)
+    pos = root / "train" / "pos"
+    write_doc(pos / "empty.txt", "")
+    write_doc(pos / "blank.txt", "  \n\t \n")
+    write_doc(pos / "binary.bin", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    write_doc(pos / "huge.txt", "word " * 300)
+    write_doc(pos / ".DS_Store", b"\x00\x01")
+    write_doc(root / "train" / "README.md", "about this corpus")
+    outside = write_doc(tmp_path / "outside.txt", "secret outside the corpus")
+    os.symlink(outside, pos / "escape.txt")
+    os.symlink(pos / "loop_a.txt", pos / "loop_b.txt")
+    os.symlink(pos / "loop_b.txt", pos / "loop_a.txt")
+    os.symlink(pos / "gone.txt", pos / "dangling.txt")
+    os.symlink(root / "train" / "neg", pos / "neg_link")
+
+    docs, skipped = scan(root, max_bytes=1000)
+    read = read_all(docs, max_bytes=1000)
+    reasons = {s.path: s.reason for s in skipped + [r[0] for r in read["skipped"]]}
+    assert reasons == {
+        "train/pos/empty.txt": "empty or whitespace-only",
+        "train/pos/blank.txt": "empty or whitespace-only",
+        "train/pos/binary.bin": "binary file (NUL bytes)",
+        "train/pos/huge.txt": "too large: 1500 bytes > max_file_bytes 1000",
+        "train/pos/.DS_Store": "hidden file: not a document",
+        "train/README.md": "not inside a class folder",
+        "train/pos/escape.txt": "link leads outside the corpus root",
+        "train/pos/loop_a.txt": "link loop",
+        "train/pos/loop_b.txt": "link loop",
+        "train/pos/dangling.txt": "broken link",
+        "train/pos/neg_link": "link to a folder: not followed",
+    }
+    assert len(read["example"]) == 6  # the clean documents, all of them
+
+
+def test_link_inside_the_root_is_read(tmp_path):
+    root = make_corpus(tmp_path / "c", n_train=1, n_test=1)
+    target = next((root / "train" / "neg").iterdir())
+    os.symlink(target, root / "train" / "pos" / "alias.txt")
+    docs, skipped = scan(root)
+    assert not skipped and any(d.rel == "train/pos/alias.txt" for d in docs)
+
+
+def test_encodings_are_decoded_and_fallbacks_counted(tmp_path):
+    root = make_corpus(tmp_path / "c", n_train=1, n_test=1)
+    pos = root / "train" / "pos"
+    write_doc(pos / "latin1.txt", "Un film génial, très émouvant", encoding="latin-1")
+    write_doc(pos / "utf16.txt", "Ein großartiger Film".encode("utf-16"))  # with BOM
+    write_doc(pos / "bom8.txt", "\ufeffa fine film".encode("utf-8"))
+    write_doc(pos / "plain.txt", "naïve café film")
+    docs, _ = scan(root)
+    read = read_all(docs)
+    fallback = dict(read["fallback"])
+    assert fallback == {"train/pos/latin1.txt": "cp1252", "train/pos/utf16.txt": "utf-16"}
+    texts = {feature(__import__("tensorflow").train.Example.FromString(r[2]), "text")[0] for r in read["example"]}
+    assert "Un film génial, très émouvant".encode() in texts
+    assert "Ein großartiger Film".encode() in texts
+    assert b"a fine film" in texts
+    assert "naïve café film".encode() in texts
+
+
+def test_nested_folders_names_with_spaces_and_no_extension_are_documents(tmp_path):
+    root = make_corpus(tmp_path / "c", n_train=1, n_test=1)
+    write_doc(root / "train" / "pos" / "2019" / "deep" / "nested review", "a nested good film")
+    write_doc(root / "train" / "pos" / "crème brûlée.md", "a sweet film")
+    docs, skipped = scan(root)
+    rels = {d.rel: d.label for d in docs}
+    assert rels["train/pos/2019/deep/nested review"] == 1
+    assert rels["train/pos/crème brûlée.md"] == 1
+    assert not skipped
+
+
+def test_example_features(tmp_path):
+    ex = corpus.make_example(b"Great film!<br /><br />Loved it", 1, "123_9.txt")
+    assert feature(ex, "label") == [1]
+    assert feature(ex, "word_count") == [4]
+    assert feature(ex, "has_html") == [1]
+    assert feature(ex, "rating") == [9]
+    assert feature(ex, "length_bucket") == [b"0-99"]
+    assert [corpus.length_bucket(n) for n in (0, 99, 100, 249, 250, 499, 500, 10**6)] == [
+        "0-99",
+        "0-99",
+        "100-249",
+        "100-249",
+        "250-499",
+        "250-499",
+        "500+",
+        "500+",
+    ]
+    plain = corpus.make_example(b"if a < b and c > d", 0, "42.txt")
+    assert feature(plain, "has_html") == [0]
+    assert "rating" not in plain.features.feature
+
+
+def test_input_fingerprint_sees_nested_files_moves_and_survives_link_loops(tmp_path):
+    """ExampleGen's cache key: any change to the corpus files changes it; listing order does not."""
+    root = make_corpus(tmp_path / "c", n_train=3, n_test=1)
+    nested = write_doc(root / "train" / "pos" / "2019" / "deep.txt", "nested")
+    os.symlink(root / "train" / "pos" / "loop_a", root / "train" / "pos" / "loop_b")
+    os.symlink(root / "train" / "pos" / "loop_b", root / "train" / "pos" / "loop_a")
+    first = corpus.fingerprint_folder(root, "train")
+    assert first == corpus.fingerprint_folder(root, "train")
+
+    st = nested.stat()
+    nested.write_text("NESTED")  # same size and time: only the content differs...
+    os.utime(nested, ns=(st.st_atime_ns, st.st_mtime_ns + 1))  # ...and the clock ticked
+    assert corpus.fingerprint_folder(root, "train") != first
+
+    second = corpus.fingerprint_folder(root, "train")
+    moved = next((root / "train" / "pos").glob("*_*.txt"))
+    os.rename(moved, root / "train" / "neg" / moved.name)  # same bytes and times, other class
+    assert corpus.fingerprint_folder(root, "train") != second
+
+    # The same files and times written in another order: the same key.
+    a, b = tmp_path / "a", tmp_path / "b"
+    files = sorted(p for p in (root / "train").rglob("*") if p.is_file() and not p.is_symlink())
+    for target, order in ((a, files), (b, list(reversed(files)))):
+        for p in order:
+            copy = write_doc(target / "train" / p.relative_to(root / "train"), p.read_bytes())
+            os.utime(copy, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns))
+    assert corpus.fingerprint_folder(a, "train") == corpus.fingerprint_folder(b, "train")
+
+
+def test_class_folders_directly_under_the_root_are_a_layout(tmp_path):
+    root = tmp_path / "c"
+    for cls in ("spam", "ham"):
+        write_doc(root / cls / "1.txt", f"a {cls} message")
+    write_doc(root / "LICENSE", "not a document")
+    layout, classes = corpus_layout.detect_layout(root)
+    assert layout == corpus_layout.Layout(corpus_layout.ROOT) and classes == ["ham", "spam"]
+    assert layout.cuts_for(corpus_layout.ROOT, 20, 20) == [("train", 60), ("eval", 80), ("test", 100)]
+    docs, skipped = corpus.scan_split_folder(root, corpus_layout.ROOT, classes, layout.cuts_for(".", 20, 20), 1 << 20)
+    assert sorted(d.rel for d in docs) == ["ham/1.txt", "spam/1.txt"]
+    assert skipped == [corpus.Skipped("LICENSE", "not inside a class folder")]
+
+
+@pytest.mark.parametrize("name", corpus_layout.EVAL_DIR_NAMES)
+def test_a_validation_folder_is_found_by_its_usual_names(tmp_path, name):
+    root = make_corpus(tmp_path / "c", n_train=2, n_test=1)
+    shutil.copytree(root / "test", root / name)
+    layout, _ = corpus_layout.detect_layout(root)
+    assert layout == corpus_layout.Layout("train", name, "test")
+    assert layout.cuts_for("train", 20, 20) == [("train", 100)]
+    assert [layout.source_folder(s) for s in ("train", "eval", "test")] == ["train", name, "test"]
+
+
+def test_a_validation_folder_of_another_name_is_named_by_flag(tmp_path):
+    root = make_corpus(tmp_path / "c", n_train=2, n_test=1, with_test=False)
+    shutil.copytree(root / "train", root / "holdout")
+    with pytest.raises(corpus_layout.CorpusError, match=r"other folders \(holdout/\).*--exclude-dir"):
+        corpus_layout.detect_layout(root)
+    assert corpus_layout.detect_layout(root, eval_dir="holdout")[0] == corpus_layout.Layout("train", "holdout", None)
+    with pytest.raises(corpus_layout.CorpusError, match=r"--eval-dir heldout: .* has no 'heldout/' folder"):
+        corpus_layout.detect_layout(root, eval_dir="heldout")
+
+
+AMBIGUOUS = {
+    # (how to make the root ambiguous, words of the message)
+    "class folders beside train/": (
+        lambda r: write_doc(r / "pos" / "1.txt", "x"),
+        r"split folders \(test/, train/\) and other folders \(pos/\)",
+    ),
+    "two validation folders": (
+        lambda r: [shutil.copytree(r / "test", r / n) for n in ("dev", "val")],
+        r"several validation folders \(dev/, val/\); name the one to use with --eval-dir",
+    ),
+    "test/ without train/": (lambda r: shutil.rmtree(r / "train"), r"has no 'train/' folder but has test/"),
+    "validation classes differ": (
+        lambda r: write_doc(r / "val" / "neutral" / "1.txt", "x"),
+        r"only in train: \['neg', 'pos'\]; only in val: \['neutral'\]",
+    ),
+}
+
+
+@pytest.mark.parametrize("problem", sorted(AMBIGUOUS))
+def test_ambiguous_roots_are_refused_naming_the_folders(tmp_path, problem):
+    make_ambiguous, words = AMBIGUOUS[problem]
+    root = make_corpus(tmp_path / "c", n_train=2, n_test=1)
+    make_ambiguous(root)
+    with pytest.raises(corpus_layout.CorpusError, match=words) as err:
+        corpus_layout.detect_layout(root)
+    assert str(root) in str(err.value)
+
+
+def test_excluded_folders_are_ignored_beside_the_split_folders_too(tmp_path):
+    root = make_corpus(tmp_path / "c", n_train=2, n_test=1)
+    write_doc(root / "unsup" / "1.txt", "unlabelled")
+    assert corpus_layout.detect_layout(root, exclude_dirs=("unsup",))[0] == corpus_layout.TRAIN_AND_TEST

@@ -1,0 +1,142 @@
+"""The two executions of the compiled tiny spec that the KFP stand-in runs, in either of its modes.
+
+tests/pipeline/test_kubeflow_backend.py runs them in venv mode (`make test`), test_kubeflow_image.py with every
+task inside the built image (`make image-check`). The first blesses and pushes to s3://, with the test metrics
+of the local tiny run; the second, with a worse candidate, is refused against the served model and pushes
+nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from pipeline import kubeflow_cli, tfma_results
+from tests.helpers import TINY_RUN_SETTINGS, make_tiny_run_corpus
+from tests.stand_ins import kfp_backend
+from tests.stand_ins.s3_server import ACCESS_KEY, SECRET_KEY
+
+NAME = "tiny"
+PVC = "corpora"
+TASKS = (
+    "DirectoryExampleGen",
+    "ImportSchemaGen",
+    "StatisticsGen",
+    "StrictExampleValidator",
+    "Transform",
+    "Trainer",
+    "ServedModelBaseline",
+    "Evaluator",
+    "Pusher",
+)
+
+
+def compile_tiny(base: Path, s3, output: str, *flags, image: str = "stand-in:latest") -> Path:
+    corpora = base / "corpora"
+    job = base / output
+    code = kubeflow_cli.main(
+        [
+            "compile",
+            "--name",
+            NAME,
+            "--num-classes",
+            "2",
+            "--output",
+            str(job),
+            "--image",
+            image,
+            "--corpus-pvc",
+            PVC,
+            "--corpus-mount",
+            str(corpora),
+            "--pipeline-root",
+            f"s3://{s3.bucket}/tfx/{NAME}/pipeline_root",
+            "--serving-dir",
+            f"s3://{s3.bucket}/tfx/{NAME}/serving",
+            "--s3-endpoint",
+            s3.endpoint,
+            *flags,
+        ]
+    )
+    assert code == 0
+    return job
+
+
+def first_execution(s3, base: Path, image: str | None = None) -> SimpleNamespace:
+    """The tiny run's corpus and settings, compiled for Kubeflow and executed once (container mode: `image`)."""
+    make_tiny_run_corpus(base / "corpora" / NAME)
+    job = compile_tiny(base, s3, "job.json", *TINY_RUN_SETTINGS, image=image or "stand-in:latest")
+    backend = kfp_backend.Backend(
+        base / "pod",
+        kfp_backend.ObjectStore(s3.endpoint, ACCESS_KEY, SECRET_KEY),
+        secrets={"mlpipeline-minio-artifact": {"accesskey": ACCESS_KEY, "secretkey": SECRET_KEY}},
+        volumes={PVC: base / "corpora"},
+        image=image,
+    )
+    first = backend.run(job)
+    return SimpleNamespace(base=base, job=job, backend=backend, first=first, settings=TINY_RUN_SETTINGS, image=image)
+
+
+def metadata(result, task, key):
+    return result.tasks[task].artifacts[key].metadata
+
+
+def served_versions(s3):
+    return sorted({k.split("/")[3] for k in s3.keys(f"tfx/{NAME}/serving/")})
+
+
+def check_first_execution_blessed_and_pushed(kfp, s3) -> None:
+    assert {name: t.state for name, t in kfp.first.tasks.items()} == {name: "ran" for name in TASKS}
+    assert metadata(kfp.first, "ServedModelBaseline", "baseline_model")["served_version"] == ""  # nothing served
+    assert metadata(kfp.first, "Evaluator", "blessing")["blessed"] == 1
+    pushed = metadata(kfp.first, "Pusher", "pushed_model")
+    assert pushed["pushed"] == 1
+    (version,) = served_versions(s3)
+    assert pushed["pushed_destination"] == f"s3://{s3.bucket}/tfx/{NAME}/serving/{version}"
+    assert f"tfx/{NAME}/serving/{version}/saved_model.pb" in s3.keys(f"tfx/{NAME}/serving/{version}/")
+
+
+def check_test_metrics_equal_the_local_runs(kfp, tiny_run, tmp_path: Path) -> None:
+    evaluation = kfp.first.tasks["Evaluator"].artifacts["evaluation"].uri
+    local_copy = tmp_path / "evaluation"
+    kfp.backend.store.download(evaluation, local_copy)
+    on_kfp = tfma_results.evaluation_metrics(str(local_copy))["overall"]
+    local = tiny_run.summary["evaluation"]["overall"]
+    assert set(on_kfp) == set(local)
+    for metric, value in local.items():
+        assert on_kfp[metric] == pytest.approx(value, abs=1e-6), metric
+
+
+def check_second_execution_refuses_a_worse_candidate(kfp, s3):
+    """A three-id vocabulary (padding, OOV, one word): over the lower bound, under the served model."""
+    before = served_versions(s3)
+    worse = compile_tiny(
+        kfp.base,
+        s3,
+        "worse.json",
+        *kfp.settings,
+        "--vocab-size",
+        "3",
+        "--ngram-buckets",
+        "0",
+        "--min-accuracy",
+        "0",
+        image=kfp.image or "stand-in:latest",
+    )
+    second = kfp.backend.run(worse)
+    states = {name: t.state for name, t in second.tasks.items()}
+    # KFP's cache served what it may (same inputs and parameters), never ExampleGen or the baseline.
+    assert states["ImportSchemaGen"] == "cached"
+    assert states["DirectoryExampleGen"] == "ran" and states["ServedModelBaseline"] == "ran"
+    served = metadata(second, "ServedModelBaseline", "baseline_model")["served_version"]
+    assert served == metadata(kfp.first, "Pusher", "pushed_model")["pushed_destination"]
+    assert metadata(second, "Evaluator", "blessing")["blessed"] == 0
+    assert metadata(second, "Pusher", "pushed_model").get("pushed", 0) == 0
+    assert served_versions(s3) == before
+    local_copy = kfp.base / "second-evaluation"
+    kfp.backend.store.download(second.tasks["Evaluator"].artifacts["evaluation"].uri, local_copy)
+    failures = tfma_results.validation_failures(str(local_copy))
+    assert len(failures) == 1 and "no-regression limit" in failures[0], failures
+    return second

@@ -1,0 +1,177 @@
+"""Classify texts with a pushed model, and say why.
+
+    python -m tools.predict --model runs/imdb/serving "A wonderful film." "Dull and far too long."
+    python -m tools.predict --model runs/imdb/serving/1764000000 --file reviews.txt   # one text per line
+    python -m tools.predict --model runs/imdb/serving --explain "Not good, not good at all."
+
+--model is a serving folder (its newest version is used) or one version's folder.
+--file is read with the corpus's decoding (UTF-8, else cp1252, else latin-1; a
+note says when a fallback was used), one text per line.
+
+A text with no tokens (empty, or only punctuation and markup once standardized)
+is answered from the model's bias alone, the same answer in training and in
+every signature (models/model.py); it is marked "no tokens" (JSON:
+"token_count": 0). A model that answers NaN is refused, never printed.
+
+--explain: the model's logit is an average of one term per token position
+(embedding . output weights) plus a bias, so each token's share is exact. For
+the predicted class (two classes: the second class's logit, whose sign decides),
+the --top tokens (hashed n-grams by their text) that moved it most are printed with
+their signed contribution in logit units, a token's occurrences summed; with
+--json, every token, and the bias and logit they sum to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from pipeline import quiet
+from tools.explanations import explain
+
+NO_TOKENS = "no tokens: the model's answer without evidence"
+
+
+class PredictError(RuntimeError):
+    """A request that cannot be answered; the message names the flag or file and what to pass instead."""
+
+
+def resolve_model_dir(path: Path) -> Path:
+    """A SavedModel folder: `path` itself, or the newest numbered version inside it."""
+    if (path / "saved_model.pb").is_file():
+        return path
+    versions = (
+        sorted((p for p in path.iterdir() if p.name.isdigit()), key=lambda p: int(p.name)) if path.is_dir() else []
+    )
+    if not versions:
+        raise PredictError(
+            f"--model {path}: neither a SavedModel nor a serving folder with numbered versions; "
+            "pass --model <serving dir> or <serving dir>/<version>"
+        )
+    if not (versions[-1] / "saved_model.pb").is_file():
+        raise PredictError(
+            f"--model {path}: its newest version {versions[-1]} holds no saved_model.pb; "
+            "remove that folder, or pass --model <serving dir>/<version> of a complete version"
+        )
+    return versions[-1]
+
+
+def read_texts(file: Path) -> list[str]:
+    """The non-blank lines of `file` ('-': stdin), decoded as ingestion decodes a corpus file."""
+    from components import decoding
+
+    if str(file) == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        if file.is_dir():
+            raise PredictError(
+                f"--file {file}: a folder; pass a text file with one text per line "
+                "(to label a folder of files, use python -m tools.infer)"
+            )
+        try:
+            data = file.read_bytes()
+        except OSError as err:
+            raise PredictError(f"--file {file}: {err.strerror or err}; pass a readable text file") from err
+    try:
+        text, encoding = decoding.decode_document(data)
+    except decoding.SkipDocument as skip:
+        raise PredictError(f"--file {file}: {skip.args[0]}; pass a text file with one text per line") from skip
+    if encoding in decoding.FALLBACK_ENCODINGS:
+        print(f"note: --file {file} is not UTF-8; decoded as {encoding}", file=sys.stderr)
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def _top(value: str) -> int:
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m tools.predict", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--file", type=Path, help="read one text per line from this file ('-' for stdin)")
+    p.add_argument("--json", action="store_true", help="one JSON object per text")
+    p.add_argument("--explain", action="store_true", help="show the tokens that moved each decision most")
+    p.add_argument(
+        "--top", type=_top, default=10, help="--explain: how many tokens to show, at least 1 (default: %(default)s)"
+    )
+    quiet.add_flag(p)
+    p.add_argument("texts", nargs="*")
+    args = p.parse_args(argv)
+    quiet.setup(args.verbose)
+    try:
+        texts = list(args.texts) + (read_texts(args.file) if args.file else [])
+        if not texts:
+            p.error("give texts as arguments or --file")
+        model_dir = resolve_model_dir(args.model)
+        return _predict(model_dir, texts, args)
+    except PredictError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _predict(model_dir: Path, texts: list[str], args: argparse.Namespace) -> int:
+    import tensorflow as tf  # slow import, after the argument checks
+
+    from models.features import CLASS_NAMES_FILE
+
+    try:
+        model = tf.saved_model.load(str(model_dir))
+        classes = json.loads((model_dir / "assets.extra" / CLASS_NAMES_FILE).read_text())
+    except (OSError, ValueError, tf.errors.OpError) as err:
+        raise PredictError(
+            f"--model {model_dir}: not a model this project exported ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else ''}); pass a version a run pushed"
+        ) from err
+    out = model.signatures["predict_text"](text=tf.constant(texts))
+    probabilities = out["probabilities"].numpy()
+    if not all(math.isfinite(v) for v in probabilities.flat):
+        raise PredictError(
+            f"--model {model_dir} answers NaN (a model exported before the zero-token fix); "
+            "train and push a new version with run_local.py"
+        )
+    counts = out["token_count"].numpy().tolist() if "token_count" in out else [None] * len(texts)
+    explanations = explain(model, texts, classes) if args.explain else [None] * len(texts)
+    for i, text in enumerate(texts):
+        name = out["class_name"][i].numpy().decode()
+        probs = probabilities[i].tolist()
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "text": text,
+                        "class": name,
+                        "probabilities": dict(zip(classes, probs, strict=True)),
+                        "token_count": counts[i],
+                        **({"explanation": explanations[i]} if explanations[i] else {}),
+                    }
+                )
+            )
+        else:
+            note = f"\t({NO_TOKENS})" if counts[i] == 0 else ""
+            print(f"{name}\t{max(probs):.3f}\t{text}{note}")
+            if explanations[i]:
+                print(format_explanation(explanations[i], args.top))
+    return 0
+
+
+def format_explanation(e: dict, top: int) -> str:
+    shown, rest = e["tokens"][:top], e["tokens"][top:]
+    lines = [f"    logit of {e['logit_of']}: {e['logit']:+.4f} = bias {e['bias']:+.4f} + the tokens':"]
+    for t in shown:
+        times = f" (x{t['count']})" if t["count"] > 1 else ""
+        lines.append(f"    {t['contribution']:+.4f}  {t['token']}{times}")
+    if rest:
+        lines.append(f"    {sum(t['contribution'] for t in rest):+.4f}  the other {len(rest)} tokens")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""The sections of the HTML report (tools/report.py): per class, thresholds, slices, training, ingestion, why.
+
+Each returns HTML; figures come from tools/report_figures.py, the facts from tools/review_facts.py.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+
+from pipeline import mlmd
+from tools import report_figures
+from tools.evaluations import fmt
+
+_E = html.escape
+
+EXCERPT_CHARACTERS = 240
+THRESHOLDS_SHOWN = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARACTERS) -> str:
+    """The text up to `limit` characters, cut at a word's end, with an ellipsis when cut."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit + 1].rsplit(" ", 1)[0] if " " in text[: limit + 1] else text[:limit]
+    return cut.rstrip(" ,;:.") + " …"
+
+
+def html_table(header: list[str], rows: list[list[str]], cls: str = "") -> str:
+    head = "".join(f"<th>{_E(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table class='{cls}'><tr>{head}</tr>{body or '<tr><td>none</td></tr>'}</table>"
+
+
+def per_class_rows(matrix, class_names: list[str]) -> list[list[str]]:
+    rows = []
+    for c, name in enumerate(class_names):
+        support = sum(matrix[c])
+        predicted = sum(row[c] for row in matrix)
+        hit = matrix[c][c]
+        precision = hit / predicted if predicted else None
+        recall = hit / support if support else None
+        f1 = 2 * precision * recall / (precision + recall) if precision and recall else None
+        rows.append([_E(name), fmt(precision), fmt(recall), fmt(f1), f"{support:.0f}"])
+    return rows
+
+
+def figure(title: str, b64: str) -> str:
+    return (
+        f"<figure><img alt='{_E(title)}' src='data:image/png;base64,{b64}'>"
+        f"<figcaption>{_E(title)}</figcaption></figure>"
+    )
+
+
+def slices_table_html(table: dict, class_names: list[str], own: dict[str, dict]) -> str:
+    from models.evaluation import accuracy_metric_name
+
+    accuracy = accuracy_metric_name(len(class_names))
+    header = ["slice", "examples", "accuracy", "baseline", "diff"] + [
+        f"{c} {m}" for c in class_names for m in ("precision", "recall")
+    ]
+    rows = []
+    for s in table["slices"]:
+        if not s["feature"]:
+            continue
+        value = report_figures.slice_label(s["feature"], s["value"], class_names)
+        m = s["metrics"].get(accuracy, {})
+        per_class = own.get(s["slice"], {}).get("classes", {})
+        rows.append(
+            [
+                _E(f"{s['feature']}={value}"),
+                fmt(s["example_count"], count=True),
+                fmt(m.get("value")),
+                fmt(m.get("baseline")),
+                fmt(m.get("diff"), True),
+            ]
+            + [fmt(per_class.get(c, {}).get(k)) for c in class_names for k in ("precision", "recall")]
+        )
+    return html_table(header, rows, "slices")
+
+
+def training_html(facts: dict, figures: dict[str, str]) -> str:
+    train, transform = facts["train_settings"], facts["transform_settings"]
+    history = facts["history"]
+    losses = history.get("train", {}).get("epoch_loss", [])
+    val_losses = history.get("validation", {}).get("epoch_loss", [])
+    recipe = f"the '{facts['recipe']}' recipe" if facts["recipe"] else "settings of their own (no named recipe)"
+    patience = train.get("early_stopping_patience")
+    stopped = f"{facts['epochs_run']} of at most {train.get('epochs')} epochs" + (
+        f" (early stopping on the eval loss, patience {patience}: when it stops early, the weights of "
+        "the best epoch are kept)"
+        if patience
+        else ""
+    )
+    settings = "".join(
+        f"<tr><td>{_E(k)}</td><td>{_E(str(v))}</td></tr>" for k, v in sorted({**transform, **train}.items())
+    )
+    splits = facts["ingestion"].get("splits", {})
+    split_rows = [
+        [_E(split)] + [str(n) for n in per_class.values()] + [str(sum(per_class.values()))]
+        for split, per_class in splits.items()
+    ]
+    classes = list(next(iter(splits.values()), {}).keys())
+    push = facts["push"]
+    pushed = (
+        "not pushed: no pusher ran"
+        if push is None
+        else f"pushed as version {_E(str(push['version']))} to <code>{_E(str(push['destination']))}</code>"
+        if push["pushed"]
+        else "not pushed (not blessed): serving keeps its current model"
+    )
+    curve = figures.get("Training curves")
+    hashed = f", {transform['ngram_buckets']} hashed n-gram ids" if transform.get("ngram_buckets") else ""
+    return f"""<h2>How the model was trained</h2>
+<p>Settings: {recipe}. Trained {stopped}; final loss {fmt(losses[-1] if losses else None)} on the train split,
+{fmt(val_losses[-1] if val_losses else None)} on the eval split. Vocabulary: {facts["vocabulary_entries"]} words
+in the file (vocab_size {transform.get("vocab_size")} with padding and out-of-vocabulary), n-grams
+{transform.get("ngrams")}{hashed},
+at most {transform.get("max_len")} ids per document. Model: <code>{_E(facts["model_uri"])}</code>; {pushed}.</p>
+{figure("Training curves", curve) if curve else ""}
+<h3>Split sizes</h3>{html_table(["split"] + classes + ["all"], split_rows)}
+<h3>Settings</h3><table>{settings}</table>"""
+
+
+def why_figures(store, evaluator, examples, class_names: list[str]) -> dict:
+    """The evaluated model over the test split (explanations.test_split_analysis), with each mistake's file."""
+    import tensorflow as tf
+
+    from components.directory_example_gen import IngestSettings
+    from tools import explanations
+
+    model_artifact = mlmd.input_artifacts(store, evaluator.id)["model"][0]
+    model = tf.saved_model.load(os.path.join(model_artifact.uri, "Format-Serving"))
+    texts, labels, slices = explanations.read_split(examples.uri, "test")
+    analysis = explanations.test_split_analysis(model, texts, labels, class_names)
+    example_gen = mlmd.producer(store, examples.id)
+    root = mlmd.custom_property(example_gen, "input_base")
+    settings = IngestSettings.from_exec_properties(
+        {"custom_config": mlmd.custom_property(example_gen, "custom_config")}
+    )
+    files = explanations.files_of_texts(root, settings, [texts[m["index"]] for m in analysis["mistakes"]])
+    for m in analysis["mistakes"]:
+        text = texts[m.pop("index")]
+        m["file"] = files.get(text)
+        m["excerpt"] = excerpt(text.decode("utf-8", "replace"))
+    return {**analysis, "corpus_root": root, "labels": labels, "slices": slices}
+
+
+def why_html(why: dict, class_names: list[str]) -> str:
+    tables = "".join(
+        f"<figure><table><tr><th>{_E(c)}: token</th><th>share</th><th>summed</th><th>times</th></tr>"
+        + "".join(
+            f"<tr><td>{_E(t['token'])}</td><td>{t['share']:+.3f}</td><td>{t['summed_share']:+.1f}</td>"
+            f"<td>{t['occurrences']}</td></tr>"
+            for t in tokens
+        )
+        + "</table></figure>"
+        for c, tokens in why["influential_tokens"].items()
+    )
+    mistakes = (
+        "".join(
+            f"<tr><td>{_E(m['file'] or '(file not found)')}</td><td>{_E(m['true'])}</td>"
+            f"<td>{_E(m['predicted'])}</td><td>{m['probability']:.3f}</td>"
+            f"<td style='text-align:left'>{_E(m['excerpt'])}</td></tr>"
+            for m in why["mistakes"]
+        )
+        or "<tr><td colspan=5>none</td></tr>"
+    )
+    binary = len(class_names) == 2
+    explained = (
+        f"the {_E(class_names[1])} logit (negative: toward {_E(class_names[0])})"
+        if binary
+        else "each class&#39;s logit"
+    )
+    return f"""<h2>Why: the tokens that moved the test split's decisions</h2>
+<p>Each token's share of {explained} per occurrence, and summed over its occurrences in the {why["examples"]}
+test examples (logit units; exact: the model averages one term per token); the tokens with the largest share
+per occurrence among those seen at least {why["min_occurrences"]} times.</p>
+{tables}
+<h2>Most confident mistakes</h2>
+<p>{why["errors"]} of {why["examples"]} test examples misclassified; files under
+<code>{_E(str(why["corpus_root"]))}</code>.</p>
+<table><tr><th>file</th><th>true</th><th>predicted</th><th>probability</th><th>text</th></tr>{mistakes}</table>"""
+
+
+def per_class_html(matrix, class_names: list[str], images: dict[str, str]) -> str:
+    binary = " (the positive class when its probability is at least 0.5)" if len(class_names) == 2 else ""
+    rows = per_class_rows(matrix, class_names) if matrix else []
+    matrix_figure = figure("Confusion matrix", images["Confusion matrix"]) if "Confusion matrix" in images else ""
+    return f"""<h2>Per class</h2>
+<p>Top-1 prediction{binary}: precision = of the documents predicted as the class, the share that are; recall = of
+the class's documents, the share found.</p>
+{html_table(["class", "precision", "recall", "F1", "test documents"], rows)}
+{matrix_figure}"""
+
+
+def thresholds_html(evaluation_table: dict, class_names: list[str], images: dict[str, str]) -> str:
+    """Two classes: the metrics at each decision threshold of THRESHOLDS_SHOWN, and the curves."""
+    curve = report_figures.threshold_curve(evaluation_table["evaluation_uri"]) if len(class_names) == 2 else []
+    if not curve:
+        return ""
+    rows = []
+    for t in THRESHOLDS_SHOWN:
+        r = min(curve, key=lambda row: abs(row["threshold"] - t))
+        rows.append(
+            [
+                f"{r['threshold']:.2f}",
+                fmt(r["precision"]),
+                fmt(r["recall"]),
+                fmt(r["f1"]),
+                fmt(r["accuracy"]),
+                fmt(r["false_positive_rate"]),
+            ]
+        )
+    images_html = "".join(
+        figure(t, images[t]) for t in ("ROC curve", "Precision-recall curve", "Calibration") if t in images
+    )
+    return f"""<h2>Across decision thresholds</h2>
+<p>The positive class ({_E(class_names[1])}) is predicted when its probability is at least the threshold; the
+model serves 0.5.</p>
+{html_table(["threshold", "precision", "recall", "F1", "accuracy", "false positive rate"], rows)}
+{images_html}"""
+
+
+def slices_html(evaluation_table: dict, class_names: list[str], own: dict[str, dict], images: dict[str, str]) -> str:
+    bars = "".join(figure(t, b) for t, b in images.items() if t.startswith("Accuracy by"))
+    return f"""<h2>Slices</h2>
+<p>Count, accuracy, baseline and diff: TFMA's. Precision and recall per class within a slice: this report's own
+pass of the evaluated model over the test split (TFMA computes them on the overall slice only, to keep the
+Evaluator fast). The dashed line is the overall slice's bound; slices are for looking, not gating.</p>
+{bars}
+{slices_table_html(evaluation_table, class_names, own)}"""
+
+
+def ingestion_html(ingest: dict) -> str:
+    reasons: dict[str, int] = {}
+    for s in ingest.get("skipped", []):
+        reasons[s["reason"]] = reasons.get(s["reason"], 0) + 1
+    skipped = [[_E(r), str(n)] for r, n in sorted(reasons.items())]
+    root = _E(str(ingest.get("corpus_root", "?")))
+    return f"""<h2>Ingestion</h2>
+<p>{ingest.get("documents", "?")} documents ingested from <code>{root}</code>; {len(ingest.get("skipped", []))} files
+skipped, {len(ingest.get("decoded_with_fallback", []))} decoded with a fallback.</p>
+{html_table(["skipped because", "files"], skipped)}"""
