@@ -160,15 +160,16 @@ def start_run_local(args, **popen):
     )
 
 
-def run_local_to_the_end(args, timeout: float = 1200):
-    """`run_local.py ARGS` as a user's shell runs it (no TF_CPP_MIN_LOG_LEVEL set); stdout and stderr together."""
+def run_as_a_user(*argv, timeout: float = 1200):
+    """`python ARGV` from the project's root as a user's shell runs it (no TF_CPP_MIN_LOG_LEVEL set); stdout
+    and stderr together."""
     import os
     import subprocess
     import sys
 
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     return subprocess.run(
-        [sys.executable, str(REPO / "run_local.py"), *map(str, args)],
+        [sys.executable, *map(str, argv)],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
@@ -176,6 +177,11 @@ def run_local_to_the_end(args, timeout: float = 1200):
         text=True,
         timeout=timeout,
     )
+
+
+def run_local_to_the_end(args, timeout: float = 1200):
+    """`run_local.py ARGS` as a user's shell runs it."""
+    return run_as_a_user(REPO / "run_local.py", *args, timeout=timeout)
 
 
 # What a library notice looks like in a run's output: a Python warning, a log record of a library (our own

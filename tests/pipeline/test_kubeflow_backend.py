@@ -21,13 +21,6 @@ from tests.pipeline.kubeflow_executions import (
     first_execution,
 )
 from tests.stand_ins import kfp_backend
-from tests.stand_ins.s3_server import s3_server
-
-
-@pytest.fixture(scope="module")
-def s3():
-    with s3_server() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

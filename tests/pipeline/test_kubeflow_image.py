@@ -82,12 +82,6 @@ def test_the_image_runs_the_projects_code_from_its_workdir_with_whole_libraries(
 
 
 @pytest.fixture(scope="module")
-def s3():
-    with s3_server() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def kfp(s3, tiny_run, tmp_path_factory):
     return first_execution(s3, tmp_path_factory.mktemp("kfp-image"), image=IMAGE)
 

@@ -4,24 +4,7 @@ One switch does it for all of them (pipeline/quiet.py); -v shows the libraries a
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
-from tests.helpers import NOISE, REPO, write_doc
-
-
-def _as_a_user(*argv, timeout: float = 600) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    return subprocess.run(
-        [sys.executable, *argv],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=timeout,
-    )
+from tests.helpers import NOISE, run_as_a_user, write_doc
 
 
 def _noise(output: str):
@@ -69,18 +52,18 @@ def test_each_command_prints_its_own_lines_only(tiny_run, tmp_path):
         ),
     }
     for name, (argv, expected) in commands.items():
-        done = _as_a_user(*argv)
+        done = run_as_a_user(*argv)
         assert done.returncode == 0, f"{name}: {done.stdout[-3000:]}"
         assert expected in done.stdout, f"{name}: {done.stdout[-2000:]}"
         assert _noise(done.stdout) == [], f"{name}:\n" + "\n".join(_noise(done.stdout)[:20])
 
 
 def test_an_error_is_the_only_line_and_verbose_shows_the_libraries(tiny_run, tmp_path):
-    done = _as_a_user("-m", "tools.inspect", "runs", "--work-dir", str(tmp_path), "--name", "nosuch")
+    done = run_as_a_user("-m", "tools.inspect", "runs", "--work-dir", str(tmp_path), "--name", "nosuch")
     assert done.returncode == 2
     assert done.stdout.strip().splitlines() == [
         f"error: no ML Metadata store at {tmp_path / 'nosuch' / 'metadata.sqlite'}; pass --metadata FILE or "
         "--work-dir/--name of a run_local.py run"
     ]
-    verbose = _as_a_user("-m", "tools.predict", "--model", str(tiny_run.serving), "-v", "a wonderful film")
+    verbose = run_as_a_user("-m", "tools.predict", "--model", str(tiny_run.serving), "-v", "a wonderful film")
     assert verbose.returncode == 0 and _noise(verbose.stdout), verbose.stdout[-2000:]
