@@ -65,6 +65,8 @@ def test_slice_by_narrows_and_an_unknown_feature_is_explained(tiny_run, capsys):
     code, out, _ = run_inspect(capsys, "slices", "--metadata", str(tiny_run.metadata), "--slice-by", "label")
     assert code == 0
     assert "label=0" in out and "label=1" in out and "has_html=" not in out
+    counts = [line.split() for line in out.splitlines() if " example_count " in f" {line} "]
+    assert counts and all(row[row.index("example_count") + 1].isdigit() for row in counts)  # 33, not 33.0000
     code, _, err = run_inspect(capsys, "slices", "--metadata", str(tiny_run.metadata), "--slice-by", "colour")
     assert code == 2 and "no slices by 'colour'" in err and "length_bucket" in err
 
