@@ -20,7 +20,7 @@ LIBS="ca-certificates netbase tzdata libssl3 libffi8 libsqlite3-0 libbz2-1.0 lib
 
 python=$(cd "$(dirname "$0")" && ./find-python310)
 python=$(readlink -f "$python")
-prefix=$(dirname "$(dirname "$python")")   # e.g. /root/.pyenv/versions/3.10.13
+prefix=$(dirname "$(dirname "$python")")   # e.g. ~/.pyenv/versions/3.10.13
 work=$(mktemp -d /var/tmp/standin-base.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 rootfs=$work/rootfs
