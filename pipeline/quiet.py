@@ -20,7 +20,7 @@ import os
 import warnings
 
 _PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-_PROJECT_CODE = tuple(_PROJECT_ROOT + package + os.sep for package in ("components", "models", "pipeline"))
+_PROJECT_CODE = tuple(_PROJECT_ROOT + package + os.sep for package in ("components", "models", "pipeline", "tools"))
 
 
 def setup(verbose: bool) -> None:
