@@ -4,7 +4,10 @@ The graph built here is saved by Transform and loaded into the exported model,
 so a served request goes through exactly these ops (no train/serving skew).
 
 Token ids follow Keras' TextVectorization: 0 is padding, 1 is out-of-vocabulary,
-2.. are the vocabulary's tokens by descending frequency in the training split.
+2.. are the vocabulary's tokens by descending frequency in the training split,
+then (ngram_buckets) the hashed n-grams. A row holds the document's unigrams,
+then its bigrams (and so on). With max_len N the row is padded or cut to N
+ids; with max_len 0 it is the whole document, a ragged row with no padding.
 """
 
 from __future__ import annotations
@@ -79,7 +82,8 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any] = Non
         ids = tf.concat(
             [ids, _hashed_ngram_ids(text, config["ngrams"], config["vocab_size"], config["ngram_buckets"])], axis=1
         )
-    token_ids = ids.to_tensor(default_value=PAD_ID, shape=[None, config["max_len"]])
+    # max_len 0: the whole document, a ragged row (Transform writes it as `token_ids$ragged_values`).
+    token_ids = ids.to_tensor(default_value=PAD_ID, shape=[None, config["max_len"]]) if config["max_len"] else ids
     outputs = {TOKEN_IDS_KEY: token_ids}
     if LABEL_KEY in inputs:  # absent at serving
         label = inputs[LABEL_KEY]

@@ -12,7 +12,10 @@ Exported signatures (all carry the Transform graph and the class names):
                    BulkInferrer: tfx_bsl 1.16 cannot split a string output per example)
   tokenize         raw strings ('text')                  -> token_ids, as Transform computes them
   explain_text     raw strings ('text')                  -> tokens (the text of each position), token_ids,
-                   contributions [batch, max_len, logits], bias, logits (model.token_contributions)
+                   contributions [batch, positions, logits], bias, logits (model.token_contributions)
+
+With max_len 0 (the whole document) the ids are ragged; the signatures pad tokens, token_ids and
+contributions to the longest text of the request (id 0, "", 0.0), which never holds a token.
 
 token_count is the number of token positions the model averaged; 0 marks a text with no tokens
 (empty, or only punctuation and markup), whose answer is the model's bias alone (models/model.py).
@@ -117,7 +120,9 @@ def make_dataset(
     ds = ds.apply(tf.data.experimental.assert_cardinality(count))
     if shuffle:
         ds = ds.shuffle(50_000, seed=settings.seed, reshuffle_each_iteration=True)
-    return ds.batch(settings.batch_size).prefetch(tf.data.AUTOTUNE)
+    # Whole-document rows differ in length: ragged batches, nothing padded.
+    batched = ds.batch(settings.batch_size) if settings.max_len else ds.ragged_batch(settings.batch_size)
+    return batched.prefetch(tf.data.AUTOTUNE)
 
 
 def export_serving_model(
@@ -135,6 +140,9 @@ def export_serving_model(
 
     def token_ids_of(features):
         return model.tft_layer(complete_raw_features(features, raw_spec))[TOKEN_IDS_KEY]
+
+    def padded(values, default):  # a signature returns tensors: ragged rows padded to the batch's longest
+        return values.to_tensor(default_value=default) if isinstance(values, tf.RaggedTensor) else values
 
     def predict(features):
         token_ids = token_ids_of(features)
@@ -168,18 +176,20 @@ def export_serving_model(
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
     def tokenize(text):
-        return {TOKEN_IDS_KEY: token_ids_of(as_features(text))}
+        return {TOKEN_IDS_KEY: padded(token_ids_of(as_features(text)), 0)}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
     def explain_text(text):
         token_ids = token_ids_of(as_features(text))
-        contributions, bias = model_lib.token_contributions(model, token_ids, settings.mask_padding)
+        contributions, bias = model_lib.token_contributions(model, token_ids, settings.mask_padding, settings.pooling)
         # The positions' texts, in the order Transform lays the ids out (unigrams, then each n-gram order).
-        tokens = tokenize_text(text, settings.ngrams).to_tensor(default_value="", shape=[None, settings.max_len])
+        tokens = tokenize_text(text, settings.ngrams)
+        if settings.max_len:
+            tokens = tokens.to_tensor(default_value="", shape=[None, settings.max_len])
         return {
-            "tokens": tokens,
-            TOKEN_IDS_KEY: token_ids,
-            "contributions": contributions,
+            "tokens": padded(tokens, ""),
+            TOKEN_IDS_KEY: padded(token_ids, 0),
+            "contributions": padded(contributions, 0.0),
             "bias": tf.tile(bias[None, :], [tf.shape(text)[0], 1]),
             "logits": model(token_ids, training=False),
         }
@@ -191,7 +201,8 @@ def export_serving_model(
         "tokenize": tokenize.get_concrete_function(),
         "explain_text": explain_text.get_concrete_function(),
     }
-    model.save(export_dir, save_format="tf", signatures=signatures)
+    # Without the optimizer: serving needs no Adam or Adagrad slots (each as large as the table).
+    model.save(export_dir, save_format="tf", signatures=signatures, include_optimizer=False)
     tf.io.gfile.makedirs(os.path.join(export_dir, "assets.extra"))
     with tf.io.gfile.GFile(os.path.join(export_dir, "assets.extra", CLASS_NAMES_FILE), "w") as f:
         f.write(json.dumps(class_names))
@@ -219,6 +230,9 @@ def run_fn(fn_args) -> None:
             learning_rate=settings.learning_rate,
             mask_padding=settings.mask_padding,
             steps_per_execution=settings.steps_per_execution,
+            embedding_optimizer=settings.embedding_optimizer,
+            embedding_learning_rate=settings.embedding_learning_rate,
+            pooling=settings.pooling,
         )
     callbacks = [tf_keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)]
     if settings.early_stopping_patience > 0:

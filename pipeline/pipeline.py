@@ -119,6 +119,11 @@ def create_pipeline(
                 analyze=["train"], transform=["train", "eval", "test"] if transform.materialize else []
             ),
             materialize=transform.materialize,
+            # StatisticsGen has the pre-transform statistics; TFDV's post-transform pass over every id of
+            # every document and the analyzer cache (for incremental analysis, which no run here feeds
+            # back) cost time for outputs nothing reads (bench/NOTES.md: Transform's profile).
+            disable_statistics=True,
+            disable_analyzer_cache=True,
             custom_config={
                 **{k: v for k, v in dataclasses.asdict(transform).items() if k != "materialize"},
                 "code_version": configs.code_fingerprint(*TRANSFORM_CODE),

@@ -260,7 +260,7 @@ def format_lineage(info: dict) -> str:
             f"  <- transform: {t['uri']} (code {t['code_version']})",
             f"       vocabulary: {t['vocabulary_entries']} tokens in the file "
             f"(vocab_size {t['vocabulary_size_configured']} "
-            f"with padding and OOV), max_len {t['max_len']}, ngrams {t['ngrams']}",
+            f"with padding and OOV), max_len {t['max_len'] or '0 (the whole document)'}, ngrams {t['ngrams']}",
             f"  <- schema: {info['schema']['uri']} (sha256 {info['schema']['sha256']})",
             f"  <- examples: {c['examples_uri']} ({c['documents']} documents, {c['skipped_files']} files skipped, "
             f"classes {c['class_names']}, ingestion code {c['ingestion_code_version']})",

@@ -112,12 +112,14 @@ def training_html(facts: dict, figures: dict[str, str]) -> str:
     )
     curve = figures.get("Training curves")
     hashed = f", {transform['ngram_buckets']} hashed n-gram ids" if transform.get("ngram_buckets") else ""
+    max_len = transform.get("max_len")
+    per_document = f"at most {max_len} ids per document" if max_len else "every id of each document (nothing cut)"
     return f"""<h2>How the model was trained</h2>
 <p>Settings: {recipe}. Trained {stopped}; final loss {fmt(losses[-1] if losses else None)} on the train split,
 {fmt(val_losses[-1] if val_losses else None)} on the eval split. Vocabulary: {facts["vocabulary_entries"]} words
 in the file (vocab_size {transform.get("vocab_size")} with padding and out-of-vocabulary), n-grams
 {transform.get("ngrams")}{hashed},
-at most {transform.get("max_len")} ids per document. Model: <code>{_E(facts["model_uri"])}</code>; {pushed}.</p>
+{per_document}. Model: <code>{_E(facts["model_uri"])}</code>; {pushed}.</p>
 {figure("Training curves", curve) if curve else ""}
 <h3>Split sizes</h3>{html_table(["split"] + classes + ["all"], split_rows)}
 <h3>Settings</h3><table>{settings}</table>"""

@@ -24,13 +24,30 @@ def test_each_setting_has_one_default_the_dataclass():
     from models import model, preprocessing, recipe
 
     defaults = inspect.signature(model.build_model).parameters
-    for name in ("embedding_dim", "dropout", "learning_rate", "mask_padding", "steps_per_execution"):
+    for name in (
+        "embedding_dim",
+        "dropout",
+        "learning_rate",
+        "mask_padding",
+        "steps_per_execution",
+        "embedding_optimizer",
+        "embedding_learning_rate",
+        "pooling",
+    ):
         assert defaults[name].default == getattr(recipe.TrainConfig, name), name
     assert not hasattr(preprocessing, "DEFAULTS")  # preprocessing_fn falls back on TransformConfig itself
     fields = {f.name for c in (recipe.TransformConfig, recipe.TrainConfig) for f in dataclasses.fields(c)}
     for name, knobs in recipe.RECIPES.items():
         assert set(knobs) <= fields, name  # a recipe only names dataclass fields; "default" names none
     assert recipe.RECIPES["default"] == {}
+    # A named recipe stays what it was when the defaults move: it names every knob that shapes the model
+    # (the seed, materialize and steps per execution shape how it runs, not what it learns).
+    shaping = fields - {"seed", "materialize", "steps_per_execution"}
+    for name, knobs in recipe.RECIPES.items():
+        missing = shaping - set(knobs)
+        if knobs.get("embedding_optimizer") == "adam":
+            missing -= {"embedding_learning_rate"}  # Adagrad's: unused with Adam
+        assert name == "default" or not missing, (name, missing)
 
 
 COMMAND_MODULES = ["pipeline.cli", "tools.predict", "tools.infer", "tools.inspect", "pipeline.kubeflow_cli"]

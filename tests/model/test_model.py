@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_keras
 
 from models import model as model_lib
 
@@ -25,6 +26,28 @@ def test_head_and_loss_follow_the_class_count(classes, logits, loss):
     assert type(m.loss).__name__ == loss
     names = [layer.__class__.__name__ for layer in m.layers]
     assert names == ["InputLayer", "Embedding", "Dropout", "MeanOfTokens", "Dropout", "Dense"]
+    whole = model_lib.build_model(num_classes=classes, embedding_rows=50, max_len=0)
+    assert whole.output_shape == (None, logits)
+    assert [layer.__class__.__name__ for layer in whole.layers] == ["InputLayer", "MeanEmbedding", "Dropout", "Dense"]
+
+
+def ragged(rows) -> tf.RaggedTensor:
+    return tf.ragged.constant(rows, dtype=tf.int64)
+
+
+def test_the_whole_document_input_averages_every_token_of_a_long_document():
+    """max_len 0: a ragged row of any length; the average is over all its ids (a 10,000-id row's last id counts)."""
+    tf.keras.utils.set_random_seed(5)
+    m = model_lib.build_model(num_classes=2, embedding_rows=30, max_len=0, embedding_dim=4, dropout=0.0)
+    long_row = [2] * 9_999 + [29]
+    table = m.get_layer("embedding").embeddings.numpy()
+    pooled = tf_keras.Model(m.input, m.get_layer("embedding").output)(ragged([long_row, [3, 4], []])).numpy()
+    np.testing.assert_allclose(pooled[0], table[long_row].mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(pooled[1], table[[3, 4]].mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(pooled[2], 0.0)  # no tokens: the zero vector, the bias decides
+    contributions, _ = model_lib.token_contributions(m, ragged([long_row]), True)
+    assert contributions.shape[1] is None and contributions[0].shape[0] == 10_000
+    assert float(tf.abs(contributions[0, -1, 0])) > 0  # the last id has its share
 
 
 def test_probabilities_sum_to_one():
@@ -57,28 +80,101 @@ def test_mirrored_strategy_trains_on_two_logical_cpus():
         from models import model as model_lib
         strategy = model_lib.choose_strategy(["/cpu:0", "/cpu:1"])
         assert strategy.num_replicas_in_sync == 2, strategy.num_replicas_in_sync
-        with strategy.scope():
-            m = model_lib.build_model(num_classes=3, embedding_rows=20, max_len=6, learning_rate=0.05)
         rng = np.random.default_rng(0)
         y = rng.integers(0, 3, 256)
-        x = np.stack([np.full(6, 2 + label) for label in y])  # the class is in the token id
-        hist = m.fit(x, y, batch_size=32, epochs=15, verbose=0)
-        assert hist.history["accuracy"][-1] > 0.9, hist.history["accuracy"]
-        print("OK", strategy.num_replicas_in_sync, round(hist.history["accuracy"][-1], 3))
+        # The class is in the token ids. Padded rows with Adam (the tutorial's), and whole-document rows
+        # with the row-sparse Adagrad on the table: sparse updates of a mirrored variable.
+        dense = np.stack([np.full(6, 2 + label) for label in y])
+        whole = tf.ragged.constant([[2 + label] * (1 + i % 5) for i, label in enumerate(y)], dtype=tf.int64)
+        for max_len, x, optimizer in [(6, dense, "adam"), (0, whole, "adagrad")]:
+            with strategy.scope():
+                m = model_lib.build_model(
+                    num_classes=3, embedding_rows=20, max_len=max_len, learning_rate=0.05,
+                    embedding_optimizer=optimizer, embedding_learning_rate=0.5,
+                )
+            ds = tf.data.Dataset.from_tensor_slices((x, y))
+            ds = ds.ragged_batch(32) if max_len == 0 else ds.batch(32)
+            hist = m.fit(ds, epochs=15, verbose=0)
+            assert hist.history["accuracy"][-1] > 0.9, (optimizer, hist.history["accuracy"])
+            print("OK", optimizer, strategy.num_replicas_in_sync, round(hist.history["accuracy"][-1], 3))
     """)
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "OK 2" in result.stdout
+    assert "OK adam 2" in result.stdout and "OK adagrad 2" in result.stdout
 
 
-@pytest.mark.parametrize("classes, mask_padding", [(2, True), (2, False), (3, True)])
-def test_token_contributions_and_bias_sum_to_the_logits(classes, mask_padding):
+@pytest.mark.parametrize("classes, pooling", [(2, "mean"), (2, "sqrtn"), (3, "sqrtn")])
+def test_whole_document_contributions_and_bias_sum_to_the_logits(classes, pooling):
+    tf.keras.utils.set_random_seed(6)
+    m = model_lib.build_model(num_classes=classes, embedding_rows=40, max_len=0, embedding_dim=5, pooling=pooling)
+    token_ids = ragged([[5, 7, 7, 30], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], []])
+    contributions, bias = model_lib.token_contributions(m, token_ids, True, pooling)
+    logits = m(token_ids, training=False).numpy()
+    summed = tf.reduce_sum(contributions, axis=1).numpy()
+    np.testing.assert_allclose(summed + bias.numpy(), logits, atol=1e-5)
+    np.testing.assert_allclose(logits[2], bias.numpy(), atol=1e-6)
+    assert model_lib.token_count(token_ids).numpy().tolist() == [4, 11, 0]
+
+
+@pytest.mark.parametrize("max_len", [0, 6])
+def test_adagrad_leaves_the_rows_a_batch_did_not_use_and_their_slots_unchanged(max_len):
+    """The sparse-cost optimizer: one training step changes the table's rows the batch used and their Adagrad
+    accumulators, and nothing else of the table (Adam would decay every row's moments on every step)."""
+    tf.keras.utils.set_random_seed(7)
+    m = model_lib.build_model(
+        num_classes=2,
+        embedding_rows=40,
+        max_len=max_len,
+        embedding_optimizer="adagrad",
+        steps_per_execution=1,
+    )
+    rows = [[2, 3, 5], [5, 9], [3]]
+    x = ragged(rows) if max_len == 0 else tf.constant([r + [0] * (max_len - len(r)) for r in rows], tf.int64)
+    y = np.array([0, 1, 1])
+    m.fit(x, y, batch_size=3, epochs=1, verbose=0)  # builds the optimizers' slots
+    table = m.get_layer("embedding").embeddings
+    (accumulator,) = [v for v in m._split.optimizer.variables if v.shape == table.shape]
+    before_table, before_slots = table.numpy(), accumulator.numpy()
+    m.fit(x, y, batch_size=3, epochs=1, verbose=0)  # one step
+    used = sorted({i for r in rows for i in r})
+    unused = [i for i in range(40) if i not in used]
+    np.testing.assert_array_equal(table.numpy()[unused], before_table[unused])
+    np.testing.assert_array_equal(accumulator.numpy()[unused], before_slots[unused])
+    assert np.all(np.any(table.numpy()[used] != before_table[used], axis=1))
+    assert np.all(np.any(accumulator.numpy()[used] != before_slots[used], axis=1))
+    dense_before = m.get_layer("logits").kernel.numpy()
+    m.fit(x, y, batch_size=3, epochs=1, verbose=0)
+    assert np.any(m.get_layer("logits").kernel.numpy() != dense_before)  # Adam still trains the dense layer
+
+
+def test_the_same_seed_trains_the_same_weights_with_the_split_optimizer():
+    def train():
+        tf.keras.utils.set_random_seed(8)
+        m = model_lib.build_model(num_classes=3, embedding_rows=30, max_len=0, embedding_optimizer="adagrad")
+        rng = np.random.default_rng(0)
+        x = ragged([list(rng.integers(1, 30, rng.integers(0, 12))) for _ in range(64)])
+        m.fit(x, rng.integers(0, 3, 64), batch_size=16, epochs=3, verbose=0)
+        return m.get_weights()
+
+    for a, b in zip(train(), train(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_an_unknown_embedding_optimizer_is_refused():
+    with pytest.raises(ValueError, match="--embedding-optimizer"):
+        model_lib.build_model(num_classes=2, embedding_rows=10, max_len=0, embedding_optimizer="sgd")
+
+
+@pytest.mark.parametrize(
+    "classes, mask_padding, pooling", [(2, True, "mean"), (2, False, "mean"), (3, True, "mean"), (2, True, "sqrtn")]
+)
+def test_token_contributions_and_bias_sum_to_the_logits(classes, mask_padding, pooling):
     tf.keras.utils.set_random_seed(3)
     m = model_lib.build_model(
-        num_classes=classes, embedding_rows=40, max_len=9, embedding_dim=5, mask_padding=mask_padding
+        num_classes=classes, embedding_rows=40, max_len=9, embedding_dim=5, mask_padding=mask_padding, pooling=pooling
     )
     token_ids = tf.constant([[5, 7, 7, 30, 0, 0, 0, 0, 0], [1, 2, 3, 4, 5, 6, 7, 8, 9]], tf.int64)
-    contributions, bias = model_lib.token_contributions(m, token_ids, mask_padding)
+    contributions, bias = model_lib.token_contributions(m, token_ids, mask_padding, pooling)
     assert contributions.shape == (2, 9, 1 if classes == 2 else classes)
     logits = m(token_ids, training=False).numpy()
     np.testing.assert_allclose(contributions.numpy().sum(axis=1) + bias.numpy(), logits, atol=1e-5)

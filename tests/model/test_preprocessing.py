@@ -28,11 +28,11 @@ def test_tokenize_unigrams_and_bigrams():
     ]
 
 
-def analyze_and_transform(config):
+def analyze_and_transform(config, train=None):
     import tensorflow_transform.beam as tft_beam
     from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
-    train = [{"text": ["b b b a a c"], "label": [1]}, {"text": ["B! a <br />b"], "label": [0]}]
+    train = train or [{"text": ["b b b a a c"], "label": [1]}, {"text": ["B! a <br />b"], "label": [0]}]
     spec = {"text": tf.io.FixedLenFeature([1], tf.string), "label": tf.io.FixedLenFeature([1], tf.int64)}
     metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
 
@@ -53,6 +53,20 @@ def test_hashed_bigrams_follow_the_unigram_ids():
     assert first[6] == first[7]  # "b b" twice: the same hash
     bb = tf.strings.to_hash_bucket_fast(["b b"], 7).numpy()[0] + 4
     assert first[6] == bb
+
+
+def test_the_whole_document_keeps_every_id_of_a_5000_word_document():
+    """max_len 0: nothing is cut. A 5,000-word document's row holds its 5,000 unigram ids and its 4,999 bigram
+    ids; the last bigram ("w4998 end") is the row's last id."""
+    words = [f"w{i % 50}" for i in range(4_999)] + ["end"]
+    config = {"vocab_size": 60, "max_len": 0, "ngrams": 2, "ngram_buckets": 1000}
+    rows = analyze_and_transform(config, [{"text": [" ".join(words)], "label": [1]}, {"text": [""], "label": [0]}])
+    # Transform writes a ragged output as its values (and row lengths for an inner dimension).
+    (key,) = [k for k in rows[0] if k.startswith("token_ids")]
+    long_row, empty_row = (list(row[key]) for row in rows)
+    assert len(long_row) == 5_000 + 4_999 and empty_row == []
+    last_bigram = tf.strings.to_hash_bucket_fast([f"{words[-2]} end"], 1000).numpy()[0] + 60
+    assert long_row[-1] == last_bigram and 0 not in long_row  # no padding either
 
 
 @pytest.fixture(scope="module")

@@ -76,37 +76,50 @@ def _pushed_model(cold):
     return tf.saved_model.load(cold.summary["push"]["path"])
 
 
+def _rows(token_ids) -> list[list[int]]:
+    """Each text's ids; whole-document ids come padded to the request's longest text, padding (0) dropped."""
+    from models import recipe
+
+    rows = token_ids.numpy().tolist()
+    return [[i for i in row if i != 0] for row in rows] if recipe.TransformConfig().max_len == 0 else rows
+
+
 def test_serving_tokenizes_exactly_as_transform_materialized(cold):
     """No train/serving skew: ids from the exported graph == ids Transform wrote, document for document."""
+    from models import recipe
+
     examples_uri = Path(cold.summary["ingestion"]["examples_uri"])
     raw = read_examples(str(examples_uri / "Split-test" / "*"))
     texts = [ex.features.feature["text"].bytes_list.value[0] for ex in raw]
     assert {t.decode() for t in texts} >= set(SKEW_TEXTS)
 
-    served = _pushed_model(cold).signatures["tokenize"](text=tf.constant(texts))["token_ids"].numpy()
+    served = _rows(_pushed_model(cold).signatures["tokenize"](text=tf.constant(texts))["token_ids"])
     transformed_dir = only_dir(cold.pipeline_root / "Transform" / "transformed_examples")
+    t = recipe.TransformConfig()
+    # A whole-document (ragged) row is written as its values.
+    key = "token_ids" if t.max_len else "token_ids$ragged_values"
     materialized = [
-        ex.features.feature["token_ids"].int64_list.value
-        for ex in read_examples(str(transformed_dir / "Split-test" / "*"))
+        ex.features.feature[key].int64_list.value for ex in read_examples(str(transformed_dir / "Split-test" / "*"))
     ]
-    assert sorted(map(tuple, served.tolist())) == sorted(tuple(ids) for ids in materialized)
+    assert sorted(map(tuple, served)) == sorted(tuple(ids) for ids in materialized)
+    if t.max_len == 0:  # nothing cut: the longest test document keeps every word and bigram
+        from models.preprocessing import tokenize
+
+        words = max(len(row) for row in tokenize(tf.constant(texts)).to_list())
+        assert max(map(len, materialized)) == words + (words - 1 if t.ngrams == 2 and t.ngram_buckets else 0)
 
     # The skew texts themselves: unknown words get the OOV id 1; case, HTML
     # breaks and punctuation make no difference to the ids.
-    ids = dict(zip([t.decode() for t in texts], served.tolist(), strict=True))
-    from models import recipe
-
-    t = recipe.TransformConfig()
+    ids = dict(zip([x.decode() for x in texts], served, strict=True))
     unknown = ids["zyxxyq unknownword qwertyuiop"]
     assert unknown[:3] == [1, 1, 1]  # out of vocabulary
     if t.ngrams == 2 and t.ngram_buckets:  # then its two bigrams, hashed past the vocabulary
         assert all(t.vocab_size <= i < t.vocab_size + t.ngram_buckets for i in unknown[3:5])
-        assert unknown[5] == 0
+        assert unknown[5:] == ([] if t.max_len == 0 else [0] * (t.max_len - 5))
     else:
-        assert unknown[3] == 0
-    plain = (
-        _pushed_model(cold)
-        .signatures["tokenize"](
+        assert unknown[3:] == ([] if t.max_len == 0 else [0] * (t.max_len - 3))
+    plain = _rows(
+        _pushed_model(cold).signatures["tokenize"](
             text=tf.constant(
                 [
                     "hello world its a great film",
@@ -115,8 +128,6 @@ def test_serving_tokenizes_exactly_as_transform_materialized(cold):
                 ]
             )
         )["token_ids"]
-        .numpy()
-        .tolist()
     )
     assert [ids[SKEW_TEXTS[0]], ids[SKEW_TEXTS[2]], ids[SKEW_TEXTS[3]]] == plain
 
