@@ -107,6 +107,14 @@ class SplitOptimizerModel(tf_keras.Model):
     def use_embedding_optimizer(self, optimizer: tf_keras.optimizers.Optimizer) -> None:
         self._split = types.SimpleNamespace(optimizer=optimizer)
 
+    # Not converted by AutoGraph: the steps hold no Python control flow on tensors, and converting Keras'
+    # train and test steps (with the optimizers' code they call) cost the first epoch about 10 s of
+    # source transformation on IMDB (bench/NOTES.md, the Trainer's profile).
+    @tf.autograph.experimental.do_not_convert
+    def test_step(self, data):
+        return super().test_step(data)
+
+    @tf.autograph.experimental.do_not_convert
     def train_step(self, data):
         split = getattr(self, "_split", None)
         if split is None:

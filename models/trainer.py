@@ -103,6 +103,7 @@ def make_dataset(
     spec = _raw_input_spec(tft_output, with_label=True)
     raw_spec = tft_output.raw_feature_spec()
 
+    @tf.autograph.experimental.do_not_convert  # no Python control flow on tensors; converting costs seconds
     def transform(serialized):
         transformed = tft_layer(complete_raw_features(tf.io.parse_example(serialized, spec), raw_spec))
         return transformed[TOKEN_IDS_KEY], transformed[LABEL_KEY]
