@@ -215,7 +215,7 @@ def token_count(token_ids) -> tf.Tensor:
     return tf.math.count_nonzero(token_ids, axis=1, dtype=tf.int64)
 
 
-def token_contributions(model: tf_keras.Model, token_ids, mask_padding: bool, pooling: str = "mean"):
+def token_contributions(model: tf_keras.Model, token_ids, mask_padding: bool, pooling: str = TrainConfig.pooling):
     """Each position's exact share of the logits: ([batch, positions, logits] contributions, [logits] bias).
 
     The logits are Dense(pooled embeddings) = sum over positions of

@@ -38,14 +38,14 @@ def ragged(rows) -> tf.RaggedTensor:
 def test_the_whole_document_input_averages_every_token_of_a_long_document():
     """max_len 0: a ragged row of any length; the average is over all its ids (a 10,000-id row's last id counts)."""
     tf.keras.utils.set_random_seed(5)
-    m = model_lib.build_model(num_classes=2, embedding_rows=30, max_len=0, embedding_dim=4, dropout=0.0)
+    m = model_lib.build_model(num_classes=2, embedding_rows=30, max_len=0, embedding_dim=4, dropout=0.0, pooling="mean")
     long_row = [2] * 9_999 + [29]
     table = m.get_layer("embedding").embeddings.numpy()
     pooled = tf_keras.Model(m.input, m.get_layer("embedding").output)(ragged([long_row, [3, 4], []])).numpy()
     np.testing.assert_allclose(pooled[0], table[long_row].mean(axis=0), rtol=1e-5)
     np.testing.assert_allclose(pooled[1], table[[3, 4]].mean(axis=0), rtol=1e-6)
     np.testing.assert_allclose(pooled[2], 0.0)  # no tokens: the zero vector, the bias decides
-    contributions, _ = model_lib.token_contributions(m, ragged([long_row]), True)
+    contributions, _ = model_lib.token_contributions(m, ragged([long_row]), True, "mean")
     assert contributions.shape[1] is None and contributions[0].shape[0] == 10_000
     assert float(tf.abs(contributions[0, -1, 0])) > 0  # the last id has its share
 
