@@ -311,7 +311,7 @@ def make_example(text: bytes, label: int, filename: str, path: str | None = None
 
 
 def read_documents(docs: Iterable[Document], max_file_bytes: int):
-    """Yields ('example', split, label, serialized) | ('skipped', Skipped) | ('fallback', rel, encoding)."""
+    """Yields ('example', split, label, serialized, text, rel) | ('skipped', Skipped) | ('fallback', rel, encoding)."""
     for doc in docs:
         try:
             with open(doc.path, "rb") as f:
@@ -333,7 +333,7 @@ def read_documents(docs: Iterable[Document], max_file_bytes: int):
         example = make_example(encoded, doc.label, os.path.basename(doc.path), doc.rel)
         # deterministic=True: feature maps serialize in key order, so the same
         # corpus gives byte-identical records on every run.
-        yield ("example", doc.split, doc.label, example.SerializeToString(deterministic=True))
+        yield ("example", doc.split, doc.label, example.SerializeToString(deterministic=True), text, doc.rel)
 
 
 def count_table(counts: dict[tuple[str, int], int], classes: Sequence[str], splits: Sequence[str]) -> dict:

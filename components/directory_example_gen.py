@@ -36,7 +36,7 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
-from components import corpus, corpus_layout
+from components import corpus, corpus_layout, duplicates
 from components.example_io import (
     PARTS_DIR,
     SIDE_OUTPUTS,
@@ -226,6 +226,7 @@ def build_report(root: str, layout: str, classes: list[str], split_names: list[s
         counts[(split, int(label))] = counts.get((split, int(label)), 0) + int(n)
     skipped = sorted((json.loads(s) for s in read_side_output(parts_dir, "skipped")), key=lambda s: s["path"])
     fallback = sorted((json.loads(s) for s in read_side_output(parts_dir, "fallback")), key=lambda s: s["path"])
+    prints = [duplicates.Fingerprint.from_json(json.loads(s)) for s in read_side_output(parts_dir, "fingerprints")]
     return {
         "corpus_root": str(root),
         "layout": layout,
@@ -234,6 +235,7 @@ def build_report(root: str, layout: str, classes: list[str], split_names: list[s
         "splits": corpus.count_table(counts, classes, split_names),
         "skipped": skipped,
         "decoded_with_fallback": fallback,
+        "duplicates": duplicates.find_duplicates(prints, classes),
     }
 
 
@@ -259,6 +261,9 @@ def log_report(report: dict[str, Any]) -> None:
             len(report["decoded_with_fallback"]),
             REPORT_FILE,
         )
+    logging.info(
+        "DirectoryExampleGen: %s (groups listed in %s)", duplicates.summary_line(report["duplicates"]), REPORT_FILE
+    )
 
 
 def check_nothing_empty(report: dict[str, Any], settings: IngestSettings) -> None:

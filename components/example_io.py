@@ -24,12 +24,13 @@ from tfx.components.util import examples_utils
 from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
 
-from components import corpus, corpus_layout
+from components import corpus, corpus_layout, duplicates
 
 PARTS_DIR = "_ingestion_parts"  # the side outputs' files while an ExampleGen runs
 
 
-SIDE_OUTPUTS = ("skipped", "fallback", "counts")
+# fingerprints: each labelled document's content key and MinHash signature (components/duplicates.py).
+SIDE_OUTPUTS = ("skipped", "fallback", "counts", "fingerprints")
 SHARD_PREFIX = "data_tfrecord"  # TFX's own name for a split's files
 # A split's file holds the records of this many read batches at most (500 files each by default: 4 million
 # documents), so a corpus of any size is written by several workers and no file grows without bound.
@@ -46,8 +47,11 @@ def _read_batch(index: int, batch: list[corpus.Document], max_file_bytes: int):
     records: dict[str, list[bytes]] = collections.defaultdict(list)
     for item in corpus.read_documents(batch, max_file_bytes):
         if item[0] == "example":
-            _, split, label, record = item
+            _, split, label, record, text, rel = item
             records[split].append((label, record))
+            if label != corpus.NO_LABEL:
+                print_ = duplicates.fingerprint(rel, split, label, text)
+                yield beam.pvalue.TaggedOutput("fingerprints", json.dumps(print_.to_json()))
         elif item[0] == "skipped":
             yield beam.pvalue.TaggedOutput("skipped", json.dumps(dataclasses.asdict(item[1])))
         else:

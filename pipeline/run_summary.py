@@ -66,6 +66,10 @@ def build_summary(
                         "decoded_with_fallback": len(data["decoded_with_fallback"]),
                         "report": report,
                     }
+                    if "duplicates" in data:  # the counts; every group with its files is in the report
+                        summary["ingestion"]["duplicates"] = {
+                            k: v for k, v in data["duplicates"].items() if not isinstance(v, list) and k != "method"
+                        }
     return summary
 
 
@@ -110,6 +114,10 @@ def print_summary(summary: dict) -> None:
         )
         for split, per_class in ingestion["splits"].items():
             print(f"  {split:<5} " + "  ".join(f"{c}={n}" for c, n in per_class.items()))
+        if "duplicates" in ingestion:
+            from components.duplicates import summary_line
+
+            print(summary_line(ingestion["duplicates"]))
     evaluation = summary.get("evaluation")
     if evaluation:
         overall = evaluation.get("overall", {})

@@ -189,3 +189,59 @@ def test_a_folder_changed_while_reading_fails_the_run(corpus):
     write_doc(corpus / "test" / "pos" / "added_10.txt", "a review added while the run was reading")
     with pytest.raises(CorpusError, match=r"test changed while the run was reading it"):
         ReadBatches(lister, str(corpus / "test"), _listing_digest(docs), 500, 1 << 20).setup()
+
+
+def test_planted_duplicates_are_found_and_counted_in_the_report(corpus, tmp_path):
+    """Two test files copied from train under other names, one test file with two words of 150 changed (word
+    5-gram Jaccard about 0.87), and one text under both labels: the report counts each, and lists every group
+    with its files."""
+    import random
+
+    rng = random.Random(5)
+    vocabulary = [f"dup{i}" for i in range(300)]
+
+    def long_text() -> str:
+        return " ".join(rng.choice(vocabulary) for _ in range(150))
+
+    from components.corpus import split_for
+    from components.corpus_layout import split_cuts
+
+    def in_train(cls: str, stem: int, rating: int) -> str:  # a name the hash split sends to train, not eval
+        cuts = split_cuts(configs.IngestConfig().eval_percent, None)
+        return next(
+            f"{n}_{rating}.txt"
+            for n in range(stem, stem + 100)
+            if split_for(f"{cls}/{n}_{rating}.txt", cuts) == "train"
+        )
+
+    planted = [long_text() for _ in range(4)]
+    names = {
+        key: in_train(cls, stem, r)
+        for key, cls, stem, r in [
+            ("a", "pos", 8001, 9),
+            ("b", "neg", 8201, 2),
+            ("c", "pos", 8301, 8),
+            ("d", "pos", 8401, 7),
+            ("e", "neg", 8501, 1),
+        ]
+    }
+    write_doc(corpus / "train" / "pos" / names["a"], planted[0])
+    write_doc(corpus / "test" / "pos" / "8101_9.txt", planted[0].upper())  # case differs: still exact
+    write_doc(corpus / "train" / "neg" / names["b"], planted[1])
+    write_doc(corpus / "test" / "neg" / "8102_2.txt", planted[1] + " !!!")  # punctuation only: exact
+    words = planted[2].split()
+    write_doc(corpus / "train" / "pos" / names["c"], planted[2])
+    write_doc(corpus / "test" / "pos" / "8103_8.txt", " ".join(words[:70] + ["quite", "another"] + words[72:]))
+    write_doc(corpus / "train" / "pos" / names["d"], planted[3])
+    write_doc(corpus / "train" / "neg" / names["e"], planted[3])  # the same text under both labels
+    run_example_gen(corpus, tmp_path / "out")
+    found = json.loads((tmp_path / "out" / "ingestion_report.json").read_text())["duplicates"]
+    assert found["test_with_train_twin_exact"] == 2
+    assert found["test_with_train_twin_near"] == 1
+    assert found["label_conflicts"] == 1
+    assert found["test_seen_in_train"] == ["test/neg/8102_2.txt", "test/pos/8101_9.txt", "test/pos/8103_8.txt"]
+    (conflict,) = found["label_conflict_groups"]
+    assert sorted((m["path"], m["class"]) for m in conflict) == [
+        (f"train/neg/{names['e']}", "neg"),
+        (f"train/pos/{names['d']}", "pos"),
+    ]
