@@ -57,6 +57,10 @@ def test_cold_run_trains_evaluates_blesses_and_pushes(cold):
         "AtomicPusher",
     }
     assert all(state == "ran" for state in states(s).values())
+    # The duplicate counts reach the summary (the tiny corpus's short random texts repeat by chance).
+    found = s["ingestion"]["duplicates"]
+    assert set(found["within"]) == {"train", "eval", "test"} and found["label_conflicts"] >= 0
+    assert found["test_with_train_twin_exact"] + found["test_with_train_twin_near"] <= 65
     evaluation = s["evaluation"]
     assert evaluation["test_accuracy"] >= 0.8
     assert evaluation["overall"]["example_count"] == 65
