@@ -29,6 +29,7 @@ Text is stored as UTF-8: for a UTF-8 file these are the bytes as read.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import errno
 import hashlib
@@ -41,7 +42,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from components import decoding
-from components.corpus_layout import EVAL, TEST, TRAIN, CorpusError, Layout, class_folder
+from components.corpus_layout import TRAIN, CorpusError, Layout, class_folder
 from components.decoding import SkipDocument, decode_document
 from models import features as feature_names
 
@@ -72,7 +73,7 @@ class Document:
     path: str  # absolute path to read
     rel: str  # path relative to the corpus root, '/'-separated
     label: int
-    split: str  # output split the file goes to
+    split: str  # output split the file goes to; PENDING in a folder cut into several (split_plan decides)
 
 
 def check_every_split_gets_each_class(
@@ -84,42 +85,42 @@ def check_every_split_gets_each_class(
     max_file_bytes: int,
     exclude_dirs: Sequence[str] = (),
 ) -> None:
-    """Refuses, from the listing alone (no file is read), a class that some split would get no file of.
+    """Refuses, from the listing alone (no file is read), a class that some split cannot get a file of.
 
-    A hash split gives each split its share of a class's files by a hash of
-    their paths, so a class of one or two files leaves a split without it,
-    and ExampleGen would fail only after reading the whole corpus. Files
-    refused when they are read (empty, binary) are caught then
+    A folder cut into N splits (by a hash of each document's content, known only
+    once it is read) gives a class of fewer than N files no document in some
+    split, and ExampleGen would fail only after reading the whole corpus. A small
+    class that the hash happens to leave out of a split, and files refused when
+    they are read (empty, binary), are caught then
     (directory_example_gen.check_nothing_empty).
     """
-    counts: dict[tuple[str, int], int] = {}
     for folder in layout.folders():
-        docs, _ = scan_split_folder(
-            root, folder, classes, layout.cuts_for(folder, eval_percent, test_percent), max_file_bytes, exclude_dirs
-        )
-        for doc in docs:
-            counts[(doc.split, doc.label)] = counts.get((doc.split, doc.label), 0) + 1
-    for split in (TRAIN, EVAL, TEST):
-        folder = layout.source_folder(split)
+        cuts = layout.cuts_for(folder, eval_percent, test_percent)
+        docs, _ = scan_split_folder(root, folder, classes, cuts, max_file_bytes, exclude_dirs)
+        listed = collections.Counter(doc.label for doc in docs)
         for label, name in enumerate(classes):
-            if counts.get((split, label), 0):
+            if listed[label] >= len(cuts):
                 continue
             where = Path(root) / class_folder(folder, name)
-            listed = sum(
-                n for (other, lab), n in counts.items() if lab == label and layout.source_folder(other) == folder
-            )
-            if folder == layout.train_dir and split != TRAIN:
-                percent = eval_percent if split == EVAL else test_percent
+            if len(cuts) == 1:
                 raise CorpusError(
-                    f"class '{name}' would have no documents in split '{split}': {where} holds {listed} readable "
-                    f"file(s), and the {split} split takes {percent}% of them by a hash of each file's path. "
-                    f"Add documents to that class (a few dozen give every split its share), "
-                    f"or give the corpus a {split} folder of its own"
+                    f"class '{name}' has no readable file in {where} for split '{cuts[0][0]}'; "
+                    "add documents to it (every file there was skipped at listing: too large, a link)"
                 )
-            raise CorpusError(
-                f"class '{name}' has no readable file in {where} for split '{split}'; "
-                "add documents to it (every file there was skipped at listing: too large, a link)"
+            shares = ", ".join(
+                f"{split} {upper - lower}%" for (split, upper), lower in zip(cuts, _lowers(cuts), strict=True)
             )
+            held_out = [split for split, _ in cuts if split != TRAIN]
+            raise CorpusError(
+                f"class '{name}' would have no documents in some split: {where} holds {listed[label]} readable "
+                f"file(s), and {len(cuts)} splits ({shares}) take a share of them by a hash of each document. "
+                "Add documents to that class (a few dozen give every split its share), "
+                f"or give the corpus a {' and a '.join(held_out)} folder of its own"
+            )
+
+
+def _lowers(cuts: Sequence[tuple[str, int]]) -> list[int]:
+    return [0] + [upper for _, upper in cuts[:-1]]
 
 
 def fingerprint_folder(root: Path, folder: str) -> str:
@@ -151,9 +152,12 @@ def hash_bucket(key: str, buckets: int = 100) -> int:
     return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big") % buckets
 
 
-def split_for(rel_in_split: str, cuts: Sequence[tuple[str, int]]) -> str:
+PENDING = ""  # the split of a document in a folder cut into several, until components/split_plan.py decides
+
+
+def split_for(key: str, cuts: Sequence[tuple[str, int]]) -> str:
     """`cuts` is [(split, upper bucket bound)...] in order, last bound 100."""
-    bucket = hash_bucket(rel_in_split)
+    bucket = hash_bucket(key)
     for split, upper in cuts:
         if bucket < upper:
             return split
@@ -193,12 +197,13 @@ def scan_split_folder(
         else:
             skipped.append(Skipped(rel(entry.path), "not inside a class folder"))
 
+    only = cuts[0][0] if len(cuts) == 1 else PENDING
     for label, name in enumerate(classes):
         _walk_files(
             root,
             base / name,
             label,
-            lambda rel_in_split: split_for(rel_in_split, cuts),
+            lambda _: only,
             base,
             max_file_bytes,
             docs,

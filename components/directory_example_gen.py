@@ -8,12 +8,16 @@ artifact also holds
     class_names.json         the class list; label i is class_names[i]
     ingestion_report.json    the layout, documents per split and class, every
                              skipped file with its reason, every file decoded
-                             with a fallback
+                             with a fallback, the duplicate groups and label
+                             conflicts (components/ingestion_report.py)
 
 and carries `class_names` and `layout` as custom properties, so every later step and the
 served model use the same label mapping. Each source folder is listed and read
 once; see `components/corpus.py` for what happens to files that are not clean
-documents.
+documents. The records of every folder wait, in memory or the runner's shuffle,
+for the split plan that the whole corpus's fingerprints decide
+(`components/split_plan.py`): the train folder's cut, the label conflicts
+dropped, and each record's `seen_in_train`.
 """
 
 from __future__ import annotations
@@ -36,16 +40,22 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
-from components import corpus, corpus_layout, duplicates
+from components import corpus, corpus_layout, duplicates, split_plan
 from components.example_io import (
+    BATCHES_PER_SHARD,
     PARTS_DIR,
-    SIDE_OUTPUTS,
-    count_reasons,
+    STAGED,
     read_folder_batches,
-    read_side_output,
     set_formats,
     write_side_outputs,
     write_split_files,
+)
+from components.ingestion_report import (
+    DUPLICATES,
+    build_report,
+    check_label_conflicts,
+    check_nothing_empty,
+    log_report,
 )
 from models.features import CLASS_NAMES_FILE, REPORT_FILE
 
@@ -63,6 +73,7 @@ class IngestSettings:
     exclude_dirs: list[str]
     max_file_bytes: int
     read_batch_size: int
+    on_label_conflict: str = "drop"
     # Fingerprint of the ingestion code: part of the cache key, so examples
     # written by older code are not served from the cache.
     code_version: str = ""
@@ -136,7 +147,6 @@ def _ReadCorpusFolder(pipeline: beam.Pipeline, exec_properties: dict[str, Any], 
                 "add documents or remove the folder"
             )
     logging.info("DirectoryExampleGen: %s/: %d files to read, %d skipped by listing", folder, len(docs), len(skipped))
-    splits = [split for split, _ in cuts]
     lister = functools.partial(
         corpus.scan_split_folder, root, folder, classes, cuts, settings.max_file_bytes, settings.exclude_dirs
     )
@@ -146,17 +156,33 @@ def _ReadCorpusFolder(pipeline: beam.Pipeline, exec_properties: dict[str, Any], 
         lister,
         docs,
         os.path.join(root, folder),
-        splits,
+        [],
         settings.read_batch_size,
         settings.max_file_bytes,
+        staged=True,
     )
     listing_skips = pipeline | "ListingSkips" >> beam.Create(
         [json.dumps(dataclasses.asdict(s)) for s in skipped], reshuffle=False
     )
-    out = {split: read[split] for split in splits}
-    out.update({kind: read[kind] for kind in SIDE_OUTPUTS})
-    out["skipped"] = (read.skipped, listing_skips) | "AllSkips" >> beam.Flatten()
-    return out
+    return {
+        STAGED: read[STAGED],
+        "fingerprints": read.fingerprints,
+        "fallback": read.fallback,
+        "skipped": (read.skipped, listing_skips) | "AllSkips" >> beam.Flatten(),
+    }
+
+
+def _plan(lines: list[str], cuts, classes: list[str], on_label_conflict: str) -> split_plan.Plan:
+    prints = [duplicates.Fingerprint.from_json(json.loads(line)) for line in lines]
+    return split_plan.plan_splits(prints, cuts, classes, on_label_conflict)
+
+
+class _Route(beam.DoFn):
+    """A staged batch to its splits' (shard, (batch index, records)), and their counts, by the plan."""
+
+    def process(self, staged, plan: split_plan.Plan):
+        for tag, value in split_plan.route_batch(staged, plan):
+            yield beam.pvalue.TaggedOutput(tag, value if tag == "counts" else (value[0] // BATCHES_PER_SHARD, value))
 
 
 class Executor(base_example_gen_executor.BaseExampleGenExecutor):
@@ -177,9 +203,26 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         read_folder = self.GetInputSourceToExamplePTransform()
         outputs = [pipeline | f"ReadFolder[{f}]" >> read_folder(exec_properties, f"{f}/*/*") for f in folders]
 
-        write_side_outputs(pipeline, outputs, self._parts_dir)
-        # Each split comes from one folder.
-        return {name: next(o[name] for o in outputs if name in o) for name in split_names}
+        # The split plan needs every document's fingerprint: the records wait for it (split_plan.py).
+        settings = IngestSettings.from_exec_properties(exec_properties)
+        classes = settings.check_layout(exec_properties[standard_component_specs.INPUT_BASE_KEY])
+        cut = [settings.cuts_for(f) for f in folders if len(settings.cuts_for(f)) > 1]
+        plan = (
+            [o["fingerprints"] for o in outputs]
+            | "AllFingerprints" >> beam.Flatten(pipeline=pipeline)
+            | "Gather" >> beam.combiners.ToList()
+            | "Plan" >> beam.Map(_plan, cut[0] if cut else None, classes, settings.on_label_conflict)
+        )
+        routed = (
+            [o[STAGED] for o in outputs]
+            | "AllBatches" >> beam.Flatten(pipeline=pipeline)
+            | "Route" >> beam.ParDo(_Route(), beam.pvalue.AsSingleton(plan)).with_outputs("counts", *split_names)
+        )
+        sides = {kind: [o[kind] for o in outputs] for kind in ("skipped", "fallback")}
+        sides["counts"] = [routed.counts]
+        sides[DUPLICATES] = [plan | "Report" >> beam.Map(lambda p: json.dumps(p.report))]
+        write_side_outputs(pipeline, sides, self._parts_dir)
+        return {name: routed[name] for name in split_names}
 
     def _write_examples(self, output_dict, exec_properties) -> None:
         """TFX's ExampleGen Do, with whole batches written per shard instead of one Beam element per record."""
@@ -216,75 +259,8 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         examples.set_int_custom_property("num_documents", report["documents"])
         examples.set_int_custom_property("num_skipped", len(report["skipped"]))
         log_report(report)
-        check_nothing_empty(report, settings)
-
-
-def build_report(root: str, layout: str, classes: list[str], split_names: list[str], parts_dir: str) -> dict[str, Any]:
-    counts = {}
-    for line in read_side_output(parts_dir, "counts"):
-        split, label, n = line.split("\t")
-        counts[(split, int(label))] = counts.get((split, int(label)), 0) + int(n)
-    skipped = sorted((json.loads(s) for s in read_side_output(parts_dir, "skipped")), key=lambda s: s["path"])
-    fallback = sorted((json.loads(s) for s in read_side_output(parts_dir, "fallback")), key=lambda s: s["path"])
-    prints = [duplicates.Fingerprint.from_json(json.loads(s)) for s in read_side_output(parts_dir, "fingerprints")]
-    return {
-        "corpus_root": str(root),
-        "layout": layout,
-        "class_names": classes,
-        "documents": sum(counts.values()),
-        "splits": corpus.count_table(counts, classes, split_names),
-        "skipped": skipped,
-        "decoded_with_fallback": fallback,
-        "duplicates": duplicates.find_duplicates(prints, classes),
-    }
-
-
-def log_report(report: dict[str, Any]) -> None:
-    logging.info(
-        "DirectoryExampleGen: %d documents, classes %s; %s",
-        report["documents"],
-        report["class_names"],
-        report["layout"],
-    )
-    for split, per_class in report["splits"].items():
-        logging.info("  %-5s %s", split, ", ".join(f"{c}={n}" for c, n in per_class.items()))
-    if report["skipped"]:
-        logging.warning(
-            "DirectoryExampleGen: %d files skipped (listed in %s): %s",
-            len(report["skipped"]),
-            REPORT_FILE,
-            count_reasons(report["skipped"]),
-        )
-    if report["decoded_with_fallback"]:
-        logging.warning(
-            "DirectoryExampleGen: %d files were not UTF-8 and were decoded with a fallback (listed in %s)",
-            len(report["decoded_with_fallback"]),
-            REPORT_FILE,
-        )
-    logging.info(
-        "DirectoryExampleGen: %s (groups listed in %s)", duplicates.summary_line(report["duplicates"]), REPORT_FILE
-    )
-
-
-def check_nothing_empty(report: dict[str, Any], settings: IngestSettings) -> None:
-    """Every split and every class in it needs documents.
-
-    The message itself says which files were skipped and why: TFX removes the
-    outputs of a failed execution, the report with them.
-    """
-    for split, per_class in report["splits"].items():
-        empty = [c for c, n in per_class.items() if n == 0]
-        if not empty:
-            continue
-        prefixes = tuple(corpus_layout.class_folder(settings.source_folder(split), c) for c in empty)
-        skipped = [s for s in report["skipped"] if s["path"].startswith(prefixes)]
-        shown = count_reasons(skipped) or "none"
-        examples = ", ".join(s["path"] for s in skipped[:5]) + (", ..." if len(skipped) > 5 else "")
-        raise corpus_layout.CorpusError(
-            f"class(es) {empty} have no documents in split '{split}' of {report['corpus_root']}; "
-            f"files skipped there: {shown}{f' ({examples})' if examples else ''}. "
-            "Add readable documents to those class folders, or lower --eval-percent if the class is small"
-        )
+        check_label_conflicts(report)
+        check_nothing_empty(report, settings.source_folder)
 
 
 class _CorpusInputProcessor(input_processor.FileBasedInputProcessor):

@@ -32,6 +32,10 @@ from datasketch import LeanMinHash, MinHash, MinHashLSH
 SHINGLE_WORDS = 5
 NUM_PERM = 64  # signature length: the Jaccard estimate's standard error is about 0.06 at 0.8
 NEAR_THRESHOLD = 0.8
+# 16 bands of 4 rows: a pair at Jaccard 0.8 becomes a candidate with probability 1 - (1 - 0.8**4)**16 = 0.9998.
+# datasketch's own choice for threshold 0.8 (it weighs misses and false candidates alike) found 8 of 12 planted
+# near pairs at 0.89 (tests/data/test_split_plan.py); a false candidate costs one signature comparison.
+LSH_BANDS = (16, 4)
 SCHEME = "affine32"  # datasketch 2's permutation scheme for 32-bit hashes (mmh3's)
 _PUNCTUATION = re.compile(f"[{re.escape(string.punctuation)}]")
 
@@ -101,24 +105,19 @@ def _members(prints: list[Fingerprint], indices: Iterable[int]) -> list[dict]:
     return [{"path": prints[i].path, "split": prints[i].split, "label": prints[i].label} for i in sorted(indices)]
 
 
-def find_duplicates(prints: list[Fingerprint], class_names: list[str]) -> dict:
-    """The groups and their counts, for ingestion_report.json (every group with its files) and the summary.
+def group(prints: list[Fingerprint]) -> list[list[int]]:
+    """The duplicate groups of `prints` as lists of indices (every document in exactly one; most alone).
 
-    exact: documents with equal keys; near: documents that are not exact twins but whose signatures estimate a
-    Jaccard similarity of at least NEAR_THRESHOLD (an exact group joins a near group whole). Counts:
-    `within` a split, the documents that repeat an earlier one of the same split (a group of 3 in train counts
-    2); `test_with_train_twin_exact` / `_near`, the test documents with an exact twin in train, and those with
-    only a near one; `label_conflicts`, the groups (exact or near) whose members carry more than one label.
+    Exact twins (equal keys) join; then LSH over one representative per distinct text proposes near pairs,
+    and those whose signatures estimate a Jaccard similarity of at least NEAR_THRESHOLD join (an exact group
+    joins a near group whole). The groups do not depend on the documents' order or names: exact twins have
+    equal signatures, so whichever represents them finds the same neighbours.
     """
-    prints = sorted(prints, key=lambda p: (p.split, p.path))
     by_key: dict[str, list[int]] = collections.defaultdict(list)
     for i, p in enumerate(prints):
         by_key[p.key].append(i)
-    exact = [members for members in by_key.values() if len(members) > 1]
-
-    # Near: LSH over one representative per distinct text, then union the candidates that really are close.
     representatives = [members[0] for members in by_key.values() if prints[members[0]].signature]
-    lsh = MinHashLSH(threshold=NEAR_THRESHOLD, num_perm=NUM_PERM)
+    lsh = MinHashLSH(num_perm=NUM_PERM, params=LSH_BANDS)
     hashes = {}
     for i in representatives:
         hashes[i] = LeanMinHash(seed=1, hashvalues=np.array(prints[i].signature, dtype=np.uint32), scheme=SCHEME)
@@ -135,35 +134,54 @@ def find_duplicates(prints: list[Fingerprint], class_names: list[str]) -> dict:
     components: dict[int, list[int]] = collections.defaultdict(list)
     for i in range(len(prints)):
         components[groups.find(i)].append(i)
-    near = [m for m in components.values() if len({prints[i].key for i in m}) > 1]
+    return list(components.values())
 
-    def counts_within() -> dict[str, int]:
-        seen, repeats = set(), collections.Counter()
-        for members in components.values():
-            for i in members:
-                if (groups.find(i), prints[i].split) in seen:
-                    repeats[prints[i].split] += 1
-                seen.add((groups.find(i), prints[i].split))
-        return {split: repeats.get(split, 0) for split in sorted({p.split for p in prints})}
 
-    test = [i for i, p in enumerate(prints) if p.split == "test"]
+def find_duplicates(prints: list[Fingerprint], class_names: list[str]) -> dict:
+    """The groups and their counts, for ingestion_report.json (every group with its files) and the summary."""
+    prints = sorted(prints, key=lambda p: p.path)
+    return report(prints, group(prints), class_names)
+
+
+def report(prints: list[Fingerprint], components: list[list[int]], class_names: list[str]) -> dict:
+    """What `components` (from `group(prints)`, or some of them) hold, counted by split.
+
+    exact groups: documents with equal keys; near groups: groups holding more than one distinct text.
+    Counts: `within` a split, the documents that repeat an earlier one of the same split (a group of 3 in
+    train counts 2); `test_with_train_twin_exact` / `_near`, the test documents with an exact twin in train,
+    and those with only a near one; `label_conflicts`, the groups whose members carry more than one label.
+    """
+    by_key: dict[str, list[int]] = collections.defaultdict(list)
+    for members in components:
+        for i in members:
+            by_key[prints[i].key].append(i)
+    exact = [sorted(members) for members in by_key.values() if len(members) > 1]
+    near = [m for m in components if len({prints[i].key for i in m}) > 1]
+    root = {i: min(m) for m in components for i in m}
+
+    within = collections.Counter()
+    for members in components:
+        seen = collections.Counter(prints[i].split for i in members)
+        within.update({split: n - 1 for split, n in seen.items()})
+    splits = sorted({prints[i].split for m in components for i in m})
+    test = sorted(i for m in components for i in m if prints[i].split == "test")
 
     def twins_in(split: str) -> tuple[list[int], list[int]]:
         """The test documents with an exact twin in `split`, and those with only a near one."""
-        keys = {p.key for p in prints if p.split == split}
-        roots = {groups.find(i) for i, p in enumerate(prints) if p.split == split}
+        keys = {prints[i].key for m in components for i in m if prints[i].split == split}
+        roots = {root[i] for m in components for i in m if prints[i].split == split}
         exact = [i for i in test if prints[i].key in keys]
-        return exact, [i for i in test if prints[i].key not in keys and groups.find(i) in roots]
+        return exact, [i for i in test if prints[i].key not in keys and root[i] in roots]
 
     exact_twins, near_twins = twins_in("train")
     eval_exact, eval_near = twins_in("eval")
-    conflicts = [m for m in components.values() if len(m) > 1 and len({prints[i].label for i in m}) > 1]
+    conflicts = [m for m in components if len(m) > 1 and len({prints[i].label for i in m}) > 1]
     return {
         "method": {
             "exact": "equal token sequences after the pipeline's standardization",
             "near": f"MinHash LSH, word {SHINGLE_WORDS}-grams, Jaccard >= {NEAR_THRESHOLD}, {NUM_PERM} permutations",
         },
-        "within": counts_within(),
+        "within": {split: within.get(split, 0) for split in splits},
         "test_with_train_twin_exact": len(exact_twins),
         "test_with_train_twin_near": len(near_twins),
         # The eval split trains nothing (it stops training early), so a twin there is reported, not counted as seen.
@@ -181,7 +199,9 @@ def find_duplicates(prints: list[Fingerprint], class_names: list[str]) -> dict:
 
 def summary_line(duplicates: dict) -> str:
     within = ", ".join(f"within {split} {n}" for split, n in duplicates["within"].items())
+    dropped = duplicates.get("label_conflict_documents_dropped", 0)
     return (
         f"duplicates: {within}, test documents with a twin in train {duplicates['test_with_train_twin_exact']} "
         f"(exact) / {duplicates['test_with_train_twin_near']} (near), label conflicts {duplicates['label_conflicts']}"
+        + (f" ({dropped} documents dropped)" if dropped else "")
     )

@@ -31,31 +31,39 @@ PARTS_DIR = "_ingestion_parts"  # the side outputs' files while an ExampleGen ru
 
 # fingerprints: each labelled document's content key and MinHash signature (components/duplicates.py).
 SIDE_OUTPUTS = ("skipped", "fallback", "counts", "fingerprints")
+STAGED = "staged"  # a read batch whose records wait for the split plan (components/split_plan.py)
 SHARD_PREFIX = "data_tfrecord"  # TFX's own name for a split's files
 # A split's file holds the records of this many read batches at most (500 files each by default: 4 million
 # documents), so a corpus of any size is written by several workers and no file grows without bound.
 BATCHES_PER_SHARD = 8192
 
 
-def _read_batch(index: int, batch: list[corpus.Document], max_file_bytes: int):
+def _read_batch(index: int, batch: list[corpus.Document], max_file_bytes: int, staged: bool):
     """One batch of files: per output split, (shard, (batch index, serialized examples)); skips and counts too.
 
     Whole batches travel, not records: Beam's cost is per element, and a
     batch's records stay in listing order, so the files come out identical on
-    any runner (see _write_shard).
+    any runner (see _write_shard). `staged`: the batch goes out whole as
+    STAGED, (index, [(path, label, record)]), with each document's fingerprint,
+    for components/split_plan.py to route once the whole corpus is read.
     """
     records: dict[str, list[bytes]] = collections.defaultdict(list)
+    items = []
     for item in corpus.read_documents(batch, max_file_bytes):
         if item[0] == "example":
             _, split, label, record, text, rel = item
-            records[split].append((label, record))
-            if label != corpus.NO_LABEL:
+            if staged:
+                items.append((rel, label, record))
                 print_ = duplicates.fingerprint(rel, split, label, text)
                 yield beam.pvalue.TaggedOutput("fingerprints", json.dumps(print_.to_json()))
+            else:
+                records[split].append((label, record))
         elif item[0] == "skipped":
             yield beam.pvalue.TaggedOutput("skipped", json.dumps(dataclasses.asdict(item[1])))
         else:
             yield beam.pvalue.TaggedOutput("fallback", json.dumps({"path": item[1], "encoding": item[2]}))
+    if staged:
+        yield beam.pvalue.TaggedOutput(STAGED, (index, items))
     for split, labelled in sorted(records.items()):
         counts = collections.Counter(label for label, _ in labelled)
         for label, n in sorted(counts.items()):
@@ -97,8 +105,9 @@ class ReadBatches(beam.DoFn):
         batch_size: int,
         max_file_bytes: int,
         progress: Callable[[int, int, int], None] | None = None,
+        staged: bool = False,
     ):
-        self._lister, self._folder, self._digest = lister, folder, digest
+        self._lister, self._folder, self._digest, self._staged = lister, folder, digest, staged
         self._batch_size, self._max_file_bytes, self._progress = batch_size, max_file_bytes, progress
         self._batches: list[list[corpus.Document]] = []
         self._done = 0  # files read by this instance (one per worker)
@@ -114,7 +123,7 @@ class ReadBatches(beam.DoFn):
         self._batches = [docs[i : i + size] for i in range(0, len(docs), size)]
 
     def process(self, index: int):
-        yield from _read_batch(index, self._batches[index], self._max_file_bytes)
+        yield from _read_batch(index, self._batches[index], self._max_file_bytes, self._staged)
         if self._progress:
             before, self._done = self._done, self._done + len(self._batches[index])
             self._progress(before, self._done, sum(map(len, self._batches)))
@@ -130,16 +139,20 @@ def read_folder_batches(
     batch_size: int,
     max_file_bytes: int,
     progress=None,
+    staged: bool = False,
 ):
-    """The PCollections of one folder's reading: each split's (shard, (batch index, records)) and the side outputs."""
+    """The PCollections of one folder's reading: each split's (shard, (batch index, records)) and the side outputs.
+
+    `staged`: no split's records, but STAGED batches and their fingerprints (see _read_batch).
+    """
     n_batches = -(-len(docs) // batch_size)
     return (
         pipeline
         | f"ListBatches{label}" >> beam.Create(range(n_batches), reshuffle=False)
         | f"ReadFiles{label}"
         >> beam.ParDo(
-            ReadBatches(lister, folder, _listing_digest(docs), batch_size, max_file_bytes, progress)
-        ).with_outputs(*splits, *SIDE_OUTPUTS)
+            ReadBatches(lister, folder, _listing_digest(docs), batch_size, max_file_bytes, progress, staged)
+        ).with_outputs(*splits, *SIDE_OUTPUTS, *([STAGED] if staged else []))
     )
 
 
@@ -159,13 +172,13 @@ def set_formats(examples) -> None:
     examples_utils.set_file_format(examples, write_split.to_file_format_str(example_gen_pb2.FORMAT_TFRECORDS_GZIP))
 
 
-def write_side_outputs(pipeline: beam.Pipeline, outputs: list[dict[str, Any]], parts_dir: str) -> None:
-    """Each side output of every folder's reading to one text file in `parts_dir` (see read_side_output)."""
-    for kind in SIDE_OUTPUTS:
+def write_side_outputs(pipeline: beam.Pipeline, outputs: dict[str, list], parts_dir: str) -> None:
+    """Each side output, {kind: [PCollections of lines]}, to one text file in `parts_dir` (see read_side_output)."""
+    for kind, collections_of_kind in outputs.items():
         # skip_if_empty: an empty file is a multipart upload of no parts on
         # s3://, which S3 (and MinIO) refuse; no file reads as no lines.
         (
-            [o[kind] for o in outputs]
+            collections_of_kind
             | f"All[{kind}]" >> beam.Flatten(pipeline=pipeline)
             | f"Write[{kind}]"
             >> beam.io.WriteToText(os.path.join(parts_dir, kind), shard_name_template="", skip_if_empty=True)

@@ -26,6 +26,7 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from components import corpus, corpus_layout
 from components.example_io import (
     PARTS_DIR,
+    SIDE_OUTPUTS,
     count_reasons,
     read_folder_batches,
     read_side_output,
@@ -84,7 +85,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 pipeline, "", lister, docs, root, [corpus.UNLABELLED], batch_size, max_bytes, progress=print_progress
             )
             write_split_files(read[corpus.UNLABELLED], artifact_utils.get_split_uri([examples], corpus.UNLABELLED), "")
-            write_side_outputs(pipeline, [read], parts_dir)
+            write_side_outputs(pipeline, {kind: [read[kind]] for kind in SIDE_OUTPUTS}, parts_dir)
         set_formats(examples)
 
         read_skips = [json.loads(line) for line in read_side_output(parts_dir, "skipped")]

@@ -14,9 +14,10 @@ WORD_COUNT_KEY = "word_count"
 LENGTH_BUCKET_KEY = "length_bucket"
 HAS_HTML_KEY = "has_html"
 RATING_KEY = "rating"  # IMDB file names: <id>_<rating>.txt
+SEEN_IN_TRAIN_KEY = "seen_in_train"  # 1: an exact or near twin of the document is in the train split
 
 # What TFMA slices the test split by (count and accuracy per value).
-SLICE_FEATURES = (LABEL_KEY, LENGTH_BUCKET_KEY, HAS_HTML_KEY, RATING_KEY)
+SLICE_FEATURES = (LABEL_KEY, LENGTH_BUCKET_KEY, HAS_HTML_KEY, RATING_KEY, SEEN_IN_TRAIN_KEY)
 
 # The class list (label i is class_names[i]), beside the examples' splits and in the exported model's
 # assets.extra/.

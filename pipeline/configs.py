@@ -15,6 +15,7 @@ import hashlib
 import os
 from pathlib import Path
 
+from components.corpus_layout import ON_LABEL_CONFLICT
 from models.recipe import knob
 
 # The project's own root: schemas and component modules are found relative
@@ -125,8 +126,8 @@ class IngestConfig:
     # The validation folder beside train/, when its name is not one that is
     # found without asking (val, valid, validation, dev).
     eval_dir: str | None = None
-    # Hash splits key on the file's path relative to the split folder: stable across runs, machines and
-    # listing order.
+    # Hash splits key on each duplicate group's content (components/split_plan.py): stable across runs,
+    # machines, listing order and renames, and no document has a twin in another split.
     eval_percent: int = knob(20, "percent of train/ held out as eval when there is no validation folder")
     test_percent: int = knob(20, "percent of train/ held out as test when there is no test folder")
     exclude_dirs: tuple[str, ...] = ()
@@ -134,8 +135,15 @@ class IngestConfig:
     max_file_bytes: int = knob(1 << 20, "larger files are skipped and reported")
     # Files are handed to Beam in batches to keep per-element overhead low.
     read_batch_size: int = 500
+    # Drop: the pipeline cannot tell which label is right (components/split_plan.py says why this default).
+    on_label_conflict: str = knob("drop", "documents with one text under two labels: drop, keep or fail")
 
     def validate(self) -> None:
+        if self.on_label_conflict not in ON_LABEL_CONFLICT:
+            raise ValueError(
+                f"--on-label-conflict (IngestConfig.on_label_conflict) must be one of {', '.join(ON_LABEL_CONFLICT)}, "
+                f"got {self.on_label_conflict!r}"
+            )
         for name in ("eval_percent", "test_percent"):
             value = getattr(self, name)
             if not 0 < value < 100:

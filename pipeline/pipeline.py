@@ -35,6 +35,8 @@ EXAMPLE_GEN_CODE = (
     "components/decoding.py",
     "components/example_io.py",
     "components/directory_example_gen.py",
+    "components/duplicates.py",
+    "components/split_plan.py",
     "models/features.py",
 )
 TRANSFORM_CODE = ("models/preprocessing.py", "models/features.py", "models/recipe.py")
@@ -65,6 +67,7 @@ def ingest_settings(ingest: configs.IngestConfig, layout: corpus_layout.Layout) 
         exclude_dirs=list(ingest.exclude_dirs),
         max_file_bytes=ingest.max_file_bytes,
         read_batch_size=ingest.read_batch_size,
+        on_label_conflict=ingest.on_label_conflict,
         code_version=configs.code_fingerprint(*EXAMPLE_GEN_CODE),
     )
 

@@ -167,7 +167,7 @@ def files_of_texts(root: str, settings, wanted: list[bytes]) -> dict[bytes, str]
         root, folder, classes, settings.cuts_for(folder), settings.max_file_bytes, settings.exclude_dirs
     )
     for doc in docs:
-        if doc.split != corpus_layout.TEST:
+        if doc.split not in (corpus_layout.TEST, corpus.PENDING):  # PENDING: a folder cut by content, any split
             continue
         try:
             with open(doc.path, "rb") as f:

@@ -41,7 +41,7 @@ def test_excluded_and_hidden_folders_are_not_classes(tmp_path):
     assert corpus.Skipped("train/unsup/", "folder excluded by configuration") in skipped
 
 
-def test_split_is_deterministic_and_independent_of_listing_order(tmp_path):
+def test_listing_is_independent_of_the_order_files_were_written_and_leaves_the_cut_to_the_plan(tmp_path):
     a = make_corpus(tmp_path / "a", n_train=200, n_test=1)
     docs_a, _ = scan(a)
     # The same files written in the reverse order: a different directory order on disk.
@@ -49,9 +49,10 @@ def test_split_is_deterministic_and_independent_of_listing_order(tmp_path):
     for d in reversed(docs_a):
         write_doc(b / d.rel, Path(d.path).read_bytes())
     docs_b, _ = scan(b)
-    assert {(d.rel, d.split) for d in docs_a} == {(d.rel, d.split) for d in docs_b}
-    share_eval = sum(d.split == "eval" for d in docs_a) / len(docs_a)
-    assert 0.12 < share_eval < 0.28  # 20% expected of 400 files
+    assert [(d.rel, d.label) for d in docs_a] == [(d.rel, d.label) for d in docs_b]
+    # train/ is cut into train and eval by content, once read (components/split_plan.py).
+    assert {d.split for d in docs_a} == {corpus.PENDING}
+    assert {d.split for d in scan(a, folder="test", classes=("neg", "pos"))[0]} == {corpus.PENDING}  # CUTS: 2 splits
     # A fixed key always lands in the same bucket (regression guard for the hash itself).
     assert (
         corpus.hash_bucket("pos/0_9.txt") == corpus.hash_bucket("pos/0_9.txt") == 65

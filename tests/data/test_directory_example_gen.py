@@ -193,55 +193,97 @@ def test_a_folder_changed_while_reading_fails_the_run(corpus):
 
 def test_planted_duplicates_are_found_and_counted_in_the_report(corpus, tmp_path):
     """Two test files copied from train under other names, one test file with two words of 150 changed (word
-    5-gram Jaccard about 0.87), and one text under both labels: the report counts each, and lists every group
-    with its files."""
+    5-gram Jaccard about 0.87), and one text under both labels: the report counts each and lists every group
+    with its files; the conflict is dropped (the default), and the test records with a twin in train carry
+    seen_in_train = 1."""
     import random
-
-    rng = random.Random(5)
-    vocabulary = [f"dup{i}" for i in range(300)]
-
-    def long_text() -> str:
-        return " ".join(rng.choice(vocabulary) for _ in range(150))
 
     from components.corpus import split_for
     from components.corpus_layout import split_cuts
+    from components.duplicates import fingerprint
 
-    def in_train(cls: str, stem: int, rating: int) -> str:  # a name the hash split sends to train, not eval
-        cuts = split_cuts(configs.IngestConfig().eval_percent, None)
-        return next(
-            f"{n}_{rating}.txt"
-            for n in range(stem, stem + 100)
-            if split_for(f"{cls}/{n}_{rating}.txt", cuts) == "train"
-        )
+    rng = random.Random(5)
+    vocabulary = [f"dup{i}" for i in range(300)]
+    cuts = split_cuts(configs.IngestConfig().eval_percent, None)
 
-    planted = [long_text() for _ in range(4)]
-    names = {
-        key: in_train(cls, stem, r)
-        for key, cls, stem, r in [
-            ("a", "pos", 8001, 9),
-            ("b", "neg", 8201, 2),
-            ("c", "pos", 8301, 8),
-            ("d", "pos", 8401, 7),
-            ("e", "neg", 8501, 1),
-        ]
-    }
-    write_doc(corpus / "train" / "pos" / names["a"], planted[0])
-    write_doc(corpus / "test" / "pos" / "8101_9.txt", planted[0].upper())  # case differs: still exact
-    write_doc(corpus / "train" / "neg" / names["b"], planted[1])
-    write_doc(corpus / "test" / "neg" / "8102_2.txt", planted[1] + " !!!")  # punctuation only: exact
-    words = planted[2].split()
-    write_doc(corpus / "train" / "pos" / names["c"], planted[2])
-    write_doc(corpus / "test" / "pos" / "8103_8.txt", " ".join(words[:70] + ["quite", "another"] + words[72:]))
-    write_doc(corpus / "train" / "pos" / names["d"], planted[3])
-    write_doc(corpus / "train" / "neg" / names["e"], planted[3])  # the same text under both labels
+    def text_in_train(*variants) -> list[str]:
+        """A 150-word text (and its variants) whose group key the plan sends to train, not eval."""
+        while True:
+            text = " ".join(rng.choice(vocabulary) for _ in range(150))
+            texts = [text] + [v(text) for v in variants]
+            if split_for(min(fingerprint("", "", 0, t).key for t in texts), cuts) == "train":
+                return texts
+
+    def two_words_changed(text: str) -> str:
+        words = text.split()
+        return " ".join(words[:70] + ["quite", "another"] + words[72:])
+
+    (a,) = text_in_train()
+    (b,) = text_in_train()
+    c, c_near = text_in_train(two_words_changed)
+    write_doc(corpus / "train" / "pos" / "8001_9.txt", a)
+    write_doc(corpus / "test" / "pos" / "8101_9.txt", a.upper())  # case differs: still exact
+    write_doc(corpus / "train" / "neg" / "8201_2.txt", b)
+    write_doc(corpus / "test" / "neg" / "8102_2.txt", b + " !!!")  # punctuation only: exact
+    write_doc(corpus / "train" / "pos" / "8301_8.txt", c)
+    write_doc(corpus / "test" / "pos" / "8103_8.txt", c_near)
+    d = " ".join(rng.choice(vocabulary) for _ in range(150))
+    write_doc(corpus / "train" / "pos" / "8401_7.txt", d)
+    write_doc(corpus / "train" / "neg" / "8501_1.txt", d)  # the same text under both labels
     run_example_gen(corpus, tmp_path / "out")
-    found = json.loads((tmp_path / "out" / "ingestion_report.json").read_text())["duplicates"]
+    report = json.loads((tmp_path / "out" / "ingestion_report.json").read_text())
+    found = report["duplicates"]
     assert found["test_with_train_twin_exact"] == 2
     assert found["test_with_train_twin_near"] == 1
-    assert found["label_conflicts"] == 1
+    assert found["label_conflicts"] == 1 and found["label_conflict_documents_dropped"] == 2
     assert found["test_seen_in_train"] == ["test/neg/8102_2.txt", "test/pos/8101_9.txt", "test/pos/8103_8.txt"]
     (conflict,) = found["label_conflict_groups"]
     assert sorted((m["path"], m["class"]) for m in conflict) == [
-        (f"train/neg/{names['e']}", "neg"),
-        (f"train/pos/{names['d']}", "pos"),
+        ("train/neg/8501_1.txt", "neg"),
+        ("train/pos/8401_7.txt", "pos"),
     ]
+    splits = examples_by_split(tmp_path / "out")
+    kept = [feature(r, "text")[0] for s in splits.values() for r in s]
+    assert d.encode() not in kept and report["documents"] == len(kept) == 120 + 6
+    seen = sorted(feature(r, "text")[0] for r in splits["test"] if feature(r, "seen_in_train")[0] == 1)
+    assert seen == sorted(t.encode() for t in (a.upper(), b + " !!!", c_near))
+    assert all(feature(r, "seen_in_train") == [0] for r in splits["eval"])
+
+
+def test_label_conflicts_stop_the_run_with_fail_and_stay_with_keep(corpus, tmp_path):
+    write_doc(corpus / "test" / "pos" / "9001_9.txt", "one text under two labels, said twice over")
+    write_doc(corpus / "test" / "neg" / "9002_1.txt", "One text under two labels; said twice over!")
+    with pytest.raises(
+        CorpusError,
+        match=r"1 label conflict\(s\) in .*test/neg/9002_1.txt \(neg\) / "
+        r"test/pos/9001_9.txt \(pos\).*--on-label-conflict drop",
+    ):
+        run_example_gen(corpus, tmp_path / "fail", on_label_conflict="fail")
+    run_example_gen(corpus, tmp_path / "keep", on_label_conflict="keep")
+    report = json.loads((tmp_path / "keep" / "ingestion_report.json").read_text())
+    assert report["splits"]["test"] == {"neg": 21, "pos": 21}
+    assert report["duplicates"]["label_conflicts"] == 1
+    assert report["duplicates"]["label_conflict_documents_dropped"] == 0
+
+
+def test_in_a_root_class_corpus_every_copy_lands_in_its_originals_split(tmp_path):
+    """Copies under other names (a renamed copy of every fifth file), written in two orders: each text in one
+    split, and both orders give the same records."""
+    source = make_corpus(tmp_path / "c", n_train=60, with_test=False)
+    for i, path in enumerate(sorted((source / "train").rglob("*.txt"))):
+        if i % 5 == 0:
+            write_doc(path.with_name(f"renamed {path.name}"), path.read_bytes())
+    roots = [_flatten_to_root(source, order) for order in ("sorted", "reversed")]
+    layout = corpus_layout.Layout(corpus_layout.ROOT)
+    for name, root in zip(("a", "b"), roots, strict=True):
+        run_example_gen(root, tmp_path / name, layout=layout)
+    splits = examples_by_split(tmp_path / "a")
+    assert splits == examples_by_split(tmp_path / "b")
+    where: dict[bytes, set[str]] = {}
+    for split, records in splits.items():
+        for r in records:
+            where.setdefault(feature(r, "text")[0], set()).add(split)
+    assert sum(len(r) for r in splits.values()) == 120 + 24
+    assert all(len(s) == 1 for s in where.values())
+    report = json.loads((tmp_path / "a" / "ingestion_report.json").read_text())
+    assert sum(report["duplicates"]["within"].values()) == 24

@@ -1,0 +1,108 @@
+"""Where each labelled document goes, decided from the whole corpus's fingerprints before any record is written.
+
+A folder the layout cuts into several splits (`train/` into train and eval,
+the root's class folders three ways) is split by a hash of each duplicate
+group's key, not of each file's path: every member of a group, exact or near,
+lands in the split of the group's smallest content key. Two listings of the
+corpus in any order, or a copy under a new name, give the same splits. A
+folder the user gave as a split (`test/`, `val/`) keeps every document.
+
+Label conflicts (a group whose members carry more than one label) follow
+`on_label_conflict`:
+
+| policy | what happens                                                                 |
+|--------|------------------------------------------------------------------------------|
+| drop   | (default) every member of the group is left out of every split, and listed   |
+| keep   | the members stay where they are, each with its own label                     |
+| fail   | the run stops, naming the groups' files                                      |
+
+Why drop by default: the pipeline cannot tell which label is right, so a kept
+pair teaches the model two answers for one text and scores one of them wrong in
+test whatever it predicts; the report lists every dropped file, so nothing is
+lost silently, and a scheduled run on a corpus that gains a conflict keeps
+training instead of stopping every night until someone edits the files.
+
+Each record also gets the feature `seen_in_train` (1 when another document of
+its group is in the train split), the slice the Evaluator reports on.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from collections.abc import Sequence
+
+import tensorflow as tf
+
+from components import duplicates
+from components.corpus import PENDING, split_for
+from components.corpus_layout import ON_LABEL_CONFLICT, TRAIN
+from models.features import SEEN_IN_TRAIN_KEY
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    splits: dict[str, str]  # path (relative to the corpus root) -> output split
+    seen_in_train: frozenset[str]  # paths with another member of their group in train
+    dropped: frozenset[str]  # paths of label conflicts, dropped by policy
+    report: dict  # duplicates.report of what the splits hold, with the conflicts found
+
+
+def plan_splits(
+    prints: list[duplicates.Fingerprint],
+    cuts: Sequence[tuple[str, int]],
+    class_names: list[str],
+    on_label_conflict: str,
+) -> Plan:
+    """The split of every document: PENDING ones by their group's key over `cuts`, the others as listed."""
+    if on_label_conflict not in ON_LABEL_CONFLICT:
+        raise ValueError(f"on_label_conflict {on_label_conflict!r}: use one of {', '.join(ON_LABEL_CONFLICT)}")
+    prints = sorted(prints, key=lambda p: p.path)
+    components = duplicates.group(prints)
+    planned = list(prints)
+    for members in components:
+        split = split_for(min(prints[i].key for i in members), cuts) if cuts else PENDING
+        for i in members:
+            if prints[i].split == PENDING:
+                planned[i] = dataclasses.replace(prints[i], split=split)
+    conflicts = [m for m in components if len({prints[i].label for i in m}) > 1]
+    dropped = frozenset(planned[i].path for m in conflicts for i in m) if on_label_conflict == "drop" else frozenset()
+    kept = [m for m in components if planned[m[0]].path not in dropped]
+    found = duplicates.report(planned, kept, class_names)
+    found["label_conflict_policy"] = on_label_conflict
+    if dropped:  # what was found, not what is left
+        everything = duplicates.report(planned, components, class_names)
+        found["label_conflicts"] = everything["label_conflicts"]
+        found["label_conflict_groups"] = everything["label_conflict_groups"]
+    found["label_conflict_documents_dropped"] = len(dropped)
+    seen = set()
+    for members in kept:
+        in_train = [i for i in members if planned[i].split == TRAIN]
+        for i in members:
+            if any(j != i for j in in_train):
+                seen.add(planned[i].path)
+    return Plan({p.path: p.split for p in planned}, frozenset(seen), dropped, found)
+
+
+def _with_seen(record: bytes, seen: bool) -> bytes:
+    example = tf.train.Example.FromString(record)
+    example.features.feature[SEEN_IN_TRAIN_KEY].int64_list.value.append(int(seen))
+    return example.SerializeToString(deterministic=True)
+
+
+def route_batch(staged, plan: Plan):
+    """One read batch, (index, [(path, label, record)]), to its records per split, with `seen_in_train` set.
+
+    Yields (split, (index, records)) and ('counts', 'split\\tlabel\\tn') in a stable order: a batch's records
+    keep their listing order within each split, so the files come out the same on any runner.
+    """
+    index, items = staged
+    records: dict[str, list[tuple[int, bytes]]] = collections.defaultdict(list)
+    for path, label, record in items:
+        if path in plan.dropped:
+            continue
+        records[plan.splits[path]].append((label, _with_seen(record, path in plan.seen_in_train)))
+    for split, labelled in sorted(records.items()):
+        for label, n in sorted(collections.Counter(label for label, _ in labelled).items()):
+            yield "counts", f"{split}\t{label}\t{n}"
+        yield split, (index, [r for _, r in labelled])
