@@ -21,13 +21,13 @@ import collections
 import dataclasses
 import functools
 import hashlib
-import re
-import string
 from collections.abc import Iterable
 
 import mmh3
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
+
+from models.corpus_profile import content_tokens
 
 SHINGLE_WORDS = 5
 NUM_PERM = 64  # signature length: the Jaccard estimate's standard error is about 0.06 at 0.8
@@ -37,12 +37,6 @@ NEAR_THRESHOLD = 0.8
 # near pairs at 0.89 (tests/data/test_split_plan.py); a false candidate costs one signature comparison.
 LSH_BANDS = (16, 4)
 SCHEME = "affine32"  # datasketch 2's permutation scheme for 32-bit hashes (mmh3's)
-_PUNCTUATION = re.compile(f"[{re.escape(string.punctuation)}]")
-
-
-def content_tokens(text: str) -> list[str]:
-    """The tokens of models/preprocessing.standardize, in Python (a test checks that both agree)."""
-    return _PUNCTUATION.sub("", text.lower().replace("<br />", " ")).split()
 
 
 def _hash32(shingle: bytes) -> int:
@@ -73,9 +67,11 @@ def _permutations():
 
 def fingerprint(path: str, split: str, label: int, text: str) -> Fingerprint:
     tokens = content_tokens(text)
-    key = hashlib.sha256(" ".join(tokens).encode("utf-8")).hexdigest()[:32]
     if not tokens:
-        return Fingerprint(path, split, label, key, ())
+        # No token ("!!!", "..."): standardized, every such text would be one. Their raw text keys them, so
+        # only copies of one file are twins.
+        return Fingerprint(path, split, label, "raw:" + hashlib.sha256(text.strip().encode()).hexdigest()[:28], ())
+    key = hashlib.sha256(" ".join(tokens).encode("utf-8")).hexdigest()[:32]
     n = min(SHINGLE_WORDS, len(tokens))
     shingles = [" ".join(tokens[i : i + n]).encode("utf-8") for i in range(len(tokens) - n + 1)]
     m = MinHash(num_perm=NUM_PERM, seed=1, hashfunc=_hash32, scheme=SCHEME, permutations=_permutations())

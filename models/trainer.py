@@ -31,6 +31,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras
 
+from models import corpus_profile
 from models import model as model_lib
 from models.features import CLASS_NAMES_FILE, LABEL_KEY, TEXT_KEY, TOKEN_IDS_KEY
 from models.preprocessing import tokenize as tokenize_text
@@ -209,21 +210,12 @@ def export_serving_model(
         f.write(json.dumps(class_names))
 
 
-def run_fn(fn_args) -> None:
-    """TFX Trainer entry point."""
-    settings = TrainSettings.from_custom_config(fn_args.custom_config)
-    tf_keras.utils.set_random_seed(settings.seed)
-    tf.config.experimental.enable_op_determinism()
-
-    tft_output = tft.TFTransformOutput(fn_args.transform_output)
-    class_names = class_names_for(fn_args.train_files)
-    train_ds = make_dataset(fn_args.train_files, tft_output, settings, shuffle=True)
-    eval_ds = make_dataset(fn_args.eval_files, tft_output, settings, shuffle=False)
-
+def train_model(settings: TrainSettings, num_classes: int, train_ds, eval_ds, log_dir: str | None = None, verbose=2):
+    """The recipe's model, trained as the Trainer trains it (also the label audit's folds: pipeline/audit.py)."""
     strategy = model_lib.choose_strategy(settings.devices)
     with strategy.scope():
         model = model_lib.build_model(
-            num_classes=len(class_names),
+            num_classes=num_classes,
             embedding_rows=settings.embedding_rows,
             max_len=settings.max_len,
             embedding_dim=settings.embedding_dim,
@@ -235,7 +227,7 @@ def run_fn(fn_args) -> None:
             embedding_learning_rate=settings.embedding_learning_rate,
             pooling=settings.pooling,
         )
-    callbacks = [tf_keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)]
+    callbacks = [tf_keras.callbacks.TensorBoard(log_dir=log_dir)] if log_dir else []
     if settings.early_stopping_patience > 0:
         callbacks.append(
             tf_keras.callbacks.EarlyStopping(
@@ -243,5 +235,23 @@ def run_fn(fn_args) -> None:
             )
         )
     if settings.epochs > 0:
-        model.fit(train_ds, validation_data=eval_ds, epochs=settings.epochs, callbacks=callbacks, verbose=2)
+        model.fit(train_ds, validation_data=eval_ds, epochs=settings.epochs, callbacks=callbacks, verbose=verbose)
+    return model
+
+
+def run_fn(fn_args) -> None:
+    """TFX Trainer entry point."""
+    settings = TrainSettings.from_custom_config(fn_args.custom_config)
+    tf_keras.utils.set_random_seed(settings.seed)
+    tf.config.experimental.enable_op_determinism()
+
+    tft_output = tft.TFTransformOutput(fn_args.transform_output)
+    class_names = class_names_for(fn_args.train_files)
+    train_ds = make_dataset(fn_args.train_files, tft_output, settings, shuffle=True)
+    eval_ds = make_dataset(fn_args.eval_files, tft_output, settings, shuffle=False)
+
+    model = train_model(settings, len(class_names), train_ds, eval_ds, fn_args.model_run_dir)
     export_serving_model(model, tft_output, class_names, fn_args.serving_model_dir, settings)
+    # The training split's profile travels with the model: the next run's drift is measured against it.
+    profile_dir = os.path.join(fn_args.serving_model_dir, "assets.extra", corpus_profile.PROFILE_DIR)
+    corpus_profile.write(profile_dir, *corpus_profile.profile_examples(fn_args.train_files, class_names))

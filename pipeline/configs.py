@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from components.corpus_layout import ON_LABEL_CONFLICT
+from models import corpus_profile
 from models.recipe import knob
 
 # The project's own root: schemas and component modules are found relative
@@ -137,8 +138,15 @@ class IngestConfig:
     read_batch_size: int = 500
     # Drop: the pipeline cannot tell which label is right (components/split_plan.py says why this default).
     on_label_conflict: str = knob("drop", "documents with one text under two labels: drop, keep or fail")
+    # Off by default: a changed corpus is reported (the summary, the report), and stops a run only when asked.
+    max_drift: str = knob(
+        "",
+        "stop before Transform when the train split drifted from the served model's: MEASURE=LIMIT,... "
+        "(measures: label_linf, word_count_js, token_js, oov_rate)",
+    )
 
     def validate(self) -> None:
+        corpus_profile.parse_limits(self.max_drift)  # a ValueError naming --max-drift and what is wrong
         if self.on_label_conflict not in ON_LABEL_CONFLICT:
             raise ValueError(
                 f"--on-label-conflict (IngestConfig.on_label_conflict) must be one of {', '.join(ON_LABEL_CONFLICT)}, "

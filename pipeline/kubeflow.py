@@ -16,7 +16,7 @@ backend's source (kubeflow/pipelines, backend/src/v2):
   * No cache may serve a stale step. The backend never runs TFX's
     `lifecycle.preCacheCheck` hook, so ExampleGen's cache key would be its
     parameters alone, blind to the corpus; caching is off for ExampleGen and
-    for ServedModelBaseline (whose answer depends on the serving destination).
+    for ServedModelBaseline and DriftCheck (whose answers depend on the serving destination).
   * Artifact URIs must be gs://, s3:// or minio:// (the launcher's
     LocalPathForURI; objectstore.ParseBucketPathToConfig refuses anything else).
     For s3:// every step gets the endpoint as environment variables and its keys
@@ -126,7 +126,7 @@ def resource_spec(r: Resources):
 # ---------------------------------------------------------------------------- compile
 
 # Component ids whose KFP tasks must never be served from KFP's cache (see the module docstring).
-UNCACHED_COMPONENTS = (ids.EXAMPLE_GEN, ids.BASELINE)
+UNCACHED_COMPONENTS = (ids.EXAMPLE_GEN, ids.BASELINE, ids.DRIFT_CHECK)
 OBJECT_STORE_SCHEMES = ("gs://", "s3://", "minio://")
 
 

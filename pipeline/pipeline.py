@@ -18,6 +18,7 @@ from components import corpus_layout
 from components.atomic_pusher import AtomicPusher
 from components.curated_schema_gen import CuratedSchemaGen
 from components.directory_example_gen import DirectoryExampleGen, IngestSettings
+from components.drift_check import DriftCheck
 from components.evaluator import ServedBaselineEvaluator
 from components.served_model_baseline import ServedModelBaseline
 from components.strict_example_validator import StrictExampleValidator
@@ -37,8 +38,10 @@ EXAMPLE_GEN_CODE = (
     "components/directory_example_gen.py",
     "components/duplicates.py",
     "components/split_plan.py",
+    "models/corpus_profile.py",
     "models/features.py",
 )
+DRIFT_CHECK_CODE = ("components/drift_check.py", "models/corpus_profile.py", "models/features.py")
 TRANSFORM_CODE = ("models/preprocessing.py", "models/features.py", "models/recipe.py")
 EVALUATOR_CODE = (
     "models/evaluation.py",
@@ -48,6 +51,7 @@ EVALUATOR_CODE = (
 )
 EVALUATION_RECORDS = "evaluation_records"  # under the pipeline root
 TRAINER_CODE = (
+    "models/corpus_profile.py",
     "models/preprocessing.py",
     "models/model.py",
     "models/trainer.py",
@@ -132,8 +136,16 @@ def create_pipeline(
                 "code_version": configs.code_fingerprint(*TRANSFORM_CODE),
             },
         ).with_id(ids.TRANSFORM)
-        # Bad data never reaches Transform: it waits for the validator's verdict.
+        # Drift against the served model's training split: measured, and with --max-drift a stop.
+        drift_check = DriftCheck(
+            examples=example_gen.outputs["examples"],
+            serving_dir=serving_dir,
+            max_drift=ingest.max_drift,
+            code_version=configs.code_fingerprint(*DRIFT_CHECK_CODE),
+        ).with_id(ids.DRIFT_CHECK)
+        # Bad data never reaches Transform: it waits for the validator's verdict and the drift check.
         transform_component.add_upstream_node(example_validator)
+        transform_component.add_upstream_node(drift_check)
 
         trainer = tfx.components.Trainer(
             run_fn=RUN_FN,
@@ -172,7 +184,7 @@ def create_pipeline(
                 filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_dir)
             ),
         ).with_id(ids.LOCAL_PUSHER if local else ids.OBJECT_STORE_PUSHER)
-        components += [transform_component, trainer, baseline, evaluator, pusher]
+        components += [drift_check, transform_component, trainer, baseline, evaluator, pusher]
 
     return tfx_pipeline.Pipeline(
         pipeline_name=pipeline_name,

@@ -10,7 +10,13 @@ import sys
 
 from pipeline import component_ids as ids
 from pipeline.mlmd import component_executions, latest_run_id, output_artifacts, sqlite_store
-from pipeline.tfma_results import confusion_matrix, evaluation_metrics, validation_failures
+from pipeline.tfma_results import (
+    confusion_matrix,
+    evaluation_metrics,
+    unseen_accuracy,
+    unseen_line,
+    validation_failures,
+)
 
 
 def format_table(rows: list[dict]) -> str:
@@ -50,6 +56,14 @@ def build_summary(
             }
     from models.features import REPORT_FILE
 
+    if ids.DRIFT_CHECK in done:
+        from components.drift_check import DRIFT_FILE
+
+        for artifact in output_artifacts(store, done[ids.DRIFT_CHECK]["execution_id"]):
+            path = os.path.join(artifact.uri, DRIFT_FILE)
+            if os.path.isfile(path):
+                with open(path) as f:
+                    summary["drift"] = {**json.load(f), "file": path}
     for row in rows:
         if row["component"] == ids.EXAMPLE_GEN and row["state"] in ("ran", "cached"):
             for artifact in output_artifacts(store, row["execution_id"]):
@@ -88,6 +102,7 @@ def evaluation_summary(store, execution_id: int, class_names: list[str]) -> dict
                     "overall": overall,
                     "slices": metrics,
                     "failures": validation_failures(artifact.uri, class_names),
+                    "unseen": unseen_accuracy(metrics, accuracy_metric_name(len(class_names))),
                 }
             )
             if len(class_names) > 2:
@@ -118,6 +133,10 @@ def print_summary(summary: dict) -> None:
             from components.duplicates import summary_line
 
             print(summary_line(ingestion["duplicates"]))
+    if summary.get("drift"):
+        from components.drift_check import summary_line as drift_line
+
+        print(drift_line(summary["drift"]))
     evaluation = summary.get("evaluation")
     if evaluation:
         overall = evaluation.get("overall", {})
@@ -127,6 +146,8 @@ def print_summary(summary: dict) -> None:
             if "(" not in k and v is not None
         )
         print(f"test metrics: {shown}")
+        if evaluation.get("unseen"):
+            print(unseen_line(evaluation["unseen"], evaluation.get("test_accuracy")))
         compared = {k: v for k, v in overall.items() if k.endswith("(baseline)") or k.endswith("(diff)")}
         if compared:
             print(

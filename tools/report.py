@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 
 from pipeline import mlmd
+from tools import report_data_checks as data_checks
 from tools import report_figures, review_facts
 from tools import report_sections as sections
 from tools.evaluations import find_evaluation, fmt, slices_table
@@ -116,11 +117,14 @@ color:{verdict_color}}} li.fail{{color:#c33}} .meta{{color:#555}}</style></head>
 <ul>{checks}</ul>
 <h2>Overall (test split)</h2>
 {sections.html_table(["metric", "candidate", "baseline", "diff", "bound"], overall_rows(overall, facts))}
+{sections.unseen_html(table, class_names)}
 {sections.per_class_html(matrix, class_names, images)}
 {sections.thresholds_html(table, class_names, images)}
 {sections.slices_html(table, class_names, own, images)}
 {sections.training_html(facts, images)}
 {sections.ingestion_html(facts["ingestion"])}
+{data_checks.drift_html(store, evaluator)}
+{data_checks.audit_html(store, examples)}
 {sections.why_html(why, class_names)}
 </body></html>
 """

@@ -235,13 +235,44 @@ Evaluator fast). The dashed line is the overall slice's bound; slices are for lo
 {slices_table_html(evaluation_table, class_names, own)}"""
 
 
+def unseen_html(table: dict, class_names: list[str]) -> str:
+    """The test accuracy without the documents that have a twin in train, beside the overall one."""
+    from models.evaluation import accuracy_metric_name
+    from pipeline.tfma_results import unseen_accuracy, unseen_line
+
+    accuracy = accuracy_metric_name(len(class_names))
+    metrics = {
+        s["slice"]: {"example_count": s["example_count"], **{m: v["value"] for m, v in s["metrics"].items()}}
+        for s in table["slices"]
+    }
+    figures = unseen_accuracy(metrics, accuracy)
+    if figures is None:
+        return "<p>No <code>seen_in_train</code> slice: this evaluation predates it.</p>"
+    line = unseen_line(figures, metrics["overall"].get(accuracy))
+    return f"<p><b>{_E(line[0].upper() + line[1:])}.</b> A twin is an exact or near duplicate (Ingestion, below).</p>"
+
+
 def ingestion_html(ingest: dict) -> str:
+    from components.duplicates import summary_line
+
     reasons: dict[str, int] = {}
     for s in ingest.get("skipped", []):
         reasons[s["reason"]] = reasons.get(s["reason"], 0) + 1
     skipped = [[_E(r), str(n)] for r, n in sorted(reasons.items())]
     root = _E(str(ingest.get("corpus_root", "?")))
+    found = ingest.get("duplicates")
+    duplicates = ""
+    if found:
+        conflicts = [
+            [_E(", ".join(f"{d['path']} ({d['class']})" for d in group))] for group in found["label_conflict_groups"]
+        ]
+        policy = found.get("label_conflict_policy", "keep")
+        duplicates = f"""<p>{_E(summary_line(found))}. {len(found["exact_groups"])} exact and
+{len(found["near_groups"])} near groups are listed with their files in <code>ingestion_report.json</code>.
+Label conflicts: {_E(policy)} ({found.get("label_conflict_documents_dropped", 0)} documents dropped).</p>
+{html_table(["label conflict (one text, two labels)"], conflicts[:20]) if conflicts else ""}"""
     return f"""<h2>Ingestion</h2>
 <p>{ingest.get("documents", "?")} documents ingested from <code>{root}</code>; {len(ingest.get("skipped", []))} files
 skipped, {len(ingest.get("decoded_with_fallback", []))} decoded with a fallback.</p>
-{html_table(["skipped because", "files"], skipped)}"""
+{html_table(["skipped because", "files"], skipped)}
+{duplicates}"""

@@ -63,6 +63,7 @@ def test_example_gen_and_the_baseline_are_never_served_from_kfps_cache(imdb_job)
     caching = {name: t.get("cachingOptions", {}).get("enableCache", False) for name, t in tasks(imdb_job).items()}
     assert caching.pop("DirectoryExampleGen") is False
     assert caching.pop("ServedModelBaseline") is False
+    assert caching.pop("DriftCheck") is False  # its reference is the served model, read at run time
     assert all(caching.values()), caching  # every other step may be cached
 
 
@@ -86,7 +87,7 @@ def test_spec_has_the_local_pipelines_components_and_dependencies(imdb_job, tmp_
 
 def test_every_executor_uses_the_configured_image_and_command(imdb_job):
     containers = [e["container"] for e in executors(imdb_job).values()]
-    assert len(containers) == len(tasks(imdb_job)) == 9
+    assert len(containers) == len(tasks(imdb_job)) == 10
     assert {c["image"] for c in containers} == {IMAGE}
     assert all(c["command"] == list(kubeflow.CONTAINER_COMMAND) for c in containers)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 
 import pytest
-import tensorflow as tf
 
 from components import duplicates
 from components.duplicates import find_duplicates, fingerprint
@@ -16,14 +15,6 @@ WORDS = [f"w{i}" for i in range(400)]
 def review(seed: int, words: int = 120) -> str:
     rng = random.Random(seed)
     return " ".join(rng.choice(WORDS) for _ in range(words)) + "."
-
-
-def test_the_python_tokens_are_the_pipelines_standardization():
-    from models.preprocessing import standardize
-
-    texts = ["Great MOVIE!<br />Loved it...", "it's (really) 10/10", "  a\tb \n c  ", "<br /><br />", "!!!"]
-    tf_tokens = [row.numpy().decode().split() for row in standardize(tf.constant(texts))]
-    assert [duplicates.content_tokens(t) for t in texts] == tf_tokens
 
 
 def test_exact_duplicates_under_other_names_case_and_punctuation_are_one_group():
@@ -76,3 +67,14 @@ def test_short_and_empty_texts_have_fingerprints(text):
     p = fingerprint("train/a/1.txt", "train", 0, text)
     assert bool(p.signature) == bool(duplicates.content_tokens(text))
     assert duplicates.Fingerprint.from_json(p.to_json()) == p
+
+
+def test_documents_without_tokens_are_twins_only_of_copies_of_their_own_text():
+    prints = [
+        fingerprint("train/pos/a.txt", "train", 1, "!!!"),
+        fingerprint("train/neg/b.txt", "train", 0, "???"),
+        fingerprint("test/neg/c.txt", "test", 0, " ??? \n"),
+    ]
+    found = find_duplicates(prints, ["neg", "pos"])
+    assert [[m["path"] for m in g] for g in found["exact_groups"]] == [["test/neg/c.txt", "train/neg/b.txt"]]
+    assert found["label_conflicts"] == 0

@@ -25,6 +25,7 @@ TASKS = (
     "ImportSchemaGen",
     "StatisticsGen",
     "StrictExampleValidator",
+    "DriftCheck",
     "Transform",
     "Trainer",
     "ServedModelBaseline",
