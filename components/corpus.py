@@ -115,7 +115,7 @@ def check_every_split_gets_each_class(
                 f"class '{name}' would have no documents in some split: {where} holds {listed[label]} readable "
                 f"file(s), and {len(cuts)} splits ({shares}) take a share of them by a hash of each document. "
                 "Add documents to that class (a few dozen give every split its share), "
-                f"or give the corpus a {' and a '.join(held_out)} folder of its own"
+                f"or give the corpus its own {' and '.join(held_out)} folder"
             )
 
 

@@ -114,7 +114,7 @@ class Executor(BaseExecutor):
             raise DriftError(
                 f"the training split drifted from the served model's ({drift['served_version']}): "
                 f"{'; '.join(drift['exceeded'])} (--max-drift). Check the corpus; to train on it anyway, "
-                "raise those limits or leave --max-drift out"
+                f"raise those limits or leave --max-drift out. All measures: {summary_line(drift)}"
             )
 
 

@@ -68,7 +68,7 @@ LAYOUT_PROBLEMS = {
     "empty class folder in test": (_emptied("test", "neg"), "test/neg", "has no documents; add documents"),
     "train and test classes differ": (_class_mismatch, "test", "only in train: ['pos']; only in test: ['positive']"),
     "class folder beside train/": (_class_beside_train, "", "and other folders (neutral/) beside them"),
-    "class of one file": (_one_file_class, "train/pos", "would have no documents in split 'eval'"),
+    "class of one file": (_one_file_class, "train/pos", "would have no documents in some split"),
     "validation classes differ": (
         _validation_class_mismatch,
         "val",

@@ -44,9 +44,9 @@ def test_a_changed_class_balance_is_reported_and_max_drift_stops_the_run_before_
 def test_audit_ranks_planted_flipped_labels_above_clean_ones(tmp_path, capsys):
     root = make_corpus(tmp_path / "flipped", n_train=60, n_test=20)
     flipped = []
-    for path in sorted((root / "train" / "pos").iterdir())[:8]:  # pos reviews filed under neg
-        path.rename(root / "train" / "neg" / f"flipped-{path.name}")
-        flipped.append(f"train/neg/flipped-{path.name}")
+    for path in sorted((root / "train" / "pos").iterdir())[:8]:  # pos reviews filed under neg (ratings 7-10)
+        path.rename(root / "train" / "neg" / path.name)
+        flipped.append(f"train/neg/{path.name}")
     args = ["--data-dir", str(root), "--work-dir", str(tmp_path / "runs"), *TINY_RUN_SETTINGS]
     code, s = run_cli(tmp_path, args, "--epochs", "15", "--min-accuracy", "0.5")
     assert code == 0, s["failure"]
@@ -55,13 +55,12 @@ def test_audit_ranks_planted_flipped_labels_above_clean_ones(tmp_path, capsys):
     printed = capsys.readouterr().out
     (audit_dir,) = (tmp_path / "runs" / "flipped" / "audits").iterdir()
     rows = list(csv.DictReader(open(audit_dir / audit.ISSUES_FILE)))
-    audited = {f for f in flipped if f in open(audit_dir / audit.ISSUES_FILE).read()} or set(flipped)
     ranks = {r["file"]: int(r["rank"]) for r in rows}
     found = [f for f in flipped if f in ranks]
     # Most flips are found, and they lead the ranking: clean files come after them.
     assert len(found) >= 5, (found, rows[:10])
     assert sorted(ranks[f] for f in found) == list(range(1, len(found) + 1)), rows[:12]
-    assert all(r["suggested"] == "pos" for r in rows if r["file"] in audited)
+    assert all(r["suggested"] == "pos" for r in rows if r["file"] in found)
     assert "suspect labels of" in printed and found[0] in printed
     store = mlmd.sqlite_store(str(tmp_path / "runs" / "flipped" / "metadata.sqlite"))
     (execution,) = store.get_executions_by_type(audit.AUDIT_TYPE)
