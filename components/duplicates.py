@@ -198,6 +198,7 @@ def summary_line(duplicates: dict) -> str:
     dropped = duplicates.get("label_conflict_documents_dropped", 0)
     return (
         f"duplicates: {within}, test documents with a twin in train {duplicates['test_with_train_twin_exact']} "
-        f"(exact) / {duplicates['test_with_train_twin_near']} (near), label conflicts {duplicates['label_conflicts']}"
+        f"(exact) / {duplicates['test_with_train_twin_near']} (near), in eval {duplicates['test_with_eval_twin_exact']}"
+        f" / {duplicates['test_with_eval_twin_near']}, label conflicts {duplicates['label_conflicts']}"
         + (f" ({dropped} documents dropped)" if dropped else "")
     )

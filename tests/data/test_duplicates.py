@@ -58,7 +58,8 @@ def test_a_duplicate_pair_with_two_labels_is_a_label_conflict():
     assert {m["class"] for m in found["label_conflict_groups"][0]} == {"neg", "pos"}
     line = duplicates.summary_line(found)
     assert line == (
-        "duplicates: within train 1, test documents with a twin in train 0 (exact) / 0 (near), label conflicts 1"
+        "duplicates: within train 1, test documents with a twin in train 0 (exact) / 0 (near), in eval 0 / 0, "
+        "label conflicts 1"
     )
 
 
