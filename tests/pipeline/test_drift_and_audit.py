@@ -6,8 +6,11 @@ import csv
 import os
 import shutil
 
-from pipeline import audit, mlmd
-from tests.helpers import TINY_RUN_SETTINGS, make_corpus, run_cli
+from components.corpus import split_for
+from components.corpus_layout import split_cuts
+from components.duplicates import fingerprint
+from pipeline import audit, configs, mlmd
+from tests.helpers import TINY_RUN_SETTINGS, make_corpus, run_cli, write_doc
 
 
 def states(summary) -> dict[str, str]:
@@ -41,15 +44,24 @@ def test_a_changed_class_balance_is_reported_and_max_drift_stops_the_run_before_
     assert sorted(os.listdir(tiny_run.serving)) == served
 
 
-def test_audit_ranks_planted_flipped_labels_above_clean_ones(tmp_path, capsys):
+def test_audit_ranks_planted_flipped_labels_above_clean_ones_and_test_twins_are_the_seen_slice(tmp_path, capsys):
     root = make_corpus(tmp_path / "flipped", n_train=60, n_test=20)
     flipped = []
     for path in sorted((root / "train" / "pos").iterdir())[:8]:  # pos reviews filed under neg (ratings 7-10)
         path.rename(root / "train" / "neg" / path.name)
         flipped.append(f"train/neg/{path.name}")
+    # Two test files copied from train files that the split plan keeps in train: the seen_in_train slice.
+    cuts = split_cuts(configs.IngestConfig().eval_percent, None)
+    for name in ("neg", "pos"):
+        sources = sorted((root / "train" / name).iterdir())
+        source = next(p for p in sources if split_for(fingerprint("", "", 0, p.read_text()).key, cuts) == "train")
+        write_doc(root / "test" / name / f"9{source.name}", source.read_text().upper())  # IMDB names: <id>_<rating>
     args = ["--data-dir", str(root), "--work-dir", str(tmp_path / "runs"), *TINY_RUN_SETTINGS]
     code, s = run_cli(tmp_path, args, "--epochs", "15", "--min-accuracy", "0.5")
     assert code == 0, s["failure"]
+    assert s["ingestion"]["duplicates"]["test_with_train_twin_exact"] == 2
+    unseen = s["evaluation"]["unseen"]
+    assert unseen["seen_count"] == 2 and unseen["unseen_count"] == s["evaluation"]["overall"]["example_count"] - 2
     capsys.readouterr()
     assert audit.main(["labels", "--name", "flipped", "--work-dir", str(tmp_path / "runs"), "--folds", "3"]) == 0
     printed = capsys.readouterr().out
