@@ -50,20 +50,30 @@ def served_profile_dir(serving_dir: str) -> str | None:
     return os.path.join(versions[-1], "assets.extra", corpus_profile.PROFILE_DIR) if versions else None
 
 
+_STATE_SEPARATOR = " sha256:"
+
+
 def served_state(serving_dir: str) -> str:
-    """The newest served version and its profile's digest: what the measures depend on besides the corpus."""
+    """The newest served version's profile folder and digest: what the measures depend on besides the corpus."""
     folder = served_profile_dir(serving_dir)
     if folder is None:
         return NOTHING_SERVED
-    return f"{folder} sha256:{folder_digest(folder) if fileio.isdir(folder) else 'none'}"
+    return f"{folder}{_STATE_SEPARATOR}{folder_digest(folder) if fileio.isdir(folder) else 'none'}"
 
 
-def measure(examples_uri: str, serving_dir: str, limits: dict[str, float]) -> tuple[dict, tuple]:
-    """(drift.json's content, this corpus's profile) for the train split of the Examples at `examples_uri`."""
+def measure(examples_uri: str, serving_dir: str, limits: dict[str, float], state: str = "") -> tuple[dict, tuple]:
+    """(drift.json's content, this corpus's profile) for the train split of the Examples at `examples_uri`.
+
+    `state`: the driver's served_state where it ran (local runner), so the measure uses the version the cache
+    key names; "" (Kubeflow): the newest version now.
+    """
     with fileio.open(os.path.join(examples_uri, CLASS_NAMES_FILE)) as f:
         class_names = json.load(f)
     current = corpus_profile.profile_examples([os.path.join(examples_uri, "Split-train", "*")], class_names)
-    folder = served_profile_dir(serving_dir)
+    if state:
+        folder = None if state == NOTHING_SERVED else state.rsplit(_STATE_SEPARATOR, 1)[0]
+    else:
+        folder = served_profile_dir(serving_dir)
     reference = corpus_profile.read(folder) if folder else None
     result: dict = {"served_version": os.path.dirname(os.path.dirname(folder)) if folder else None, "limits": limits}
     if reference is None:
@@ -105,7 +115,8 @@ class Executor(BaseExecutor):
         examples = artifact_utils.get_single_instance(input_dict["examples"])
         output = artifact_utils.get_single_instance(output_dict["drift"])
         limits = corpus_profile.parse_limits(exec_properties.get("max_drift") or "")
-        drift, current = measure(examples.uri, exec_properties["serving_dir"], limits)
+        state = exec_properties.get("served_state") or ""
+        drift, current = measure(examples.uri, exec_properties["serving_dir"], limits, state)
         corpus_profile.write(os.path.join(output.uri, corpus_profile.PROFILE_DIR), *current)
         with fileio.open(os.path.join(output.uri, DRIFT_FILE), "w") as f:
             f.write(json.dumps(drift, indent=2))

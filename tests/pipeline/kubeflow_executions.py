@@ -8,6 +8,8 @@ nothing.
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -140,4 +142,10 @@ def check_second_execution_refuses_a_worse_candidate(kfp, s3):
     kfp.backend.store.download(second.tasks["Evaluator"].artifacts["evaluation"].uri, local_copy)
     failures = tfma_results.validation_failures(str(local_copy))
     assert len(failures) == 1 and "no-regression limit" in failures[0], failures
+    # DriftCheck read the served model's training profile from s3:// (the same corpus: no drift).
+    drift_copy = kfp.base / "second-drift"
+    kfp.backend.store.download(second.tasks["DriftCheck"].artifacts["drift"].uri, drift_copy)
+    drift = json.loads((drift_copy / "drift.json").read_text())
+    assert os.path.basename(drift["served_version"]) == os.path.basename(served.rstrip("/"))
+    assert drift["measures"]["label_linf"] == drift["measures"]["token_js"] == 0.0, drift["measures"]
     return second
