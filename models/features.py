@@ -9,6 +9,8 @@ use the same names. A name changes here, and in the schemas, or nowhere.
 TEXT_KEY = "text"  # the document, UTF-8
 LABEL_KEY = "label"  # the class's index in the class list
 TOKEN_IDS_KEY = "token_ids"  # Transform's output: the model's input
+TOKEN_WEIGHTS_KEY = "token_weights"  # Transform's output with weighting tfidf: each id's weight, the model's input
+TOKEN_TEXTS_KEY = "token_texts"  # Transform's output: the term each id stands for (explanations)
 PATH_KEY = "path"  # a document to label: its path relative to the folder (no label)
 WORD_COUNT_KEY = "word_count"
 LENGTH_BUCKET_KEY = "length_bucket"

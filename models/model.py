@@ -2,8 +2,13 @@
 
     padded ids (max_len N): Embedding -> Dropout -> pool (MeanOfTokens) -> Dropout -> Dense (logits)
     whole documents (max_len 0, ragged ids): MeanEmbedding (lookup, Dropout, pool) -> Dropout -> Dense
+    weighted ids (Transform's tfidf weighting): MeanEmbedding (lookup, Dropout, weighted sum) -> Dropout -> Dense
 
-The pool is the mean of the token vectors, or their sum over sqrt(count) (POOLINGS).
+The pool is the mean of the token vectors, or their sum over sqrt(count) (POOLINGS), or with
+weights their weighted sum. The weights (models/preprocessing.py) are a TF-IDF linear model's, of
+unit L2 norm per document, so a weighted model is that linear model with its weight matrix
+factored through the embedding: it learns what the baseline learns, and its table is shared
+across terms (bench/NOTES.md, issue 29).
 
 One logit and binary cross-entropy for two classes; one logit per class and
 sparse categorical cross-entropy for more.
@@ -24,6 +29,7 @@ from collections.abc import Sequence
 import tensorflow as tf
 import tf_keras
 
+from models.features import TOKEN_IDS_KEY, TOKEN_WEIGHTS_KEY
 from models.recipe import EMBEDDING_OPTIMIZERS, POOLINGS, TrainConfig
 
 # Adagrad divides a row's step by sqrt(accumulator); Keras' default start of 0.1 suits gradients near 1.
@@ -45,13 +51,21 @@ def build_model(
     embedding_optimizer: str = TrainConfig.embedding_optimizer,
     embedding_learning_rate: float = TrainConfig.embedding_learning_rate,
     pooling: str = TrainConfig.pooling,
+    weighted: bool = False,  # the input is {token_ids, token_weights} (Transform's tfidf weighting)
 ) -> tf_keras.Model:
     if num_classes < 2:
         raise ValueError(f"a classifier needs at least two classes, got {num_classes}")
     if pooling not in POOLINGS:
         raise ValueError(f"--pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
     binary = num_classes == 2
-    if max_len > 0:
+    if weighted:
+        ragged = max_len == 0
+        shape = (max_len or None,)
+        token_ids = tf_keras.Input(shape=shape, dtype=tf.int64, ragged=ragged, name=TOKEN_IDS_KEY)
+        weights = tf_keras.Input(shape=shape, dtype=tf.float32, ragged=ragged, name=TOKEN_WEIGHTS_KEY)
+        x = MeanEmbedding(embedding_rows, embedding_dim, dropout, pooling, name="embedding")((token_ids, weights))
+        token_ids = {TOKEN_IDS_KEY: token_ids, TOKEN_WEIGHTS_KEY: weights}
+    elif max_len > 0:
         token_ids = tf_keras.Input(shape=(max_len,), dtype=tf.int64, name="token_ids")
         x = tf_keras.layers.Embedding(embedding_rows, embedding_dim, mask_zero=mask_padding, name="embedding")(
             token_ids
@@ -137,7 +151,8 @@ class MeanEmbedding(tf_keras.layers.Layer):
     """Ragged token ids -> the average of their embeddings (dropout on each), 0 for a row with no ids.
 
     The whole-document input: nothing is padded or cut, so the average is over
-    every token of the document, however long. The lookup is a gather, whose
+    every token of the document, however long. Given (ids, weights), ragged or
+    padded with weight 0, the weighted sum instead. The lookup is a gather, whose
     gradient is row-sparse (IndexedSlices) for SplitOptimizerModel.
     """
 
@@ -154,7 +169,14 @@ class MeanEmbedding(tf_keras.layers.Layer):
         )
         super().build(input_shape)
 
-    def call(self, token_ids: tf.RaggedTensor, training=None):
+    def call(self, token_ids, training=None):
+        if isinstance(token_ids, (tuple, list)):
+            ids, weights = token_ids
+            if not isinstance(ids, tf.RaggedTensor):  # padded: the padding's weight is 0
+                ids, weights = tf.RaggedTensor.from_tensor(ids), tf.RaggedTensor.from_tensor(weights)
+            vectors = self.dropout(tf.gather(self.embeddings, ids.flat_values), training=training)
+            weighted = vectors * weights.flat_values[:, None]
+            return tf.math.unsorted_segment_sum(weighted, ids.value_rowids(), ids.nrows())
         vectors = self.dropout(tf.gather(self.embeddings, token_ids.flat_values), training=training)
         sums = tf.math.unsorted_segment_sum(vectors, token_ids.value_rowids(), token_ids.nrows())
         return sums / divisor(tf.cast(token_ids.row_lengths(), vectors.dtype)[:, None], self.pooling)
@@ -209,7 +231,13 @@ class MeanOfTokens(tf_keras.layers.Layer):
 
 
 def token_count(token_ids) -> tf.Tensor:
-    """[batch] int64: the positions that hold a token (not padding); 0 for a document with no tokens."""
+    """[batch] int64: the positions that hold a token (not padding; with weights, a weight above 0); 0 for a
+    document with no tokens (or none the model knows)."""
+    if isinstance(token_ids, dict):
+        weights = token_ids[TOKEN_WEIGHTS_KEY]
+        if isinstance(weights, tf.RaggedTensor):
+            return tf.reduce_sum(tf.cast(weights > 0, tf.int64), axis=1)
+        return tf.math.count_nonzero(weights, axis=1, dtype=tf.int64)
     if isinstance(token_ids, tf.RaggedTensor):
         return token_ids.row_lengths()
     return tf.math.count_nonzero(token_ids, axis=1, dtype=tf.int64)
@@ -225,9 +253,17 @@ def token_contributions(model: tf_keras.Model, token_ids, mask_padding: bool, po
     contributions plus the bias sum to the logits
     (dropout is off at inference). A position of padding contributes 0 under
     mask_padding, and its embedding's share otherwise. Whole-document (ragged)
-    ids give a ragged [batch, (tokens), logits] result.
+    ids give a ragged [batch, (tokens), logits] result. With weights ({token_ids, token_weights}), each
+    position's weight is its own.
     """
     embedding, dense = model.get_layer("embedding"), model.get_layer("logits")
+    if isinstance(token_ids, dict):
+        ids, weights = token_ids[TOKEN_IDS_KEY], token_ids[TOKEN_WEIGHTS_KEY]
+        if isinstance(ids, tf.RaggedTensor):
+            per_token = tf.matmul(tf.gather(embedding.embeddings, ids.flat_values), dense.kernel)
+            return ids.with_flat_values(per_token * weights.flat_values[:, None]), dense.bias
+        per_position = tf.einsum("bld,dk->blk", tf.gather(embedding.embeddings, ids), dense.kernel)
+        return per_position * weights[:, :, None], dense.bias
     if isinstance(token_ids, tf.RaggedTensor):
         per_token = tf.matmul(tf.gather(embedding.embeddings, token_ids.flat_values), dense.kernel)
         counts = tf.cast(tf.gather(token_ids.row_lengths(), token_ids.value_rowids()), per_token.dtype)

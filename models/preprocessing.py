@@ -1,13 +1,29 @@
-"""Transform's module: the one text standardization, shared by training and serving.
+"""Transform's module: the one tokenization and weighting, shared by training and serving.
 
 The graph built here is saved by Transform and loaded into the exported model,
 so a served request goes through exactly these ops (no train/serving skew).
 
-Token ids follow Keras' TextVectorization: 0 is padding, 1 is out-of-vocabulary,
-2.. are the vocabulary's tokens by descending frequency in the training split,
-then (ngram_buckets) the hashed n-grams. A row holds the document's unigrams,
-then its bigrams (and so on). With max_len N the row is padded or cut to N
-ids; with max_len 0 it is the whole document, a ragged row with no padding.
+Tokenizers (TransformConfig.tokenizer; `tokens` below):
+  words       lowercase; markup (`<b>`, `<br />`, `&amp;`) removed; punctuation separates words
+              (`console.log(x)` -> console log x) but tokens that mean something in code stay whole
+              (`c++`, `c#`, `.net`, `::`, `->`, `=>`, `#include`); `!`, `?`, symbols and emoji are tokens;
+              each character of a script written without spaces (Chinese, Japanese, Thai, ...) is a token.
+  characters  the same tokens, and n-grams one order longer (character trigrams where words have no spaces).
+  auto        `characters` when at least CHARACTERS_FROM_SHARE of the training split's letters are in a
+              script written without spaces, else `words` (Transform measures it; the Trainer records it).
+  tutorial    the TensorFlow tutorial's standardization, exactly: lowercase, `<br />` to a space, ASCII
+              punctuation deleted, whitespace tokens.
+
+Ids follow Keras' TextVectorization: 0 is padding, 1 is out-of-vocabulary, 2.. the vocabulary's
+tokens (most frequent first), then `ngram_buckets` ids for the hashed n-grams. A row holds the
+document's unigrams, then its n-grams; with max_len N it is padded or cut to N ids, with 0 it is
+the whole document (ragged).
+
+Weighting (TransformConfig.weighting): `tfidf` lists each distinct term of a document once, with the
+weight a TF-IDF linear model gives it: (1 + log count) x idf, idf = ln((1 + n) / (1 + df)) + 1 from
+the training split's n documents, 0 for a term in fewer than MIN_DOCUMENT_FREQUENCY of them (and for
+out-of-vocabulary words), the row scaled to unit L2 norm. `none`: every occurrence, no weights (the
+model divides by the count: recipe.POOLINGS).
 """
 
 from __future__ import annotations
@@ -20,15 +36,27 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from models.features import LABEL_KEY, TEXT_KEY, TOKEN_IDS_KEY
+from models.features import LABEL_KEY, TEXT_KEY, TOKEN_IDS_KEY, TOKEN_TEXTS_KEY, TOKEN_WEIGHTS_KEY
 from models.recipe import TransformConfig
 
 VOCAB_NAME = "tokens"
+# Letters counted by script over the training split ("unspaced" / "spaced"): what `auto` chose from.
+LETTERS_BY_SCRIPT_NAME = "letters_by_script"
 PAD_ID, OOV_ID = 0, 1
 _RESERVED_IDS = 2
-
+# The baseline's min_df: a term seen in one training document is noise to a linear model (weight 0).
+MIN_DOCUMENT_FREQUENCY = 2
+# Scripts written without spaces between words (Unicode script names, as RE2's \p{...} knows them).
+UNSPACED_SCRIPTS = ("Han", "Hiragana", "Katakana", "Thai", "Lao", "Khmer", "Myanmar")
+CHARACTERS_FROM_SHARE = 0.5
 
 _PUNCTUATION = f"[{re.escape(string.punctuation)}]"
+_UNSPACED = "[" + "".join(rf"\p{{{s}}}" for s in UNSPACED_SCRIPTS) + "]"
+# HTML tags by name (not any `<...>`: `std::vector<int>` keeps its `int`) and character entities.
+_MARKUP_TAGS = "a|b|br|i|u|s|p|em|strong|div|span|code|pre|li|ul|ol|h[1-6]|img|hr|blockquote|font|table|tr|td|th"
+_MARKUP = rf"</?(?:{_MARKUP_TAGS}|sup|sub|tt|center|small|big)\b[^<>]*>|&(?:[a-z]+|#[0-9]+);"
+# Kept whole though made of punctuation; RE2 tries these before a lone punctuation mark.
+_CODE_TOKENS = r"\bc\+\+|\bc#|\bf#|\.net\b|#include\b|#define\b|::|->|=>|==|!=|<=|>=|&&|\|\||\+\+"
 
 
 def standardize(text: tf.Tensor) -> tf.Tensor:
@@ -38,13 +66,47 @@ def standardize(text: tf.Tensor) -> tf.Tensor:
     return tf.strings.regex_replace(no_breaks, _PUNCTUATION, "")
 
 
-def tokenize(text: tf.Tensor, ngrams: int = 1) -> tf.RaggedTensor:
-    """Whitespace tokens of the standardized text; with ngrams=2, bigrams follow the unigrams."""
-    tokens = tf.strings.split(standardize(text))
+def words(text: tf.Tensor) -> tf.RaggedTensor:
+    """The `words` tokens (module docstring) of each text."""
+    lowered = tf.strings.lower(text, encoding="utf-8")
+    no_markup = tf.strings.regex_replace(lowered, _MARKUP, " ")
+    # A code token, `!`, `?` or a symbol (\pS: + = $ < emoji) becomes a token; other punctuation (\pP) a space.
+    separated = tf.strings.regex_replace(no_markup, rf"({_CODE_TOKENS}|!|\?|\pS)|\pP", r" \1 ")
+    return tf.strings.split(tf.strings.regex_replace(separated, f"({_UNSPACED})", r" \1 "))
+
+
+def tokens(text: tf.Tensor, tokenizer: str) -> tf.RaggedTensor:
+    return tf.strings.split(standardize(text)) if tokenizer == "tutorial" else words(text)
+
+
+def ngrams_of(toks: tf.RaggedTensor, config: TransformConfig, characters) -> tf.RaggedTensor:
+    """The n-grams (n >= 2) of each row of tokens, shortest first; auto's extra order only when chosen."""
+    grams = [tf.strings.ngrams(toks, n, separator=" ") for n in range(2, config.ngrams + 1)]
+    if isinstance(characters, tf.Tensor):
+        n = config.ngrams + 1
+        grams.append(tf.cond(characters, lambda: tf.strings.ngrams(toks, n, separator=" "), lambda: toks[:, :0]))
+    elif characters:
+        grams.append(tf.strings.ngrams(toks, config.ngrams + 1, separator=" "))
+    return tf.concat(grams, axis=1) if grams else toks[:, :0]
+
+
+def tokenize(text: tf.Tensor, ngrams: int = 1, tokenizer: str = "tutorial") -> tf.RaggedTensor:
+    """Tokens of each text; with ngrams=2, bigrams follow the unigrams (every occurrence)."""
+    toks = tokens(text, tokenizer)
     if ngrams <= 1:
-        return tokens
-    grams = [tokens] + [tf.strings.ngrams(tokens, n, separator=" ") for n in range(2, ngrams + 1)]
-    return tf.concat(grams, axis=1)
+        return toks
+    return tf.concat([toks, ngrams_of(toks, TransformConfig(ngrams=ngrams), False)], axis=1)
+
+
+def distinct(terms: tf.RaggedTensor) -> tuple[tf.RaggedTensor, tf.RaggedTensor]:
+    """Each row's distinct terms in order of first occurrence, and how often each occurs in its row."""
+    rows = terms.value_rowids()
+    keys = tf.strings.join([tf.strings.as_string(rows), terms.flat_values], separator="\x00")
+    _, index, counts = tf.unique_with_counts(keys, out_idx=tf.int64)
+    first = tf.math.unsorted_segment_min(tf.range(tf.size(index, tf.int64)), index, tf.size(counts))
+    values, value_rows = tf.gather(terms.flat_values, first), tf.gather(rows, first)
+    as_rows = lambda v: tf.RaggedTensor.from_value_rowids(v, value_rows, nrows=terms.nrows())  # noqa: E731
+    return as_rows(values), as_rows(tf.cast(counts, tf.float32))
 
 
 def _dense_text(text) -> tf.Tensor:
@@ -54,37 +116,79 @@ def _dense_text(text) -> tf.Tensor:
     return tf.reshape(text, [-1])
 
 
-def _hashed_ngram_ids(text: tf.Tensor, ngrams: int, first_id: int, buckets: int) -> tf.RaggedTensor:
-    """fastText-style: n-grams (n >= 2) hashed into `buckets` ids after the vocabulary's."""
-    tokens = tf.strings.split(standardize(text))
-    grams = tf.concat([tf.strings.ngrams(tokens, n, separator=" ") for n in range(2, ngrams + 1)], axis=1)
-    return tf.strings.to_hash_bucket_fast(grams, buckets) + first_id
+def _characters_chosen(text: tf.Tensor, config: TransformConfig):
+    """`characters` or not: a bool, or for `auto` a scalar bool tensor from the training split's letters."""
+    if config.tokenizer != "auto":
+        return config.tokenizer == "characters"
+    letters = tf.strings.length(tf.strings.regex_replace(text, r"[^\pL]", ""), unit="UTF8_CHAR")
+    unspaced = tf.strings.length(tf.strings.regex_replace(text, f"[^{_UNSPACED[1:-1]}]", ""), unit="UTF8_CHAR")
+    counts = tf.cast(tf.stack([unspaced, letters - unspaced], axis=1), tf.float32)
+    # The counts, for the record (the Trainer writes the choice beside the model: trainer.tokenization).
+    script = tf.tile(tf.constant([["unspaced", "spaced"]]), [tf.shape(text)[0], 1])
+    tft.vocabulary(script, weights=counts, store_frequency=True, vocab_filename=LETTERS_BY_SCRIPT_NAME)
+    totals = tft.sum(counts, reduce_instance_dims=False)
+    return totals[0] >= CHARACTERS_FROM_SHARE * tf.maximum(tf.reduce_sum(totals), 1.0)
 
 
-def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any] = None) -> dict[str, tf.Tensor]:
-    # The pipeline passes every TransformConfig field; what a caller leaves out takes the dataclass's default.
-    config = {**dataclasses.asdict(TransformConfig()), **(custom_config or {})}
-    text = _dense_text(inputs[TEXT_KEY])
-    # With ngram_buckets, only unigrams go through the vocabulary (counting
-    # millions of distinct bigrams is Transform's slowest work) and the
-    # n-grams are hashed.
-    hashed = config["ngrams"] > 1 and config["ngram_buckets"] > 0
-    tokens = tokenize(text, 1 if hashed else config["ngrams"])
-    vocab_ids = tft.compute_and_apply_vocabulary(
-        tokens,
-        top_k=config["vocab_size"] - _RESERVED_IDS,
+def _unigram_ids(unigrams: tf.RaggedTensor, config: TransformConfig, by_documents: bool) -> tf.RaggedTensor:
+    ids = tft.compute_and_apply_vocabulary(
+        unigrams,
+        top_k=config.vocab_size - _RESERVED_IDS,
+        # Counted once per document (tfidf's rows are distinct), a word must be in two of them.
+        frequency_threshold=MIN_DOCUMENT_FREQUENCY if by_documents else None,
         default_value=-1,
         num_oov_buckets=0,
         vocab_filename=VOCAB_NAME,
     )
-    ids = tf.where(vocab_ids < 0, tf.cast(OOV_ID, tf.int64), vocab_ids + _RESERVED_IDS)
+    return tf.where(ids < 0, tf.cast(OOV_ID, tf.int64), ids + _RESERVED_IDS)
+
+
+def _ngram_ids(grams: tf.RaggedTensor, config: TransformConfig) -> tf.RaggedTensor:
+    """fastText-style: n-grams hashed into `ngram_buckets` ids after the vocabulary's."""
+    return tf.strings.to_hash_bucket_fast(grams, config.ngram_buckets) + config.vocab_size
+
+
+def _tfidf_weights(ids: tf.RaggedTensor, counts: tf.RaggedTensor, config: TransformConfig) -> tf.RaggedTensor:
+    """(1 + log count) x idf, 0 under MIN_DOCUMENT_FREQUENCY and for OOV, each row scaled to unit L2 norm."""
+    ones = tf.ones_like(ids.flat_values, tf.float32)
+    in_batch = tf.math.unsorted_segment_sum(ones, ids.flat_values, config.num_ids)[None, :]
+    document_frequency = tft.sum(in_batch, reduce_instance_dims=False)  # [num_ids] over the training split
+    documents = tft.sum(tf.ones_like(ids.row_lengths(), tf.float32))
+    df = tf.gather(document_frequency, ids.flat_values)
+    idf = tf.math.log((1.0 + documents) / (1.0 + df)) + 1.0
+    kept = tf.cast((df >= MIN_DOCUMENT_FREQUENCY) & (ids.flat_values != OOV_ID), tf.float32)
+    weights = ids.with_flat_values((1.0 + tf.math.log(counts.flat_values)) * idf * kept)
+    norms = tf.sqrt(tf.reduce_sum(tf.square(weights), axis=1))
+    return weights / tf.maximum(norms, 1e-12)[:, None]
+
+
+def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any] = None) -> dict[str, tf.Tensor]:
+    # The pipeline passes every TransformConfig field (and its code version); what is missing takes the default.
+    fields = {f.name for f in dataclasses.fields(TransformConfig)}
+    config = TransformConfig(**{k: v for k, v in (custom_config or {}).items() if k in fields})
+    text = _dense_text(inputs[TEXT_KEY])
+    characters = _characters_chosen(text, config)
+    tfidf = config.weighting == "tfidf"
+    # With ngram_buckets, only unigrams go through the vocabulary (counting millions of distinct n-grams is
+    # Transform's slowest work) and the n-grams are hashed.
+    hashed = config.ngram_buckets > 0
+    unigrams = tokens(text, config.tokenizer)
+    grams = ngrams_of(unigrams, config, characters)
+    # The terms the vocabulary looks up, and (hashed) the n-grams.
+    groups = [unigrams, grams] if hashed else [tf.concat([unigrams, grams], axis=1)]
+    if tfidf:
+        groups, counts = zip(*(distinct(group) for group in groups))
+    ids = _unigram_ids(groups[0], config, tfidf)
     if hashed:
-        ids = tf.concat(
-            [ids, _hashed_ngram_ids(text, config["ngrams"], config["vocab_size"], config["ngram_buckets"])], axis=1
-        )
-    # max_len 0: the whole document, a ragged row (Transform writes it as `token_ids$ragged_values`).
-    token_ids = ids.to_tensor(default_value=PAD_ID, shape=[None, config["max_len"]]) if config["max_len"] else ids
-    outputs = {TOKEN_IDS_KEY: token_ids}
+        ids = tf.concat([ids, _ngram_ids(groups[1], config)], axis=1)
+    texts = tf.concat(list(groups), axis=1) if hashed else groups[0]
+    outputs = {TOKEN_IDS_KEY: ids, TOKEN_TEXTS_KEY: texts}
+    if tfidf:
+        outputs[TOKEN_WEIGHTS_KEY] = _tfidf_weights(ids, tf.concat(list(counts), axis=1), config)
+    if config.max_len:  # padded or cut to max_len; 0 keeps the ragged rows (Transform writes `<key>$ragged_values`)
+        shape = [None, config.max_len]
+        pads = {TOKEN_IDS_KEY: PAD_ID, TOKEN_TEXTS_KEY: "", TOKEN_WEIGHTS_KEY: 0.0}
+        outputs = {k: v.to_tensor(default_value=pads[k], shape=shape) for k, v in outputs.items()}
     if LABEL_KEY in inputs:  # absent at serving
         label = inputs[LABEL_KEY]
         if isinstance(label, tf.SparseTensor):

@@ -26,6 +26,10 @@ class TransformConfig:
     vocabulary, then bigrams hashed into 1,000,000 ids, every id of each document.
     """
 
+    # auto: characters for a corpus written without spaces, else words (models/preprocessing.py).
+    tokenizer: str = knob("auto", "auto, words, characters or tutorial (models/preprocessing.py)")
+    # tfidf: each distinct term once, weighted as a TF-IDF linear model weighs it; none: every occurrence.
+    weighting: str = knob("tfidf", "tfidf or none (models/preprocessing.py)")
     vocab_size: int = knob(20000, "ids, padding (0) and out-of-vocabulary (1) included")
     # 0: the whole document, a ragged row of ids (nothing padded or cut); N: N ids, padded or truncated.
     max_len: int = knob(0, "token ids per document, padded or truncated; 0: the whole document")
@@ -47,7 +51,19 @@ class TransformConfig:
         at_least(self, "max_len", 0, "--max-len", "0 keeps the whole document")
         at_least(self, "ngrams", 1, "--ngrams")
         at_least(self, "ngram_buckets", 0, "--ngram-buckets")
+        one_of(self, "tokenizer", TOKENIZERS, "--tokenizer")
+        one_of(self, "weighting", WEIGHTINGS, "--weighting")
+        if self.tokenizer == "auto" and self.ngram_buckets == 0:
+            # auto's n-grams hang on a measure of the training split; through the vocabulary that makes
+            # a third pass of analysis, which tf.Transform 1.16's Beam plan cannot run.
+            raise ValueError(
+                "--tokenizer auto (TransformConfig.tokenizer) needs hashed n-grams (--ngram-buckets above 0); "
+                "with --ngram-buckets 0 choose --tokenizer words or characters"
+            )
 
+
+TOKENIZERS = ("auto", "words", "characters", "tutorial")
+WEIGHTINGS = ("tfidf", "none")
 
 # How token vectors are pooled (models/model.py divisor) and how the embedding table is trained
 # (models/model.py SplitOptimizerModel): the values the knobs take.
@@ -86,16 +102,8 @@ class TrainConfig:
         at_least(self, "steps_per_execution", 1, "steps_per_execution")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"--dropout (TrainConfig.dropout) must be in [0, 1), got {self.dropout}")
-        if self.embedding_optimizer not in EMBEDDING_OPTIMIZERS:
-            raise ValueError(
-                "--embedding-optimizer (TrainConfig.embedding_optimizer) must be one of "
-                f"{', '.join(EMBEDDING_OPTIMIZERS)}, "
-                f"got {self.embedding_optimizer!r}"
-            )
-        if self.pooling not in POOLINGS:
-            raise ValueError(
-                f"--pooling (TrainConfig.pooling) must be one of {', '.join(POOLINGS)}, got {self.pooling!r}"
-            )
+        one_of(self, "embedding_optimizer", EMBEDDING_OPTIMIZERS, "--embedding-optimizer")
+        one_of(self, "pooling", POOLINGS, "--pooling")
         if not self.embedding_learning_rate > 0:
             raise ValueError(
                 "--embedding-learning-rate (TrainConfig.embedding_learning_rate) must be positive, "
@@ -114,12 +122,20 @@ def at_least(config, field: str, lowest: int, flag: str, why: str = "") -> None:
         )
 
 
+def one_of(config, field: str, values: tuple[str, ...], flag: str) -> None:
+    value = getattr(config, field)
+    if value not in values:
+        raise ValueError(f"{flag} ({type(config).__name__}.{field}) must be one of {', '.join(values)}, got {value!r}")
+
+
 # Named recipes: `--recipe NAME` sets these knobs (a knob's own flag still wins). Every recipe but
 # "default" names each knob that shapes the model, so a new default leaves them as they were (a test checks).
 # "tutorial" is the TensorFlow text-classification tutorial's recipe, exactly:
 # the benchmark's peer (bench/peer_keras.py) trains the same.
 RECIPES = {
     "tutorial": {
+        "tokenizer": "tutorial",
+        "weighting": "none",
         "ngrams": 1,
         "ngram_buckets": 0,
         "vocab_size": 10000,
@@ -140,6 +156,8 @@ RECIPES = {
     # The default before whole documents (until 2026-12-01): 600 ids padded or cut, 100,000 hashed
     # bigram ids, Adam for every weight. `make bench` runs it beside the default.
     "padded": {
+        "tokenizer": "tutorial",
+        "weighting": "none",
         "ngrams": 2,
         "ngram_buckets": 100000,
         "vocab_size": 20000,
@@ -157,6 +175,8 @@ RECIPES = {
     # More accurate, slower: bigrams through a 200,000-token vocabulary (IMDB 0.9021,
     # Stack Overflow 0.8085, at 5.9x the peer's wall time on IMDB).
     "accurate": {
+        "tokenizer": "tutorial",
+        "weighting": "none",
         "ngrams": 2,
         "ngram_buckets": 0,
         "vocab_size": 200000,

@@ -10,15 +10,16 @@ Exported signatures (all carry the Transform graph and the class names):
   predict_text     raw strings ('text')                  -> the same
   score_examples   serialized tf.Examples ('examples')  -> probabilities, class_id, token_count (TFX's
                    BulkInferrer: tfx_bsl 1.16 cannot split a string output per example)
-  tokenize         raw strings ('text')                  -> token_ids, as Transform computes them
-  explain_text     raw strings ('text')                  -> tokens (the text of each position), token_ids,
+  tokenize         raw strings ('text')                  -> token_ids (and token_weights), as Transform computes them
+  explain_text     raw strings ('text')                  -> tokens (the term of each position), token_ids,
                    contributions [batch, positions, logits], bias, logits (model.token_contributions)
 
 With max_len 0 (the whole document) the ids are ragged; the signatures pad tokens, token_ids and
 contributions to the longest text of the request (id 0, "", 0.0), which never holds a token.
 
-token_count is the number of token positions the model averaged; 0 marks a text with no tokens
-(empty, or only punctuation and markup), whose answer is the model's bias alone (models/model.py).
+token_count is the number of token positions the model pooled (with weights, those of a weight above 0); 0
+marks a text with no tokens the model knows (empty, only punctuation and markup, or every word unknown),
+whose answer is the model's bias alone (models/model.py).
 """
 
 from __future__ import annotations
@@ -33,8 +34,7 @@ import tf_keras
 
 from models import corpus_profile
 from models import model as model_lib
-from models.features import CLASS_NAMES_FILE, LABEL_KEY, TEXT_KEY, TOKEN_IDS_KEY
-from models.preprocessing import tokenize as tokenize_text
+from models.features import CLASS_NAMES_FILE, LABEL_KEY, TEXT_KEY, TOKEN_IDS_KEY, TOKEN_TEXTS_KEY, TOKEN_WEIGHTS_KEY
 from models.recipe import TrainConfig, TransformConfig
 
 
@@ -42,11 +42,10 @@ from models.recipe import TrainConfig, TransformConfig
 class TrainSettings(TrainConfig):
     """TrainConfig plus what the Trainer needs from elsewhere, carried as custom_config."""
 
-    # The ids Transform can output (TransformConfig.num_ids), its row length, its n-gram order (to name
-    # each position's token in explain_text): Transform's settings, handed over by the pipeline.
+    # The ids Transform can output (TransformConfig.num_ids) and its row length: Transform's settings,
+    # handed over by the pipeline.
     embedding_rows: int = TransformConfig().num_ids
     max_len: int = TransformConfig().max_len
-    ngrams: int = TransformConfig().ngrams
     devices: list[str] | None = None  # forces MirroredStrategy over these (tests)
 
     @classmethod
@@ -95,10 +94,17 @@ def complete_raw_features(features: dict[str, tf.Tensor], raw_spec: dict) -> dic
     return out
 
 
+def model_inputs(transformed: dict):
+    """What the model reads of Transform's outputs: the ids, or {ids, weights} with weighting tfidf."""
+    if TOKEN_WEIGHTS_KEY in transformed:
+        return {TOKEN_IDS_KEY: transformed[TOKEN_IDS_KEY], TOKEN_WEIGHTS_KEY: transformed[TOKEN_WEIGHTS_KEY]}
+    return transformed[TOKEN_IDS_KEY]
+
+
 def make_dataset(
     file_patterns: list[str], tft_output: tft.TFTransformOutput, settings: TrainSettings, shuffle: bool
 ) -> tf.data.Dataset:
-    """(token_ids, label) batches; the Transform graph runs once, then the ids are cached."""
+    """(model inputs, label) batches; the Transform graph runs once, then its outputs are cached."""
     files = sorted(f for pattern in file_patterns for f in tf.io.gfile.glob(pattern))
     tft_layer = tft_output.transform_features_layer()
     spec = _raw_input_spec(tft_output, with_label=True)
@@ -107,7 +113,7 @@ def make_dataset(
     @tf.autograph.experimental.do_not_convert  # no Python control flow on tensors; converting costs seconds
     def transform(serialized):
         transformed = tft_layer(complete_raw_features(tf.io.parse_example(serialized, spec), raw_spec))
-        return transformed[TOKEN_IDS_KEY], transformed[LABEL_KEY]
+        return model_inputs(transformed), transformed[LABEL_KEY]
 
     ds = (
         tf.data.TFRecordDataset(files, compression_type="GZIP")
@@ -140,8 +146,11 @@ def export_serving_model(
     text_spec = _raw_input_spec(tft_output, with_label=False)
     raw_spec = tft_output.raw_feature_spec()
 
+    def transformed_of(features):
+        return model.tft_layer(complete_raw_features(features, raw_spec))
+
     def token_ids_of(features):
-        return model.tft_layer(complete_raw_features(features, raw_spec))[TOKEN_IDS_KEY]
+        return model_inputs(transformed_of(features))
 
     def padded(values, default):  # a signature returns tensors: ragged rows padded to the batch's longest
         return values.to_tensor(default_value=default) if isinstance(values, tf.RaggedTensor) else values
@@ -178,19 +187,20 @@ def export_serving_model(
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
     def tokenize(text):
-        return {TOKEN_IDS_KEY: padded(token_ids_of(as_features(text)), 0)}
+        inputs = token_ids_of(as_features(text))
+        if isinstance(inputs, dict):
+            return {key: padded(values, 0 if key == TOKEN_IDS_KEY else 0.0) for key, values in inputs.items()}
+        return {TOKEN_IDS_KEY: padded(inputs, 0)}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
     def explain_text(text):
-        token_ids = token_ids_of(as_features(text))
+        transformed = transformed_of(as_features(text))
+        token_ids = model_inputs(transformed)
         contributions, bias = model_lib.token_contributions(model, token_ids, settings.mask_padding, settings.pooling)
-        # The positions' texts, in the order Transform lays the ids out (unigrams, then each n-gram order).
-        tokens = tokenize_text(text, settings.ngrams)
-        if settings.max_len:
-            tokens = tokens.to_tensor(default_value="", shape=[None, settings.max_len])
         return {
-            "tokens": padded(tokens, ""),
-            TOKEN_IDS_KEY: padded(token_ids, 0),
+            # The term of each position, as Transform laid the ids out (unigrams, then each n-gram order).
+            "tokens": padded(transformed[TOKEN_TEXTS_KEY], ""),
+            TOKEN_IDS_KEY: padded(transformed[TOKEN_IDS_KEY], 0),
             "contributions": padded(contributions, 0.0),
             "bias": tf.tile(bias[None, :], [tf.shape(text)[0], 1]),
             "logits": model(token_ids, training=False),
@@ -226,6 +236,7 @@ def train_model(settings: TrainSettings, num_classes: int, train_ds, eval_ds, lo
             embedding_optimizer=settings.embedding_optimizer,
             embedding_learning_rate=settings.embedding_learning_rate,
             pooling=settings.pooling,
+            weighted=isinstance(train_ds.element_spec[0], dict),
         )
     callbacks = [tf_keras.callbacks.TensorBoard(log_dir=log_dir)] if log_dir else []
     if settings.early_stopping_patience > 0:

@@ -160,7 +160,6 @@ def create_pipeline(
                 **dataclasses.asdict(train),
                 "embedding_rows": transform.num_ids,
                 "max_len": transform.max_len,
-                "ngrams": transform.ngrams,
                 "devices": list(train_devices) if train_devices else None,
                 "code_version": configs.code_fingerprint(*TRAINER_CODE),
             },

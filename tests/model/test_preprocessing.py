@@ -15,6 +15,10 @@ def strings(t):
     return [s.decode() for s in t.numpy().tolist()]
 
 
+# The tutorial recipe's tokens and layout: every occurrence, no weights.
+TUTORIAL_LAYOUT = {"tokenizer": "tutorial", "weighting": "none"}
+
+
 def test_standardize_is_the_tutorials():
     out = preprocessing.standardize(tf.constant(["Great MOVIE!<br />Loved it...", "it's (really) 10/10"]))
     assert strings(out) == ["great movie loved it", "its really 1010"]
@@ -45,7 +49,7 @@ def analyze_and_transform(config, train=None):
 
 
 def test_hashed_bigrams_follow_the_unigram_ids():
-    config = {"vocab_size": 4, "max_len": 12, "ngrams": 2, "ngram_buckets": 7}
+    config = {**TUTORIAL_LAYOUT, "vocab_size": 4, "max_len": 12, "ngrams": 2, "ngram_buckets": 7}
     first, second = (list(row["token_ids"]) for row in analyze_and_transform(config))
     # 6 unigrams (b b b a a c -> 2 2 2 3 3 1), then 5 bigrams hashed into ids 4..10, then padding.
     assert first[:6] == [2, 2, 2, 3, 3, 1]
@@ -59,7 +63,7 @@ def test_the_whole_document_keeps_every_id_of_a_5000_word_document():
     """max_len 0: nothing is cut. A 5,000-word document's row holds its 5,000 unigram ids and its 4,999 bigram
     ids; the last bigram ("w4998 end") is the row's last id."""
     words = [f"w{i % 50}" for i in range(4_999)] + ["end"]
-    config = {"vocab_size": 60, "max_len": 0, "ngrams": 2, "ngram_buckets": 1000}
+    config = {**TUTORIAL_LAYOUT, "vocab_size": 60, "max_len": 0, "ngrams": 2, "ngram_buckets": 1000}
     rows = analyze_and_transform(config, [{"text": [" ".join(words)], "label": [1]}, {"text": [""], "label": [0]}])
     # Transform writes a ragged output as its values (and row lengths for an inner dimension).
     (key,) = [k for k in rows[0] if k.startswith("token_ids")]
@@ -78,7 +82,7 @@ def transformed():
     train = [{"text": ["b b b a a c"], "label": [1]}, {"text": ["B! a <br />b"], "label": [0]}]
     spec = {"text": tf.io.FixedLenFeature([1], tf.string), "label": tf.io.FixedLenFeature([1], tf.int64)}
     metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
-    config = {"vocab_size": 4, "max_len": 5, "ngrams": 1, "ngram_buckets": 0}  # padding, OOV and 2 tokens
+    config = {**TUTORIAL_LAYOUT, "vocab_size": 4, "max_len": 5, "ngrams": 1, "ngram_buckets": 0}  # pad, OOV, 2 tokens
 
     def fn(inputs):
         return preprocessing.preprocessing_fn(inputs, config)
@@ -95,3 +99,60 @@ def test_ids_padding_oov_and_frequency_order(transformed):
     assert first == [2, 2, 2, 3, 3]  # truncated to max_len 5 ('c' cut off)
     assert second == [2, 3, 2, 0, 0]  # 'B!' standardizes to 'b'; padded
     assert [int(np.asarray(row["label"]).reshape(-1)[0]) for row in transformed] == [1, 0]
+
+
+def words(text: str) -> list[str]:
+    return [w.decode() for w in preprocessing.words(tf.constant([text])).to_list()[0]]
+
+
+def test_the_tutorial_standardization_is_pinned():
+    """The `tutorial` recipe's tokens, byte for byte the seed's (its 0.87 depends on them)."""
+    text = "I <b>loved</b> it!<br /><br />C++ & std::vector<int>... 10/10 “Great”; well-made, isn't it?"
+    assert strings(preprocessing.standardize(tf.constant([text]))) == [
+        "i blovedb it  c  stdvectorint 1010 “great” wellmade isnt it"
+    ]
+
+
+def test_punctuation_separates_words_and_code_tokens_survive():
+    assert words("console.log(x); std::vector<int> end.Then well-made") == [
+        "console", "log", "x", "std", "::", "vector", "<", "int", ">", "end", "then", "well", "made",
+    ]  # fmt: skip
+    assert words("C++ or C#? .NET, asp.net, #include <stdio.h>, a->b, x => y") == [
+        "c++", "or", "c#", "?", ".net", "asp", ".net", "#include", "<", "stdio", "h", ">", "a", "->", "b", "x", "=>", "y",
+    ]  # fmt: skip
+
+
+def test_markup_goes_and_the_words_inside_it_stay():
+    assert words("This movie was <b>great</b>!<br /><br />And <i>awful</i> &amp; <a href='x'>more</a>") == [
+        "this", "movie", "was", "great", "!", "and", "awful", "more",
+    ]  # fmt: skip
+
+
+def test_each_character_of_a_script_written_without_spaces_is_a_token():
+    assert words("今日は晴れ。สวัสดี ok") == ["今", "日", "は", "晴", "れ", "ส", "ว", "ั", "ส", "ด", "ี", "ok"]
+
+
+def test_tfidf_rows_hold_each_distinct_term_once_with_unit_norm():
+    train = [
+        {"text": ["good good film. console.log"], "label": [1]},
+        {"text": ["bad film console"], "label": [0]},
+        {"text": ["good console"], "label": [1]},
+    ]
+    rows = analyze_and_transform({"vocab_size": 20, "ngram_buckets": 50}, train)  # auto: words, bigrams
+    texts = [t.decode() for t in rows[0]["token_texts$ragged_values"]]
+    weights = dict(zip(texts, rows[0]["token_weights$ragged_values"], strict=True))
+    assert texts == ["good", "film", "console", "log", "good good", "good film", "film console", "console log"]
+    assert all(len(t.split(" ")) <= 2 for t in texts)  # auto chose words: n-grams up to bigrams
+    assert np.isclose(sum(w * w for w in weights.values()), 1.0)
+    # In one training document only (log, and each bigram but none): weight 0, as the baseline's min_df 2.
+    assert weights["log"] == 0 and weights["good good"] == 0
+    # "good" twice in the document, in 2 of 3 documents: (1 + ln 2) x idf; "film" once, in 2 of 3 as well.
+    assert np.isclose(weights["good"] / weights["film"], 1 + np.log(2))
+
+
+def test_auto_chooses_characters_for_a_corpus_written_without_spaces():
+    """The spaced corpus above got bigrams at most; this one, character trigrams."""
+    unspaced = [{"text": ["猫が座った"], "label": [1]}, {"text": ["犬が走った ok"], "label": [0]}]
+    rows = analyze_and_transform({"vocab_size": 20, "ngram_buckets": 50}, unspaced)
+    texts = [t.decode() for t in rows[0]["token_texts$ragged_values"]]
+    assert texts[:5] == ["猫", "が", "座", "っ", "た"] and "猫 が 座" in texts
