@@ -177,7 +177,7 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any] = Non
     # The terms the vocabulary looks up, and (hashed) the n-grams.
     groups = [unigrams, grams] if hashed else [tf.concat([unigrams, grams], axis=1)]
     if tfidf:
-        groups, counts = zip(*(distinct(group) for group in groups))
+        groups, counts = zip(*(distinct(group) for group in groups), strict=True)
     ids = _unigram_ids(groups[0], config, tfidf)
     if hashed:
         ids = tf.concat([ids, _ngram_ids(groups[1], config)], axis=1)
@@ -195,3 +195,32 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any] = Non
             label = tf.sparse.to_dense(label)
         outputs[LABEL_KEY] = tf.reshape(label, [-1])
     return outputs
+
+
+def chosen_tokenization(transform_graph_uri: str, tokenizer: str) -> dict:
+    """What Transform tokenized with: {tokenizer (the setting), chosen, and for auto unspaced_share}.
+
+    auto's choice is remade from the letters Transform counted (LETTERS_BY_SCRIPT_NAME, written by the
+    same pass as the sums its graph chose from), so the record needs neither the graph nor the data.
+    """
+    if tokenizer != "auto":
+        return {"tokenizer": tokenizer, "chosen": tokenizer}
+    path = f"{transform_graph_uri}/transform_fn/assets/{LETTERS_BY_SCRIPT_NAME}"
+    letters = {"unspaced": 0.0, "spaced": 0.0}
+    with tf.io.gfile.GFile(path) as f:
+        for line in f:
+            count, script = line.split()
+            letters[script] = float(count)
+    share = letters["unspaced"] / max(letters["unspaced"] + letters["spaced"], 1.0)
+    chosen = "characters" if share >= CHARACTERS_FROM_SHARE else "words"
+    return {"tokenizer": tokenizer, "chosen": chosen, "unspaced_share": round(share, 4)}
+
+
+def tokenization_line(record: dict) -> str:
+    """One line for the run's summary and the report."""
+    if record["tokenizer"] != "auto":
+        return f"tokenizer: {record['chosen']} (set by --tokenizer or the recipe)"
+    return (
+        f"tokenizer: auto chose {record['chosen']}: {record['unspaced_share']:.1%} of the training split's letters "
+        f"are in scripts written without spaces (characters from {CHARACTERS_FROM_SHARE:.0%}; --tokenizer overrides)"
+    )

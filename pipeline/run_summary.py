@@ -9,7 +9,7 @@ import os
 import sys
 
 from pipeline import component_ids as ids
-from pipeline.mlmd import component_executions, latest_run_id, output_artifacts, sqlite_store
+from pipeline.mlmd import component_executions, custom_property, latest_run_id, output_artifacts, sqlite_store
 from pipeline.tfma_results import (
     confusion_matrix,
     evaluation_metrics,
@@ -64,6 +64,8 @@ def build_summary(
             if os.path.isfile(path):
                 with open(path) as f:
                     summary["drift"] = {**json.load(f), "file": path}
+    if ids.TRANSFORM in done:
+        summary["tokenization"] = transform_tokenization(store, done[ids.TRANSFORM]["execution_id"])
     for row in rows:
         if row["component"] == ids.EXAMPLE_GEN and row["state"] in ("ran", "cached"):
             for artifact in output_artifacts(store, row["execution_id"]):
@@ -85,6 +87,19 @@ def build_summary(
                             k: v for k, v in data["duplicates"].items() if not isinstance(v, list) and k != "method"
                         }
     return summary
+
+
+def transform_tokenization(store, execution_id: int) -> dict | None:
+    """The tokenizer Transform used (models/preprocessing.chosen_tokenization), or None without its graph."""
+    from models.preprocessing import chosen_tokenization
+    from models.recipe import TransformConfig
+
+    execution = store.get_executions_by_id([execution_id])[0]
+    config = json.loads(custom_property(execution, "custom_config") or "{}")
+    for artifact in output_artifacts(store, execution_id):
+        if artifact.type == "TransformGraph":
+            return chosen_tokenization(artifact.uri, config.get("tokenizer", TransformConfig.tokenizer))
+    return None
 
 
 def evaluation_summary(store, execution_id: int, class_names: list[str]) -> dict:
@@ -137,6 +152,10 @@ def print_summary(summary: dict) -> None:
         from components.drift_check import summary_line as drift_line
 
         print(drift_line(summary["drift"]))
+    if summary.get("tokenization"):
+        from models.preprocessing import tokenization_line
+
+        print(tokenization_line(summary["tokenization"]))
     evaluation = summary.get("evaluation")
     if evaluation:
         overall = evaluation.get("overall", {})

@@ -116,6 +116,27 @@ def test_whole_document_contributions_and_bias_sum_to_the_logits(classes, poolin
     assert model_lib.token_count(token_ids).numpy().tolist() == [4, 11, 0]
 
 
+@pytest.mark.parametrize("classes, max_len", [(2, 0), (3, 0), (2, 5)])
+def test_weighted_contributions_and_bias_sum_to_the_logits(classes, max_len):
+    """Transform's tfidf weighting: the model pools sum(weight x vector); each term's share is its own."""
+    tf.keras.utils.set_random_seed(8)
+    m = model_lib.build_model(num_classes=classes, embedding_rows=40, max_len=max_len, embedding_dim=5, weighted=True)
+    ids, weights = [[5, 7, 30], [1, 2, 3, 4], []], [[0.6, 0.8, 0.0], [0.0, 0.5, 0.5, 0.70710677], []]
+    if max_len:
+        pad = lambda rows, value: tf.constant([r + [value] * (max_len - len(r)) for r in rows])  # noqa: E731
+        inputs = {"token_ids": pad(ids, 0), "token_weights": pad(weights, 0.0)}
+    else:
+        inputs = {"token_ids": ragged(ids), "token_weights": tf.ragged.constant(weights, dtype=tf.float32)}
+    contributions, bias = model_lib.token_contributions(m, inputs, True)
+    logits = m(inputs, training=False).numpy()
+    np.testing.assert_allclose(tf.reduce_sum(contributions, axis=1).numpy() + bias.numpy(), logits, atol=1e-5)
+    np.testing.assert_allclose(logits[2], bias.numpy(), atol=1e-6)  # no term: the bias alone
+    # A term of weight 0 (under min_df, or out of vocabulary) counts for nothing and is not counted.
+    first = contributions[0].numpy() if max_len == 0 else contributions.numpy()[0]
+    assert np.abs(first[2]).sum() == 0
+    assert model_lib.token_count(inputs).numpy().tolist() == [2, 3, 0]
+
+
 @pytest.mark.parametrize("max_len", [0, 6])
 def test_adagrad_leaves_the_rows_a_batch_did_not_use_and_their_slots_unchanged(max_len):
     """The sparse-cost optimizer: one training step changes the table's rows the batch used and their Adagrad

@@ -118,7 +118,8 @@ def test_punctuation_separates_words_and_code_tokens_survive():
         "console", "log", "x", "std", "::", "vector", "<", "int", ">", "end", "then", "well", "made",
     ]  # fmt: skip
     assert words("C++ or C#? .NET, asp.net, #include <stdio.h>, a->b, x => y") == [
-        "c++", "or", "c#", "?", ".net", "asp", ".net", "#include", "<", "stdio", "h", ">", "a", "->", "b", "x", "=>", "y",
+        "c++", "or", "c#", "?", ".net", "asp", ".net", "#include", "<", "stdio", "h", ">",
+        "a", "->", "b", "x", "=>", "y",
     ]  # fmt: skip
 
 
