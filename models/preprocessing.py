@@ -9,8 +9,9 @@ Tokenizers (TransformConfig.tokenizer; `tokens` below):
               (`c++`, `c#`, `.net`, `::`, `->`, `=>`, `#include`); `!`, `?`, symbols and emoji are tokens;
               each character of a script written without spaces (Chinese, Japanese, Thai, ...) is a token.
   characters  the same tokens, and n-grams one order longer (character trigrams where words have no spaces).
-  auto        `characters` when at least CHARACTERS_FROM_SHARE of the training split's letters are in a
-              script written without spaces, else `words` (Transform measures it; the Trainer records it).
+  auto        per document: `characters` when at least CHARACTERS_FROM_SHARE of its letters are in a
+              script written without spaces, else `words` (the run's summary says how the training
+              split came out: chosen_tokenization).
   tutorial    the TensorFlow tutorial's standardization, exactly: lowercase, `<br />` to a space, ASCII
               punctuation deleted, whitespace tokens.
 
@@ -40,7 +41,7 @@ from models.features import LABEL_KEY, TEXT_KEY, TOKEN_IDS_KEY, TOKEN_TEXTS_KEY,
 from models.recipe import TransformConfig
 
 VOCAB_NAME = "tokens"
-# Letters counted by script over the training split ("unspaced" / "spaced"): what `auto` chose from.
+# Letters and documents counted by script over the training split: the record of what `auto` chose.
 LETTERS_BY_SCRIPT_NAME = "letters_by_script"
 PAD_ID, OOV_ID = 0, 1
 _RESERVED_IDS = 2
@@ -49,6 +50,10 @@ MIN_DOCUMENT_FREQUENCY = 2
 # Scripts written without spaces between words (Unicode script names, as RE2's \p{...} knows them).
 UNSPACED_SCRIPTS = ("Han", "Hiragana", "Katakana", "Thai", "Lao", "Khmer", "Myanmar")
 CHARACTERS_FROM_SHARE = 0.5
+# Document frequencies of vocabulary terms are counted by hash: 2^18 slots for the distinct words of a
+# corpus (IMDB's training split has about 100,000), so a vocabulary word shares its slot with a rare
+# word now and then, which moves its idf little. 1 MB in the graph.
+VOCABULARY_DF_BUCKETS = 2**18
 
 _PUNCTUATION = f"[{re.escape(string.punctuation)}]"
 _UNSPACED = "[" + "".join(rf"\p{{{s}}}" for s in UNSPACED_SCRIPTS) + "]"
@@ -70,9 +75,10 @@ def words(text: tf.Tensor) -> tf.RaggedTensor:
     """The `words` tokens (module docstring) of each text."""
     lowered = tf.strings.lower(text, encoding="utf-8")
     no_markup = tf.strings.regex_replace(lowered, _MARKUP, " ")
-    # A code token, `!`, `?` or a symbol (\pS: + = $ < emoji) becomes a token; other punctuation (\pP) a space.
-    separated = tf.strings.regex_replace(no_markup, rf"({_CODE_TOKENS}|!|\?|\pS)|\pP", r" \1 ")
-    return tf.strings.split(tf.strings.regex_replace(separated, f"({_UNSPACED})", r" \1 "))
+    # A code token, `!`, `?`, a symbol (\pS: + = $ < emoji) or a character of a script written without spaces
+    # becomes a token; other punctuation (\pP) a space. One pass: RE2 tries the alternatives in order.
+    separated = tf.strings.regex_replace(no_markup, rf"({_CODE_TOKENS}|!|\?|\pS|{_UNSPACED})|\pP", r" \1 ")
+    return tf.strings.split(separated)
 
 
 def tokens(text: tf.Tensor, tokenizer: str) -> tf.RaggedTensor:
@@ -80,11 +86,13 @@ def tokens(text: tf.Tensor, tokenizer: str) -> tf.RaggedTensor:
 
 
 def ngrams_of(toks: tf.RaggedTensor, config: TransformConfig, characters) -> tf.RaggedTensor:
-    """The n-grams (n >= 2) of each row of tokens, shortest first; auto's extra order only when chosen."""
+    """The n-grams (n >= 2) of each row of tokens, shortest first, and one order longer where `characters`
+    (a bool, or auto's [batch] bool tensor: per document)."""
     grams = [tf.strings.ngrams(toks, n, separator=" ") for n in range(2, config.ngrams + 1)]
     if isinstance(characters, tf.Tensor):
-        n = config.ngrams + 1
-        grams.append(tf.cond(characters, lambda: tf.strings.ngrams(toks, n, separator=" "), lambda: toks[:, :0]))
+        longer = tf.strings.ngrams(toks, config.ngrams + 1, separator=" ")
+        keep = longer.with_flat_values(tf.gather(characters, longer.value_rowids()))
+        grams.append(tf.ragged.boolean_mask(longer, keep))
     elif characters:
         grams.append(tf.strings.ngrams(toks, config.ngrams + 1, separator=" "))
     return tf.concat(grams, axis=1) if grams else toks[:, :0]
@@ -101,7 +109,9 @@ def tokenize(text: tf.Tensor, ngrams: int = 1, tokenizer: str = "tutorial") -> t
 def distinct(terms: tf.RaggedTensor) -> tuple[tf.RaggedTensor, tf.RaggedTensor]:
     """Each row's distinct terms in order of first occurrence, and how often each occurs in its row."""
     rows = terms.value_rowids()
-    keys = tf.strings.join([tf.strings.as_string(rows), terms.flat_values], separator="\x00")
+    # (row, term) as one int64: the term's 64-bit fingerprint shifted by its row (a collision of two terms of
+    # one row needs equal fingerprints: about 1 in 2^63). Unique over integers, not joined strings.
+    keys = tf.strings.to_hash_bucket_fast(terms.flat_values, 2**63 - 1) + rows * 1_000_003
     _, index, counts = tf.unique_with_counts(keys, out_idx=tf.int64)
     first = tf.math.unsorted_segment_min(tf.range(tf.size(index, tf.int64)), index, tf.size(counts))
     values, value_rows = tf.gather(terms.flat_values, first), tf.gather(rows, first)
@@ -117,17 +127,28 @@ def _dense_text(text) -> tf.Tensor:
 
 
 def _characters_chosen(text: tf.Tensor, config: TransformConfig):
-    """`characters` or not: a bool, or for `auto` a scalar bool tensor from the training split's letters."""
+    """`characters` or not: a bool, or for `auto` a [batch] bool tensor, per document (at least
+    CHARACTERS_FROM_SHARE of its letters in scripts written without spaces). Per document, not per corpus:
+    a corpus-wide share would make every n-gram's document frequency wait for a second pass of analysis
+    (tf.Transform's second phase cost ~28 s of fixed overhead here, bench/NOTES.md), and a mixed corpus gets
+    each document's own tokenization."""
     if config.tokenizer != "auto":
         return config.tokenizer == "characters"
     letters = tf.strings.length(tf.strings.regex_replace(text, r"[^\pL]", ""), unit="UTF8_CHAR")
     unspaced = tf.strings.length(tf.strings.regex_replace(text, f"[^{_UNSPACED[1:-1]}]", ""), unit="UTF8_CHAR")
-    counts = tf.cast(tf.stack([unspaced, letters - unspaced], axis=1), tf.float32)
-    # The counts, for the record (the Trainer writes the choice beside the model: trainer.tokenization).
-    script = tf.tile(tf.constant([["unspaced", "spaced"]]), [tf.shape(text)[0], 1])
-    tft.vocabulary(script, weights=counts, store_frequency=True, vocab_filename=LETTERS_BY_SCRIPT_NAME)
-    totals = tft.sum(counts, reduce_instance_dims=False)
-    return totals[0] >= CHARACTERS_FROM_SHARE * tf.maximum(tf.reduce_sum(totals), 1.0)
+    chosen = (tf.cast(unspaced, tf.float32) >= CHARACTERS_FROM_SHARE * tf.cast(letters, tf.float32)) & (unspaced > 0)
+    # The training split's counts, for the record (chosen_tokenization): letters and documents by script.
+    counts = tf.cast(
+        tf.stack([unspaced, letters - unspaced, tf.cast(chosen, tf.int32), tf.cast(~chosen, tf.int32)], 1), tf.float32
+    )
+    names = tf.constant([["unspaced_letters", "spaced_letters", "unspaced_documents", "spaced_documents"]])
+    tft.vocabulary(
+        tf.tile(names, [tf.shape(text)[0], 1]),
+        weights=counts,
+        store_frequency=True,
+        vocab_filename=LETTERS_BY_SCRIPT_NAME,
+    )
+    return chosen
 
 
 def _unigram_ids(unigrams: tf.RaggedTensor, config: TransformConfig, by_documents: bool) -> tf.RaggedTensor:
@@ -148,15 +169,19 @@ def _ngram_ids(grams: tf.RaggedTensor, config: TransformConfig) -> tf.RaggedTens
     return tf.strings.to_hash_bucket_fast(grams, config.ngram_buckets) + config.vocab_size
 
 
-def _tfidf_weights(ids: tf.RaggedTensor, counts: tf.RaggedTensor, config: TransformConfig) -> tf.RaggedTensor:
+def _document_frequency(keys: tf.RaggedTensor, size: int) -> tf.RaggedTensor:
+    """Each key's count of training documents (rows are distinct terms, so a row counts a key once)."""
+    in_batch = tf.math.unsorted_segment_sum(tf.ones_like(keys.flat_values, tf.float32), keys.flat_values, size)
+    table = tft.sum(in_batch[None, :], reduce_instance_dims=False)  # [size], over the training split
+    return keys.with_flat_values(tf.gather(table, keys.flat_values))
+
+
+def _tfidf_weights(
+    ids: tf.RaggedTensor, df: tf.RaggedTensor, counts: tf.RaggedTensor, documents: tf.Tensor
+) -> tf.RaggedTensor:
     """(1 + log count) x idf, 0 under MIN_DOCUMENT_FREQUENCY and for OOV, each row scaled to unit L2 norm."""
-    ones = tf.ones_like(ids.flat_values, tf.float32)
-    in_batch = tf.math.unsorted_segment_sum(ones, ids.flat_values, config.num_ids)[None, :]
-    document_frequency = tft.sum(in_batch, reduce_instance_dims=False)  # [num_ids] over the training split
-    documents = tft.sum(tf.ones_like(ids.row_lengths(), tf.float32))
-    df = tf.gather(document_frequency, ids.flat_values)
-    idf = tf.math.log((1.0 + documents) / (1.0 + df)) + 1.0
-    kept = tf.cast((df >= MIN_DOCUMENT_FREQUENCY) & (ids.flat_values != OOV_ID), tf.float32)
+    idf = tf.math.log((1.0 + documents) / (1.0 + df.flat_values)) + 1.0
+    kept = tf.cast((df.flat_values >= MIN_DOCUMENT_FREQUENCY) & (ids.flat_values != OOV_ID), tf.float32)
     weights = ids.with_flat_values((1.0 + tf.math.log(counts.flat_values)) * idf * kept)
     norms = tf.sqrt(tf.reduce_sum(tf.square(weights), axis=1))
     return weights / tf.maximum(norms, 1e-12)[:, None]
@@ -180,11 +205,21 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any] = Non
         groups, counts = zip(*(distinct(group) for group in groups), strict=True)
     ids = _unigram_ids(groups[0], config, tfidf)
     if hashed:
-        ids = tf.concat([ids, _ngram_ids(groups[1], config)], axis=1)
+        gram_ids = _ngram_ids(groups[1], config)
+        ids = tf.concat([ids, gram_ids], axis=1)
     texts = tf.concat(list(groups), axis=1) if hashed else groups[0]
     outputs = {TOKEN_IDS_KEY: ids, TOKEN_TEXTS_KEY: texts}
     if tfidf:
-        outputs[TOKEN_WEIGHTS_KEY] = _tfidf_weights(ids, tf.concat(list(counts), axis=1), config)
+        # Every analyzer reads the documents alone (none waits for another's result: one pass of analysis).
+        # A vocabulary term's frequency is kept by its hash (ids wait for the vocabulary), an n-gram's by its id.
+        df = [
+            _document_frequency(tf.strings.to_hash_bucket_fast(groups[0], VOCABULARY_DF_BUCKETS), VOCABULARY_DF_BUCKETS)
+        ]
+        if hashed:
+            df.append(_document_frequency(gram_ids - config.vocab_size, config.ngram_buckets))
+        documents = tft.sum(tf.ones_like(text, tf.float32))
+        weights = _tfidf_weights(ids, tf.concat(df, axis=1), tf.concat(list(counts), axis=1), documents)
+        outputs[TOKEN_WEIGHTS_KEY] = weights
     if config.max_len:  # padded or cut to max_len; 0 keeps the ragged rows (Transform writes `<key>$ragged_values`)
         shape = [None, config.max_len]
         pads = {TOKEN_IDS_KEY: PAD_ID, TOKEN_TEXTS_KEY: "", TOKEN_WEIGHTS_KEY: 0.0}
@@ -198,29 +233,30 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any] = Non
 
 
 def chosen_tokenization(transform_graph_uri: str, tokenizer: str) -> dict:
-    """What Transform tokenized with: {tokenizer (the setting), chosen, and for auto unspaced_share}.
-
-    auto's choice is remade from the letters Transform counted (LETTERS_BY_SCRIPT_NAME, written by the
-    same pass as the sums its graph chose from), so the record needs neither the graph nor the data.
-    """
-    if tokenizer != "auto":
-        return {"tokenizer": tokenizer, "chosen": tokenizer}
+    """What Transform tokenized with: {tokenizer (the setting), and for auto: unspaced_share (of the training
+    split's letters), character_documents (the share of its documents tokenized as `characters`)}."""
     path = f"{transform_graph_uri}/transform_fn/assets/{LETTERS_BY_SCRIPT_NAME}"
-    letters = {"unspaced": 0.0, "spaced": 0.0}
+    if tokenizer != "auto" or not tf.io.gfile.exists(path):  # set, or a graph made before the record existed
+        return {"tokenizer": tokenizer}
+    counts = {}
     with tf.io.gfile.GFile(path) as f:
         for line in f:
-            count, script = line.split()
-            letters[script] = float(count)
-    share = letters["unspaced"] / max(letters["unspaced"] + letters["spaced"], 1.0)
-    chosen = "characters" if share >= CHARACTERS_FROM_SHARE else "words"
-    return {"tokenizer": tokenizer, "chosen": chosen, "unspaced_share": round(share, 4)}
+            count, name = line.split()
+            counts[name] = float(count)
+    share = lambda part, other: counts.get(part, 0.0) / max(counts.get(part, 0.0) + counts.get(other, 0.0), 1.0)  # noqa: E731
+    return {
+        "tokenizer": tokenizer,
+        "unspaced_share": round(share("unspaced_letters", "spaced_letters"), 4),
+        "character_documents": round(share("unspaced_documents", "spaced_documents"), 4),
+    }
 
 
 def tokenization_line(record: dict) -> str:
     """One line for the run's summary and the report."""
-    if record["tokenizer"] != "auto":
-        return f"tokenizer: {record['chosen']} (set by --tokenizer or the recipe)"
+    if "unspaced_share" not in record:
+        return f"tokenizer: {record['tokenizer']} (set by --tokenizer or the recipe)"
     return (
-        f"tokenizer: auto chose {record['chosen']}: {record['unspaced_share']:.1%} of the training split's letters "
-        f"are in scripts written without spaces (characters from {CHARACTERS_FROM_SHARE:.0%}; --tokenizer overrides)"
+        f"tokenizer: auto: {record['unspaced_share']:.1%} of the training split's letters are in scripts written "
+        f"without spaces; {record['character_documents']:.1%} of its documents (those written without spaces) "
+        "were tokenized as characters, the rest as words (--tokenizer overrides)"
     )

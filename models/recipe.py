@@ -53,13 +53,6 @@ class TransformConfig:
         at_least(self, "ngram_buckets", 0, "--ngram-buckets")
         one_of(self, "tokenizer", TOKENIZERS, "--tokenizer")
         one_of(self, "weighting", WEIGHTINGS, "--weighting")
-        if self.tokenizer == "auto" and self.ngram_buckets == 0:
-            # auto's n-grams hang on a measure of the training split; through the vocabulary that makes
-            # a third pass of analysis, which tf.Transform 1.16's Beam plan cannot run.
-            raise ValueError(
-                "--tokenizer auto (TransformConfig.tokenizer) needs hashed n-grams (--ngram-buckets above 0); "
-                "with --ngram-buckets 0 choose --tokenizer words or characters"
-            )
 
 
 TOKENIZERS = ("auto", "words", "characters", "tutorial")

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from pipeline import configs, datasets, quiet, run_lock, run_request, run_summary
@@ -126,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
                 tfx.orchestration.LocalDagRunner().run(pipeline)
             except Exception as err:  # noqa: BLE001 - any component failure ends here, with its message
                 failure = f"{type(err).__name__}: {err}"
+                if args.verbose:  # the whole chain of causes (Beam wraps a component's error in its own)
+                    traceback.print_exc()
             wall = time.monotonic() - started
             summary = run_summary.build_summary(str(metadata_path), pipeline_name, wall, failure, classes)
     except run_lock.LockBusy as err:

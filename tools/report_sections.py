@@ -119,7 +119,7 @@ def training_html(facts: dict, figures: dict[str, str]) -> str:
 {fmt(val_losses[-1] if val_losses else None)} on the eval split. Vocabulary: {facts["vocabulary_entries"]} words
 in the file (vocab_size {transform.get("vocab_size")} with padding and out-of-vocabulary), n-grams
 {transform.get("ngrams")}{hashed},
-{per_document}. Model: <code>{_E(facts["model_uri"])}</code>; {pushed}.</p>
+{per_document}. {_E(facts.get("tokenization") or "")}. Model: <code>{_E(facts["model_uri"])}</code>; {pushed}.</p>
 {figure("Training curves", curve) if curve else ""}
 <h3>Split sizes</h3>{html_table(["split"] + classes + ["all"], split_rows)}
 <h3>Settings</h3><table>{settings}</table>"""

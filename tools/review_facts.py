@@ -98,6 +98,15 @@ def training_history(model_run_uri: str) -> dict[str, dict[str, list[float]]]:
     }
 
 
+def _tokenization(transform_graph_uri: str, transform_settings: dict) -> str:
+    """The line the run's summary prints about the tokenizer (models/preprocessing.tokenization_line)."""
+    from models.preprocessing import chosen_tokenization, tokenization_line
+    from models.recipe import TransformConfig
+
+    tokenizer = transform_settings.get("tokenizer", TransformConfig.tokenizer)
+    return tokenization_line(chosen_tokenization(transform_graph_uri, tokenizer))
+
+
 def matching_recipe(transform: dict, train: dict) -> str | None:
     """The named recipe whose settings these are, or None (settings of the user's own)."""
     for name, knobs in recipe.RECIPES.items():
@@ -153,6 +162,7 @@ def review_facts(store, evaluator, evaluation) -> dict:
         "transform_settings": transform_settings,
         "recipe": matching_recipe(transform_settings, train_settings),
         "vocabulary_entries": sum(1 for _ in open(vocab_file, "rb")) if os.path.isfile(vocab_file) else None,
+        "tokenization": _tokenization(transform_graph.uri, transform_settings),
         "history": history,
         "epochs_run": len(history.get("train", {}).get("epoch_loss", [])),
         "push": push,

@@ -133,27 +133,32 @@ def test_each_character_of_a_script_written_without_spaces_is_a_token():
     assert words("今日は晴れ。สวัสดี ok") == ["今", "日", "は", "晴", "れ", "ส", "ว", "ั", "ส", "ด", "ี", "ok"]
 
 
-def test_tfidf_rows_hold_each_distinct_term_once_with_unit_norm():
+@pytest.fixture(scope="module")
+def default_rows():
+    """The default Transform (tfidf, auto) on three English documents and a Japanese one: one Beam run."""
     train = [
         {"text": ["good good film. console.log"], "label": [1]},
         {"text": ["bad film console"], "label": [0]},
         {"text": ["good console"], "label": [1]},
+        {"text": ["猫が座った ok"], "label": [0]},
     ]
-    rows = analyze_and_transform({"vocab_size": 20, "ngram_buckets": 50}, train)  # auto: words, bigrams
-    texts = [t.decode() for t in rows[0]["token_texts$ragged_values"]]
-    weights = dict(zip(texts, rows[0]["token_weights$ragged_values"], strict=True))
+    return analyze_and_transform({"vocab_size": 20, "ngram_buckets": 50}, train)
+
+
+def test_tfidf_rows_hold_each_distinct_term_once_with_unit_norm(default_rows):
+    texts = [t.decode() for t in default_rows[0]["token_texts$ragged_values"]]
+    weights = dict(zip(texts, default_rows[0]["token_weights$ragged_values"], strict=True))
     assert texts == ["good", "film", "console", "log", "good good", "good film", "film console", "console log"]
-    assert all(len(t.split(" ")) <= 2 for t in texts)  # auto chose words: n-grams up to bigrams
     assert np.isclose(sum(w * w for w in weights.values()), 1.0)
     # In one training document only (log, and each bigram but none): weight 0, as the baseline's min_df 2.
     assert weights["log"] == 0 and weights["good good"] == 0
-    # "good" twice in the document, in 2 of 3 documents: (1 + ln 2) x idf; "film" once, in 2 of 3 as well.
+    # "good" twice in the document, in 2 of 4 documents: (1 + ln 2) x idf; "film" once, in 2 of 4 as well.
     assert np.isclose(weights["good"] / weights["film"], 1 + np.log(2))
 
 
-def test_auto_chooses_characters_for_a_corpus_written_without_spaces():
-    """The spaced corpus above got bigrams at most; this one, character trigrams."""
-    unspaced = [{"text": ["猫が座った"], "label": [1]}, {"text": ["犬が走った ok"], "label": [0]}]
-    rows = analyze_and_transform({"vocab_size": 20, "ngram_buckets": 50}, unspaced)
-    texts = [t.decode() for t in rows[0]["token_texts$ragged_values"]]
-    assert texts[:5] == ["猫", "が", "座", "っ", "た"] and "猫 が 座" in texts
+def test_auto_gives_character_trigrams_to_the_documents_written_without_spaces(default_rows):
+    """Per document: the Japanese one gets character trigrams, the English ones of the same corpus bigrams."""
+    english, japanese = default_rows[0], default_rows[3]
+    texts = [t.decode() for t in japanese["token_texts$ragged_values"]]
+    assert texts[:6] == ["猫", "が", "座", "っ", "た", "ok"] and "猫 が 座" in texts
+    assert max(len(t.decode().split(" ")) for t in english["token_texts$ragged_values"]) == 2

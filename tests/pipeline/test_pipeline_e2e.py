@@ -94,46 +94,52 @@ def _rows(token_ids) -> list[list[int]]:
 
 
 def test_serving_tokenizes_exactly_as_transform_materialized(cold):
-    """No train/serving skew: ids from the exported graph == ids Transform wrote, document for document."""
+    """No train/serving skew: ids (and weights) from the exported graph == what Transform wrote, document for
+    document."""
     from models import recipe
+    from models.preprocessing import tokenize
 
     examples_uri = Path(cold.summary["ingestion"]["examples_uri"])
     raw = read_examples(str(examples_uri / "Split-test" / "*"))
     texts = [ex.features.feature["text"].bytes_list.value[0] for ex in raw]
     assert {t.decode() for t in texts} >= set(SKEW_TEXTS)
 
-    served = _rows(_pushed_model(cold).signatures["tokenize"](text=tf.constant(texts))["token_ids"])
+    signature = _pushed_model(cold).signatures["tokenize"]
+    served_out = signature(text=tf.constant(texts))
+    served = _rows(served_out["token_ids"])
     transformed_dir = only_dir(cold.pipeline_root / "Transform" / "transformed_examples")
     t = recipe.TransformConfig()
+    assert t.weighting == "tfidf" and t.max_len == 0  # the default this test reads
+    materialized_examples = read_examples(str(transformed_dir / "Split-test" / "*"))
     # A whole-document (ragged) row is written as its values.
-    key = "token_ids" if t.max_len else "token_ids$ragged_values"
-    materialized = [
-        ex.features.feature[key].int64_list.value for ex in read_examples(str(transformed_dir / "Split-test" / "*"))
-    ]
+    materialized = [ex.features.feature["token_ids$ragged_values"].int64_list.value for ex in materialized_examples]
     assert sorted(map(tuple, served)) == sorted(tuple(ids) for ids in materialized)
-    if t.max_len == 0:  # nothing cut: the longest test document keeps every word and bigram
-        from models.preprocessing import tokenize
+    weights = {
+        tuple(ex.features.feature["token_ids$ragged_values"].int64_list.value): np.array(
+            ex.features.feature["token_weights$ragged_values"].float_list.value
+        )
+        for ex in materialized_examples
+    }
+    for row, row_weights in zip(served, served_out["token_weights"].numpy(), strict=True):
+        np.testing.assert_allclose(row_weights[: len(row)], weights[tuple(row)], atol=1e-6)
+    # Nothing cut: the longest test document keeps each of its distinct words and bigrams.
+    terms = [tokenize(tf.constant([text]), ngrams=2, tokenizer="words").to_list()[0] for text in texts]
+    assert max(map(len, materialized)) == max(len(set(row)) for row in terms)
 
-        words = max(len(row) for row in tokenize(tf.constant(texts)).to_list())
-        assert max(map(len, materialized)) == words + (words - 1 if t.ngrams == 2 and t.ngram_buckets else 0)
-
-    # The skew texts themselves: unknown words get the OOV id 1; case, HTML
-    # breaks and punctuation make no difference to the ids.
+    # The skew texts themselves: unknown words get the OOV id 1; case, markup and the punctuation that only
+    # separates words make no difference to the ids.
     ids = dict(zip([x.decode() for x in texts], served, strict=True))
     unknown = ids["zyxxyq unknownword qwertyuiop"]
     assert unknown[:3] == [1, 1, 1]  # out of vocabulary
-    if t.ngrams == 2 and t.ngram_buckets:  # then its two bigrams, hashed past the vocabulary
-        assert all(t.vocab_size <= i < t.vocab_size + t.ngram_buckets for i in unknown[3:5])
-        assert unknown[5:] == ([] if t.max_len == 0 else [0] * (t.max_len - 5))
-    else:
-        assert unknown[3:] == ([] if t.max_len == 0 else [0] * (t.max_len - 3))
+    # then its two bigrams, hashed past the vocabulary
+    assert all(t.vocab_size <= i < t.vocab_size + t.ngram_buckets for i in unknown[3:5]) and unknown[5:] == []
     plain = _rows(
-        _pushed_model(cold).signatures["tokenize"](
+        signature(
             text=tf.constant(
                 [
-                    "hello world its a great film",
-                    "terrible awful boringplot a waste",
-                    "mixed case wonderful  excellent superb",
+                    "hello world! it s a great film",
+                    "terrible!!! awful boring plot a waste",
+                    "mixed case wonderful excellent superb?",
                 ]
             )
         )["token_ids"]
@@ -195,11 +201,11 @@ def test_documents_without_tokens_train_evaluate_and_are_served_without_nan(cold
     assert np.all(explained["contributions"].numpy() == 0)
     np.testing.assert_allclose(explained["logits"].numpy(), bias, atol=1e-6)
 
-    assert predict.main(["--model", str(cold.serving), "--json", "", "!!! ... ???"]) == 0
+    assert predict.main(["--model", str(cold.serving), "--json", "", "... :-) --"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["token_count"] for r in rows] == [0, 0]
     assert all(np.isfinite(p) for r in rows for p in r["probabilities"].values())
-    assert predict.main(["--model", str(cold.serving), "!!! ... ???"]) == 0
+    assert predict.main(["--model", str(cold.serving), "... :-) --"]) == 0
     assert capsys.readouterr().out.rstrip().endswith("(no tokens: the model's answer without evidence)")
 
 
@@ -229,7 +235,8 @@ def test_explained_contributions_and_bias_sum_to_the_logit(cold, capsys):
         tokens = {t["token"]: t for t in e["tokens"]}
         assert PADDING not in tokens  # the default averages real tokens only: padding has no share
         if "wonderful" in tokens:
-            assert tokens["wonderful"]["count"] == 2 and tokens["wonderful"]["contribution"] > 0
+            # One position per distinct term: its weight carries both occurrences (models/preprocessing.py).
+            assert tokens["wonderful"]["count"] == 1 and tokens["wonderful"]["contribution"] > 0
             assert "wonderful great" in tokens  # a hashed bigram, named by its text
         else:
             assert "zyzzyva (oov)" in tokens and tokens["terrible"]["contribution"] < 0
