@@ -82,4 +82,7 @@ def format_comparison(rows: list[dict]) -> list[str]:
 
 if __name__ == "__main__":
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from pipeline import quiet
+
+    quiet.setup(verbose=False)
     print(baseline_accuracy(sys.argv[1]))
