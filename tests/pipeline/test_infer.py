@@ -18,7 +18,7 @@ GOOD = {
     "review.txt": "A wonderful, excellent film. Superb acting!",
     "nested/deeper/no extension": "Dull and boring, an awful waste of time.",
     "nested/latin1.txt": "Caf\xe9 scenes: excellent, superb, wonderful.".encode("latin-1"),
-    "punctuation.txt": "!!! ... ??? :-)",  # no token once standardized
+    "punctuation.txt": "... :-) --",  # no token once standardized
 }
 
 
