@@ -66,6 +66,8 @@ def test_cold_run_trains_evaluates_blesses_and_pushes(cold):
     assert (
         len(reported["test_seen_in_train"]) == found["test_with_train_twin_exact"] + found["test_with_train_twin_near"]
     )
+    # What `auto` found (models/preprocessing.chosen_tokenization): an English corpus, tokenized as words.
+    assert s["tokenization"] == {"tokenizer": "auto", "unspaced_share": 0.0, "character_documents": 0.0}
     evaluation = s["evaluation"]
     assert evaluation["test_accuracy"] >= 0.8
     assert evaluation["overall"]["example_count"] == 65
@@ -453,6 +455,8 @@ def test_multiclass_corpus_of_root_level_class_folders_trains_end_to_end_quietly
     assert report["skipped"] == [{"path": "README.md", "reason": "not inside a class folder"}]
     n_test = sum(report["splits"]["test"].values())
     assert 30 < n_test < 70 and sum(report["splits"]["train"].values()) > 100  # 20% and 60% of 240 expected
+    # What `auto` found (models/preprocessing.chosen_tokenization): an English corpus, tokenized as words.
+    assert s["tokenization"] == {"tokenizer": "auto", "unspaced_share": 0.0, "character_documents": 0.0}
     evaluation = s["evaluation"]
     assert evaluation["test_accuracy"] >= 0.8
     cm = evaluation["confusion_matrix"]
