@@ -21,10 +21,10 @@ def read_split(examples_uri: str, split: str) -> tuple[list[str], list[int]]:
     import tensorflow as tf
 
     from models.features import LABEL_KEY, TEXT_KEY
+    from pipeline.audit import split_records
 
-    files = sorted(tf.io.gfile.glob(os.path.join(examples_uri, f"Split-{split}", "*")))
     texts, labels = [], []
-    for record in tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator():
+    for record in split_records(examples_uri, split):
         feature = tf.train.Example.FromString(record).features.feature
         texts.append(feature[TEXT_KEY].bytes_list.value[0].decode("utf-8"))
         labels.append(feature[LABEL_KEY].int64_list.value[0])
