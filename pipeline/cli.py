@@ -9,7 +9,7 @@ import time
 import traceback
 from pathlib import Path
 
-from pipeline import configs, datasets, quiet, run_lock, run_request, run_summary
+from pipeline import beam_workers, configs, datasets, quiet, run_lock, run_request, run_summary
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -124,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             started = time.monotonic()
             failure = None
             try:
+                beam_workers.install()
                 tfx.orchestration.LocalDagRunner().run(pipeline)
             except Exception as err:  # noqa: BLE001 - any component failure ends here, with its message
                 failure = f"{type(err).__name__}: {err}"

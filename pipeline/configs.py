@@ -184,9 +184,10 @@ class EvaluationConfig:
 
 PROJECT_VERSION = "0.1.0"  # also in pyproject.toml; the image's tag
 
-# Beam: the in-process runner suits these 2-core machines; a real runner's
-# args (Flink, Spark, Dataflow) are passed through unchanged by the runners.
-DEFAULT_BEAM_ARGS = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
+# Beam: none, so Beam's defaults: the in-process runner, one worker, which suits these 2-core machines. Any
+# arg at all made TFX build a 49 MB package of itself per Beam component (pipeline/beam_workers.py); a real
+# runner's args (Flink, Spark, Dataflow) are passed through unchanged by the runners.
+DEFAULT_BEAM_ARGS: tuple[str, ...] = ()
 
 
 def code_fingerprint(*module_files: str) -> str:

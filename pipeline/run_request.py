@@ -16,7 +16,7 @@ import dataclasses
 from pathlib import Path
 
 from models.recipe import RECIPES, TrainConfig, TransformConfig
-from pipeline import configs
+from pipeline import beam_workers, configs
 
 # The dataclasses whose knobs are flags; `recipe` says whether a recipe may set them.
 KNOB_CLASSES = (
@@ -139,6 +139,8 @@ def resolve(args: argparse.Namespace, dataset: configs.DatasetSpec | None) -> Ru
     evaluation = configs.EvaluationConfig(min_accuracy=min_accuracy, **_given(args, configs.EvaluationConfig))
     for config in (ingest, transform, train, evaluation):
         config.validate()
+    beam_args = tuple(args.beam_arg if args.beam_arg is not None else configs.DEFAULT_BEAM_ARGS)
+    beam_workers.check(beam_args)
     return RunRequest(
         schema_file=schema_file,
         schema_name=schema_name,
@@ -146,7 +148,7 @@ def resolve(args: argparse.Namespace, dataset: configs.DatasetSpec | None) -> Ru
         transform=transform,
         train=train,
         evaluation=evaluation,
-        beam_args=tuple(args.beam_arg if args.beam_arg is not None else configs.DEFAULT_BEAM_ARGS),
+        beam_args=beam_args,
     )
 
 

@@ -30,8 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+from pipeline import beam_workers, configs, mlmd, quiet, run_lock
 from pipeline import component_ids as ids
-from pipeline import configs, mlmd, quiet, run_lock
 
 INFERENCE_PIPELINE_SUFFIX = "-inference"
 SHOWN_SKIPS = 20  # skipped files listed one per line up to this many; all are in the ingestion report
@@ -229,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
             0.0,
             on_wait=lambda line: print(line, file=sys.stderr, flush=True),
         ):
+            beam_workers.install()
             tfx.orchestration.LocalDagRunner().run(pipeline)
     except run_lock.LockBusy as err:
         print(f"error: {err}", file=sys.stderr)

@@ -224,16 +224,27 @@ def test_a_local_path_is_refused_naming_the_flag(tmp_path, capsys, flag):
 
 
 def test_beam_args_pass_through_unchanged(tmp_path):
+    worker_image = f"--sdk_container_image={IMAGE}"
     job = compile_spec(
         tmp_path,
         "--dataset",
         "stackoverflow",
         "--beam-arg=--runner=FlinkRunner",
         "--beam-arg=--flink_master=flink:8081",
+        f"--beam-arg={worker_image}",
     )
     args = executors(job)["Transform_executor"]["container"]["args"]
-    assert "--runner=FlinkRunner" in args and "--flink_master=flink:8081" in args
+    assert "--runner=FlinkRunner" in args and "--flink_master=flink:8081" in args and worker_image in args
     assert job["pipelineSpec"]["pipelineInfo"]["name"] == "text-classifier-stackoverflow"
+
+
+def test_a_remote_beam_runner_without_the_workers_code_is_refused_before_compiling(tmp_path, capsys):
+    flink = ["--beam-arg=--runner=FlinkRunner", "--beam-arg=--flink_master=flink:8081"]
+    out = tmp_path / "spec.json"
+    code = kubeflow_cli.main(["compile", "--output", str(out), "--image", IMAGE, "--dataset", "imdb", *flink])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: --beam-arg=--runner=FlinkRunner") and len(err.splitlines()) == 1
+    assert "--sdk_container_image=IMAGE" in err and not out.exists()
 
 
 def test_a_change_in_the_preprocessing_code_changes_the_spec(imdb_job, tmp_path, monkeypatch):
