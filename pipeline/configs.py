@@ -11,7 +11,6 @@ derived from the field (pipeline/run_request.py).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 from pathlib import Path
 
@@ -188,20 +187,6 @@ PROJECT_VERSION = "0.1.0"  # also in pyproject.toml; the image's tag
 # arg at all made TFX build a 49 MB package of itself per Beam component (pipeline/beam_workers.py); a real
 # runner's args (Flink, Spark, Dataflow) are passed through unchanged by the runners.
 DEFAULT_BEAM_ARGS: tuple[str, ...] = ()
-
-
-def code_fingerprint(*module_files: str) -> str:
-    """sha256 over the source of the given project files (paths relative to the project root).
-
-    Transform and Trainer load our code by Python path, not as module files,
-    so TFX's cache key would not see a code change. This fingerprint goes into
-    their custom_config: change a line, and the component runs again (and the
-    Kubeflow spec changes).
-    """
-    digest = hashlib.sha256()
-    for rel in sorted(module_files):
-        digest.update(rel.encode() + b"\0" + (PROJECT_ROOT / rel).read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
 
 
 def schema_path(schema_name: str) -> Path:

@@ -23,41 +23,20 @@ from components.evaluator import ServedBaselineEvaluator
 from components.served_model_baseline import ServedModelBaseline
 from components.strict_example_validator import StrictExampleValidator
 from models.evaluation import make_eval_config
+from pipeline import code_version, configs
 from pipeline import component_ids as ids
-from pipeline import configs
 from pipeline.run_request import RunRequest
 
 PREPROCESSING_FN = "models.preprocessing.preprocessing_fn"
 RUN_FN = "models.trainer.run_fn"
-# The code each component runs, fingerprinted into its cache key (configs.code_fingerprint).
-EXAMPLE_GEN_CODE = (
-    "components/corpus.py",
-    "components/corpus_layout.py",
-    "components/decoding.py",
-    "components/example_io.py",
-    "components/directory_example_gen.py",
-    "components/duplicates.py",
-    "components/split_plan.py",
-    "models/corpus_profile.py",
-    "models/features.py",
-)
-DRIFT_CHECK_CODE = ("components/drift_check.py", "models/corpus_profile.py", "models/features.py")
-TRANSFORM_CODE = ("models/preprocessing.py", "models/features.py", "models/recipe.py")
-EVALUATOR_CODE = (
-    "models/evaluation.py",
-    "models/features.py",
-    "components/evaluation_record.py",
-    "components/evaluator.py",
-)
+# Each component's entry module: its fingerprint (code_version.fingerprint) covers every project module the entry
+# imports, transitively, and goes into the component's cache key.
+EXAMPLE_GEN_CODE = "components/directory_example_gen.py"
+DRIFT_CHECK_CODE = "components/drift_check.py"
+TRANSFORM_CODE = "models/preprocessing.py"
+EVALUATOR_CODE = "components/evaluator.py"
+TRAINER_CODE = "models/trainer.py"
 EVALUATION_RECORDS = "evaluation_records"  # under the pipeline root
-TRAINER_CODE = (
-    "models/corpus_profile.py",
-    "models/preprocessing.py",
-    "models/model.py",
-    "models/trainer.py",
-    "models/recipe.py",
-    "models/features.py",
-)
 
 
 def ingest_settings(ingest: configs.IngestConfig, layout: corpus_layout.Layout) -> IngestSettings:
@@ -72,7 +51,7 @@ def ingest_settings(ingest: configs.IngestConfig, layout: corpus_layout.Layout) 
         max_file_bytes=ingest.max_file_bytes,
         read_batch_size=ingest.read_batch_size,
         on_label_conflict=ingest.on_label_conflict,
-        code_version=configs.code_fingerprint(*EXAMPLE_GEN_CODE),
+        code_version=code_version.fingerprint(EXAMPLE_GEN_CODE),
     )
 
 
@@ -133,7 +112,7 @@ def create_pipeline(
             disable_analyzer_cache=True,
             custom_config={
                 **{k: v for k, v in dataclasses.asdict(transform).items() if k != "materialize"},
-                "code_version": configs.code_fingerprint(*TRANSFORM_CODE),
+                "code_version": code_version.fingerprint(TRANSFORM_CODE),
             },
         ).with_id(ids.TRANSFORM)
         # Drift against the served model's training split: measured, and with --max-drift a stop.
@@ -141,7 +120,7 @@ def create_pipeline(
             examples=example_gen.outputs["examples"],
             serving_dir=serving_dir,
             max_drift=ingest.max_drift,
-            code_version=configs.code_fingerprint(*DRIFT_CHECK_CODE),
+            code_version=code_version.fingerprint(DRIFT_CHECK_CODE),
         ).with_id(ids.DRIFT_CHECK)
         # Bad data never reaches Transform: it waits for the validator's verdict and the drift check.
         transform_component.add_upstream_node(example_validator)
@@ -161,7 +140,7 @@ def create_pipeline(
                 "embedding_rows": transform.num_ids,
                 "max_len": transform.max_len,
                 "devices": list(train_devices) if train_devices else None,
-                "code_version": configs.code_fingerprint(*TRAINER_CODE),
+                "code_version": code_version.fingerprint(TRAINER_CODE),
             },
         ).with_id(ids.TRAINER)
         baseline = ServedModelBaseline(model=trainer.outputs["model"], serving_dir=serving_dir).with_id(ids.BASELINE)
@@ -173,7 +152,7 @@ def create_pipeline(
             eval_config=make_eval_config(num_classes, evaluation.min_accuracy, evaluation.max_accuracy_drop),
             # Blessed models' figures, so that a served baseline is not evaluated twice on the same examples.
             metrics_store=os.path.join(pipeline_root, EVALUATION_RECORDS),
-            code_version=configs.code_fingerprint(*EVALUATOR_CODE),
+            code_version=code_version.fingerprint(EVALUATOR_CODE),
         ).with_id(ids.EVALUATOR)
         local = "://" not in serving_dir
         pusher = (AtomicPusher if local else tfx.components.Pusher)(

@@ -12,9 +12,62 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_trainers_fingerprint_covers_the_code_it_runs_and_not_the_runners_settings():
+    from pipeline import code_version
     from pipeline.pipeline import TRAINER_CODE
 
-    assert "pipeline/configs.py" not in TRAINER_CODE and "models/recipe.py" in TRAINER_CODE
+    covered = code_version.project_modules(TRAINER_CODE)
+    assert "pipeline/configs.py" not in covered and "models/recipe.py" in covered
+
+
+ENTRIES = ["EXAMPLE_GEN_CODE", "DRIFT_CHECK_CODE", "TRANSFORM_CODE", "EVALUATOR_CODE", "TRAINER_CODE"]
+
+
+def test_every_project_module_a_component_imports_is_in_its_cache_key():
+    """Each entry imported in an interpreter that has no project module loaded: every project module it loads
+    must be fingerprinted (the hand-kept lists had lost components/ingestion_report.py and
+    components/served_model_baseline.py). One interpreter for all entries: the libraries stay loaded."""
+    import json
+    import subprocess
+    import sys
+
+    from pipeline import code_version, pipeline
+
+    entries = {rel: getattr(pipeline, rel) for rel in ENTRIES}
+    script = f"""
+import importlib, json, sys
+import tensorflow, tensorflow_transform, tensorflow_model_analysis, tfx.v1, apache_beam
+loaded, ours = {{}}, {code_version.PROJECT_PACKAGES!r}
+for entry, rel in {entries!r}.items():
+    for name in [n for n in sys.modules if n.split(".")[0] in ours]:
+        del sys.modules[name]
+    importlib.import_module(rel.removesuffix(".py").replace("/", "."))
+    loaded[entry] = [m.__file__ for n, m in list(sys.modules.items()) if n.split(".")[0] in ours]
+print(json.dumps(loaded))
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for entry, files in json.loads(done.stdout.strip().splitlines()[-1]).items():
+        loaded = {str(Path(f).resolve().relative_to(ROOT)) for f in files}
+        covered = set(code_version.project_modules(entries[entry]))
+        assert entries[entry] in loaded and loaded <= covered, (entry, loaded - covered)
+
+
+def test_a_change_to_an_imported_module_changes_the_fingerprint(tmp_path):
+    import shutil
+
+    from pipeline import code_version
+
+    for package in ("components", "models"):
+        shutil.copytree(ROOT / package, tmp_path / package)
+    before = code_version.fingerprint("components/evaluator.py", root=tmp_path)
+    baseline = tmp_path / "components" / "served_model_baseline.py"
+    baseline.write_text(baseline.read_text() + "\n# edited\n")
+    assert code_version.fingerprint("components/evaluator.py", root=tmp_path) != before
+    report = tmp_path / "components" / "ingestion_report.py"  # not imported by the Evaluator
+    report.write_text(report.read_text() + "\n# edited\n")
+    after = code_version.fingerprint("components/evaluator.py", root=tmp_path)
+    baseline.write_text(baseline.read_text().removesuffix("\n# edited\n"))
+    assert code_version.fingerprint("components/evaluator.py", root=tmp_path) == before != after
 
 
 def test_each_setting_has_one_default_the_dataclass():
