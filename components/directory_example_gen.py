@@ -73,6 +73,7 @@ class IngestSettings:
     exclude_dirs: list[str]
     max_file_bytes: int
     read_batch_size: int
+    near_duplicate_threshold: float
     on_label_conflict: str = "drop"
     # Fingerprint of the ingestion code: part of the cache key, so examples
     # written by older code are not served from the cache.
@@ -172,9 +173,9 @@ def _ReadCorpusFolder(pipeline: beam.Pipeline, exec_properties: dict[str, Any], 
     }
 
 
-def _plan(lines: list[str], cuts, classes: list[str], on_label_conflict: str) -> split_plan.Plan:
+def _plan(lines: list[str], cuts, classes: list[str], settings: IngestSettings) -> split_plan.Plan:
     prints = [duplicates.Fingerprint.from_json(json.loads(line)) for line in lines]
-    return split_plan.plan_splits(prints, cuts, classes, on_label_conflict)
+    return split_plan.plan_splits(prints, cuts, classes, settings.on_label_conflict, settings.near_duplicate_threshold)
 
 
 class _Route(beam.DoFn):
@@ -211,7 +212,7 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
             [o["fingerprints"] for o in outputs]
             | "AllFingerprints" >> beam.Flatten(pipeline=pipeline)
             | "Gather" >> beam.combiners.ToList()
-            | "Plan" >> beam.Map(_plan, cut[0] if cut else None, classes, settings.on_label_conflict)
+            | "Plan" >> beam.Map(_plan, cut[0] if cut else None, classes, settings)
         )
         routed = (
             [o[STAGED] for o in outputs]

@@ -4,11 +4,11 @@ Two documents are the same (exact) when their token sequences are equal after
 the pipeline's own standardization (lowercase, `<br />` as a space, ASCII
 punctuation removed, whitespace tokens): whitespace, case and punctuation do
 not make two documents different. They are near duplicates when the Jaccard
-similarity of their word 5-gram shingles is at least NEAR_THRESHOLD (a sentence
-changed in a review of 200 words), found with MinHash signatures and locality
-sensitive hashing (datasketch's MinHash and MinHashLSH: a maintained
-implementation of both, so no all-pairs comparison: the work grows with the
-corpus, not with its square).
+similarity of their word 5-gram shingles is at least the run's threshold
+(--near-duplicate-threshold, 0.8 by default: a sentence changed in a review of
+200 words), found with MinHash signatures and locality sensitive hashing
+(datasketch's MinHash and MinHashLSH: a maintained implementation of both, so
+no all-pairs comparison: the work grows with the corpus, not with its square).
 
 A fingerprint is computed once per document where it is read (the ExampleGen's
 Beam workers); `find_duplicates` then groups the fingerprints of the whole
@@ -31,8 +31,14 @@ from models.corpus_profile import content_tokens
 
 SHINGLE_WORDS = 5
 NUM_PERM = 64  # signature length: the Jaccard estimate's standard error is about 0.06 at 0.8
-NEAR_THRESHOLD = 0.8
-# 16 bands of 4 rows: a pair at Jaccard 0.8 becomes a candidate with probability 1 - (1 - 0.8**4)**16 = 0.9998.
+# A near group that holds more of a class than this share (and more than TEMPLATE_MIN_DOCUMENTS of it) is a
+# template (tickets, alerts, order notes written from one form), not a duplicate: kept together, such a chain of
+# near pairs took a whole class into one split and stopped the run (issue 30). It is dissolved into its exact
+# groups and listed in the report as a template group. IMDB's largest near group holds 3 documents.
+TEMPLATE_SHARE = 0.05
+TEMPLATE_MIN_DOCUMENTS = 10
+# 16 bands of 4 rows: a pair at Jaccard 0.8 (the default threshold) becomes a candidate with probability
+# 1 - (1 - 0.8**4)**16 = 0.9998.
 # datasketch's own choice for threshold 0.8 (it weighs misses and false candidates alike) found 8 of 12 planted
 # near pairs at 0.89 (tests/data/test_split_plan.py); a false candidate costs one signature comparison.
 LSH_BANDS = (16, 4)
@@ -97,22 +103,23 @@ class _Groups:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def _members(prints: list[Fingerprint], indices: Iterable[int]) -> list[dict]:
+def group_members(prints: list[Fingerprint], indices: Iterable[int]) -> list[dict]:
     return [{"path": prints[i].path, "split": prints[i].split, "label": prints[i].label} for i in sorted(indices)]
 
 
-def group(prints: list[Fingerprint]) -> list[list[int]]:
+def group(prints: list[Fingerprint], near_threshold: float) -> list[list[int]]:
     """The duplicate groups of `prints` as lists of indices (every document in exactly one; most alone).
 
     Exact twins (equal keys) join; then LSH over one representative per distinct text proposes near pairs,
-    and those whose signatures estimate a Jaccard similarity of at least NEAR_THRESHOLD join (an exact group
-    joins a near group whole). The groups do not depend on the documents' order or names: exact twins have
-    equal signatures, so whichever represents them finds the same neighbours.
+    and those whose signatures estimate a Jaccard similarity of at least `near_threshold` join (an exact group
+    joins a near group whole; 0: no near pairs). The groups do not depend on the documents' order or names:
+    exact twins have equal signatures, so whichever represents them finds the same neighbours. LSH_BANDS suit
+    0.8: at 0.6 a pair becomes a candidate with probability 0.89, at 0.5 with 0.64.
     """
     by_key: dict[str, list[int]] = collections.defaultdict(list)
     for i, p in enumerate(prints):
         by_key[p.key].append(i)
-    representatives = [members[0] for members in by_key.values() if prints[members[0]].signature]
+    representatives = [members[0] for members in by_key.values() if prints[members[0]].signature and near_threshold]
     lsh = MinHashLSH(num_perm=NUM_PERM, params=LSH_BANDS)
     hashes = {}
     for i in representatives:
@@ -125,7 +132,7 @@ def group(prints: list[Fingerprint]) -> list[list[int]]:
     for i in representatives:
         for other in lsh.query(hashes[i]):
             j = int(other)
-            if j != i and hashes[i].jaccard(hashes[j]) >= NEAR_THRESHOLD:
+            if j != i and hashes[i].jaccard(hashes[j]) >= near_threshold:
                 groups.union(i, j)
     components: dict[int, list[int]] = collections.defaultdict(list)
     for i in range(len(prints)):
@@ -133,10 +140,31 @@ def group(prints: list[Fingerprint]) -> list[list[int]]:
     return list(components.values())
 
 
-def find_duplicates(prints: list[Fingerprint], class_names: list[str]) -> dict:
+def break_templates(prints: list[Fingerprint], components: list[list[int]]) -> tuple[list[list[int]], list[list[int]]]:
+    """(groups, templates): each near group holding more than max(TEMPLATE_MIN_DOCUMENTS, TEMPLATE_SHARE of its
+    class) documents of a class is replaced by its exact groups, and returned among the templates."""
+    class_sizes = collections.Counter(p.label for p in prints)
+    kept, templates = [], []
+    for members in components:
+        per_class = collections.Counter(prints[i].label for i in members)
+        too_many = any(
+            n > max(TEMPLATE_MIN_DOCUMENTS, TEMPLATE_SHARE * class_sizes[label]) for label, n in per_class.items()
+        )
+        if not too_many or len({prints[i].key for i in members}) == 1:  # exact copies always stay together
+            kept.append(members)
+            continue
+        templates.append(sorted(members))
+        by_key: dict[str, list[int]] = collections.defaultdict(list)
+        for i in members:
+            by_key[prints[i].key].append(i)
+        kept.extend(by_key.values())
+    return kept, templates
+
+
+def find_duplicates(prints: list[Fingerprint], class_names: list[str], near_threshold: float) -> dict:
     """The groups and their counts, for ingestion_report.json (every group with its files) and the summary."""
     prints = sorted(prints, key=lambda p: p.path)
-    return report(prints, group(prints), class_names)
+    return report(prints, group(prints, near_threshold), class_names)
 
 
 def report(prints: list[Fingerprint], components: list[list[int]], class_names: list[str]) -> dict:
@@ -175,7 +203,9 @@ def report(prints: list[Fingerprint], components: list[list[int]], class_names: 
     return {
         "method": {
             "exact": "equal token sequences after the pipeline's standardization",
-            "near": f"MinHash LSH, word {SHINGLE_WORDS}-grams, Jaccard >= {NEAR_THRESHOLD}, {NUM_PERM} permutations",
+            "near": f"MinHash LSH, word {SHINGLE_WORDS}-grams, {NUM_PERM} permutations",
+            "templates": f"near groups holding more than {TEMPLATE_SHARE:.0%} of a class (and more than "
+            f"{TEMPLATE_MIN_DOCUMENTS} documents of it), split like distinct texts",
         },
         "within": {split: within.get(split, 0) for split in splits},
         "test_with_train_twin_exact": len(exact_twins),
@@ -184,10 +214,10 @@ def report(prints: list[Fingerprint], components: list[list[int]], class_names: 
         "test_with_eval_twin_exact": len(eval_exact),
         "test_with_eval_twin_near": len(eval_near),
         "label_conflicts": len(conflicts),
-        "exact_groups": [_members(prints, m) for m in exact],
-        "near_groups": [_members(prints, m) for m in near],
+        "exact_groups": [group_members(prints, m) for m in exact],
+        "near_groups": [group_members(prints, m) for m in near],
         "label_conflict_groups": [
-            [{**d, "class": class_names[d["label"]]} for d in _members(prints, m)] for m in conflicts
+            [{**d, "class": class_names[d["label"]]} for d in group_members(prints, m)] for m in conflicts
         ],
         "test_seen_in_train": sorted(prints[i].path for i in exact_twins + near_twins),
     }
@@ -196,9 +226,12 @@ def report(prints: list[Fingerprint], components: list[list[int]], class_names: 
 def summary_line(duplicates: dict) -> str:
     within = ", ".join(f"within {split} {n}" for split, n in duplicates["within"].items())
     dropped = duplicates.get("label_conflict_documents_dropped", 0)
+    templates = duplicates.get("template_groups", 0)  # the groups (the report) or their count (the summary)
+    templates = templates if isinstance(templates, int) else len(templates)
     return (
         f"duplicates: {within}, test documents with a twin in train {duplicates['test_with_train_twin_exact']} "
         f"(exact) / {duplicates['test_with_train_twin_near']} (near), in eval {duplicates['test_with_eval_twin_exact']}"
         f" / {duplicates['test_with_eval_twin_near']}, label conflicts {duplicates['label_conflicts']}"
         + (f" ({dropped} documents dropped)" if dropped else "")
+        + (f", template groups {templates} (split like distinct texts)" if templates else "")
     )

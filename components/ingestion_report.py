@@ -35,7 +35,7 @@ def build_report(root: str, layout: str, classes: list[str], split_names: list[s
         "splits": corpus.count_table(counts, classes, split_names),
         "skipped": skipped,
         "decoded_with_fallback": fallback,
-        "duplicates": json.loads(found[0]) if found else duplicates.find_duplicates([], classes),
+        "duplicates": json.loads(found[0]) if found else duplicates.report([], [], classes),
     }
 
 
@@ -96,6 +96,30 @@ def check_nothing_empty(report: dict[str, Any], source_folder) -> None:
         examples = ", ".join(s["path"] for s in skipped[:5]) + (", ..." if len(skipped) > 5 else "")
         raise corpus_layout.CorpusError(
             f"class(es) {empty} have no documents in split '{split}' of {report['corpus_root']}; "
-            f"files skipped there: {shown}{f' ({examples})' if examples else ''}. "
+            f"files skipped there: {shown}{f' ({examples})' if examples else ''}{_grouped(report, empty)}. "
             "Add readable documents to those class folders, or lower --eval-percent if the class is small"
         )
+
+
+def _grouped(report: dict[str, Any], classes: list[str]) -> str:
+    """The cause when a class's documents are few distinct texts: each duplicate group lands in one split."""
+    found = report.get("duplicates") or {}
+    names = report.get("class_names") or []
+    parts = []
+    for name in classes:
+        label = names.index(name) if name in names else None
+        total = sum(per_class.get(name, 0) for per_class in report["splits"].values())
+        sizes = [
+            sum(1 for d in g if d["label"] == label)
+            for g in found.get("exact_groups", []) + found.get("near_groups", [])
+        ]
+        largest = max(sizes, default=0)
+        if largest > 1:
+            parts.append(f"{largest} of the {total} documents of '{name}' are copies or near copies of one text")
+    if not parts:
+        return ""
+    return (
+        "; "
+        + "; ".join(parts)
+        + " (a duplicate group lands in one split: --near-duplicate-threshold 0 splits near copies)"
+    )

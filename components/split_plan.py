@@ -53,12 +53,17 @@ def plan_splits(
     cuts: Sequence[tuple[str, int]],
     class_names: list[str],
     on_label_conflict: str,
+    near_threshold: float,
 ) -> Plan:
-    """The split of every document: PENDING ones by their group's key over `cuts`, the others as listed."""
+    """The split of every document: PENDING ones by their group's key over `cuts`, the others as listed.
+
+    Near groups too large to be duplicates (templates: duplicates.break_templates) are split like distinct
+    texts, and listed in the report's `template_groups`.
+    """
     if on_label_conflict not in ON_LABEL_CONFLICT:
         raise ValueError(f"on_label_conflict {on_label_conflict!r}: use one of {', '.join(ON_LABEL_CONFLICT)}")
     prints = sorted(prints, key=lambda p: p.path)
-    components = duplicates.group(prints)
+    components, templates = duplicates.break_templates(prints, duplicates.group(prints, near_threshold))
     planned = list(prints)
     for members in components:
         split = split_for(min(prints[i].key for i in members), cuts) if cuts else PENDING
@@ -70,6 +75,10 @@ def plan_splits(
     kept = [m for m in components if planned[m[0]].path not in dropped]
     found = duplicates.report(planned, kept, class_names)
     found["label_conflict_policy"] = on_label_conflict
+    found["near_threshold"] = near_threshold
+    found["template_groups"] = [
+        [{**d, "class": class_names[d["label"]]} for d in duplicates.group_members(planned, m)] for m in templates
+    ]
     if dropped:  # what was found, not what is left
         everything = duplicates.report(planned, components, class_names)
         found["label_conflicts"] = everything["label_conflicts"]

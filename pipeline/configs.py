@@ -137,6 +137,11 @@ class IngestConfig:
     read_batch_size: int = 500
     # Drop: the pipeline cannot tell which label is right (components/split_plan.py says why this default).
     on_label_conflict: str = knob("drop", "documents with one text under two labels: drop, keep or fail")
+    # Near duplicates share a split, so that no test document has a near twin in train (components/duplicates.py);
+    # near groups that take a large share of a class are templates and are split like distinct texts.
+    near_duplicate_threshold: float = knob(
+        0.8, "Jaccard similarity of word 5-grams at which two documents share a split (0.5-1; 0 turns it off)"
+    )
     # Off by default: a changed corpus is reported (the summary, the report), and stops a run only when asked.
     max_drift: str = knob(
         "",
@@ -150,6 +155,11 @@ class IngestConfig:
             raise ValueError(
                 f"--on-label-conflict (IngestConfig.on_label_conflict) must be one of {', '.join(ON_LABEL_CONFLICT)}, "
                 f"got {self.on_label_conflict!r}"
+            )
+        if self.near_duplicate_threshold != 0 and not 0.5 <= self.near_duplicate_threshold <= 1:
+            raise ValueError(
+                "--near-duplicate-threshold (IngestConfig.near_duplicate_threshold) must be between 0.5 and 1, "
+                f"or 0 to turn near duplicates off, got {self.near_duplicate_threshold}"
             )
         for name in ("eval_percent", "test_percent"):
             value = getattr(self, name)

@@ -51,6 +51,7 @@ def ingest_settings(ingest: configs.IngestConfig, layout: corpus_layout.Layout) 
         max_file_bytes=ingest.max_file_bytes,
         read_batch_size=ingest.read_batch_size,
         on_label_conflict=ingest.on_label_conflict,
+        near_duplicate_threshold=ingest.near_duplicate_threshold,
         code_version=code_version.fingerprint(EXAMPLE_GEN_CODE),
     )
 

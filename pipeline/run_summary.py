@@ -86,6 +86,9 @@ def build_summary(
                         summary["ingestion"]["duplicates"] = {
                             k: v for k, v in data["duplicates"].items() if not isinstance(v, list) and k != "method"
                         }
+                        summary["ingestion"]["duplicates"]["template_groups"] = len(
+                            data["duplicates"].get("template_groups", [])
+                        )
     return summary
 
 

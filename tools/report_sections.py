@@ -268,7 +268,12 @@ def ingestion_html(ingest: dict) -> str:
         ]
         policy = found.get("label_conflict_policy", "keep")
         duplicates = f"""<p>{_E(summary_line(found))}. {len(found["exact_groups"])} exact and
-{len(found["near_groups"])} near groups are listed with their files in <code>ingestion_report.json</code>.
+{len(found["near_groups"])} near groups are listed with their files in <code>ingestion_report.json</code>{
+            f", with {len(found['template_groups'])} template groups (near copies of one form, too many to share a "
+            "split: split like distinct texts)"
+            if found.get("template_groups")
+            else ""
+        }.
 Label conflicts: {_E(policy)} ({found.get("label_conflict_documents_dropped", 0)} documents dropped).</p>
 {html_table(["label conflict (one text, two labels)"], conflicts[:20]) if conflicts else ""}"""
     return f"""<h2>Ingestion</h2>

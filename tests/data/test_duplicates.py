@@ -8,6 +8,9 @@ import pytest
 
 from components import duplicates
 from components.duplicates import find_duplicates, fingerprint
+from pipeline.configs import IngestConfig
+
+NEAR = IngestConfig.near_duplicate_threshold
 
 WORDS = [f"w{i}" for i in range(400)]
 
@@ -26,7 +29,7 @@ def test_exact_duplicates_under_other_names_case_and_punctuation_are_one_group()
         fingerprint("train/neg/2.txt", "train", 0, review(2)),
         fingerprint("test/neg/3.txt", "test", 0, review(3)),
     ]
-    found = find_duplicates(prints, ["neg", "pos"])
+    found = find_duplicates(prints, ["neg", "pos"], NEAR)
     assert len(found["exact_groups"]) == 1
     assert [m["path"] for m in found["exact_groups"][0]] == [
         "test/pos/9.txt",
@@ -44,7 +47,7 @@ def test_a_near_duplicate_with_one_sentence_changed_is_found_and_distinct_texts_
     changed = base.replace(" ".join(base.split()[50:56]), "an entirely different sentence here now")
     prints = [fingerprint("train/pos/a.txt", "train", 1, base), fingerprint("test/pos/b.txt", "test", 1, changed)]
     prints += [fingerprint(f"train/neg/{i}.txt", "train", 0, review(100 + i, 200)) for i in range(50)]
-    found = find_duplicates(prints, ["neg", "pos"])
+    found = find_duplicates(prints, ["neg", "pos"], NEAR)
     assert found["exact_groups"] == []
     assert [[m["path"] for m in g] for g in found["near_groups"]] == [["test/pos/b.txt", "train/pos/a.txt"]]
     assert found["test_with_train_twin_exact"] == 0 and found["test_with_train_twin_near"] == 1
@@ -53,7 +56,7 @@ def test_a_near_duplicate_with_one_sentence_changed_is_found_and_distinct_texts_
 def test_a_duplicate_pair_with_two_labels_is_a_label_conflict():
     text = review(20)
     prints = [fingerprint("train/pos/1.txt", "train", 1, text), fingerprint("train/neg/1.txt", "train", 0, text)]
-    found = find_duplicates(prints, ["neg", "pos"])
+    found = find_duplicates(prints, ["neg", "pos"], NEAR)
     assert found["label_conflicts"] == 1
     assert {m["class"] for m in found["label_conflict_groups"][0]} == {"neg", "pos"}
     line = duplicates.summary_line(found)
@@ -76,6 +79,6 @@ def test_documents_without_tokens_are_twins_only_of_copies_of_their_own_text():
         fingerprint("train/neg/b.txt", "train", 0, "???"),
         fingerprint("test/neg/c.txt", "test", 0, " ??? \n"),
     ]
-    found = find_duplicates(prints, ["neg", "pos"])
+    found = find_duplicates(prints, ["neg", "pos"], NEAR)
     assert [[m["path"] for m in g] for g in found["exact_groups"]] == [["test/neg/c.txt", "train/neg/b.txt"]]
     assert found["label_conflicts"] == 0

@@ -10,6 +10,9 @@ import tensorflow as tf
 from components import corpus_layout, split_plan
 from components.corpus import PENDING
 from components.duplicates import fingerprint
+from pipeline.configs import IngestConfig
+
+NEAR = IngestConfig.near_duplicate_threshold
 
 CUTS = corpus_layout.split_cuts(20, 20)
 WORDS = [f"w{i}" for i in range(400)]
@@ -50,8 +53,11 @@ def groups_of(docs) -> list[set[str]]:
 
 def test_every_group_lands_in_one_split_in_any_listing_order_and_under_any_name():
     docs = planted_corpus()
-    plan = split_plan.plan_splits(corpus_prints(docs), CUTS, ["pos", "neg"], "drop")
-    assert plan.splits == split_plan.plan_splits(corpus_prints(docs, reverse=True), CUTS, ["pos", "neg"], "drop").splits
+    plan = split_plan.plan_splits(corpus_prints(docs), CUTS, ["pos", "neg"], "drop", NEAR)
+    assert (
+        plan.splits
+        == split_plan.plan_splits(corpus_prints(docs, reverse=True), CUTS, ["pos", "neg"], "drop", NEAR).splits
+    )
     groups = groups_of(docs)
     assert len(groups) == 12 and all(len(g) == 3 for g in groups)
     for group in groups:
@@ -62,7 +68,7 @@ def test_every_group_lands_in_one_split_in_any_listing_order_and_under_any_name(
 
     # A copy of every file under a new name: each lands where its original did.
     renamed = {**docs, **{f"{p.split('/')[0]}/renamed {p.split('/')[1]}": v for p, v in docs.items()}}
-    plan_renamed = split_plan.plan_splits(corpus_prints(renamed), CUTS, ["pos", "neg"], "drop")
+    plan_renamed = split_plan.plan_splits(corpus_prints(renamed), CUTS, ["pos", "neg"], "drop", NEAR)
     for path in docs:
         renamed_path = f"{path.split('/')[0]}/renamed {path.split('/')[1]}"
         assert plan_renamed.splits[path] == plan_renamed.splits[renamed_path] == plan.splits[path]
@@ -77,7 +83,7 @@ def test_a_given_split_keeps_its_documents_and_twins_in_train_are_seen():
         fingerprint("test/pos/b near.txt", "test", 1, one_sentence_changed(other)),
         fingerprint("test/neg/c.txt", "test", 0, review(3)),
     ]
-    plan = split_plan.plan_splits(prints, corpus_layout.split_cuts(20, None), ["neg", "pos"], "drop")
+    plan = split_plan.plan_splits(prints, corpus_layout.split_cuts(20, None), ["neg", "pos"], "drop", NEAR)
     assert {p: s for p, s in plan.splits.items() if p.startswith("test/")} == dict.fromkeys(
         ["test/pos/a copy.txt", "test/pos/b near.txt", "test/neg/c.txt"], "test"
     )
@@ -96,7 +102,7 @@ def test_label_conflicts_are_dropped_or_kept_by_policy_and_always_reported(polic
         fingerprint("test/neg/x again.txt", "test", 0, text),
         fingerprint("test/neg/y.txt", "test", 0, review(8)),
     ]
-    plan = split_plan.plan_splits(prints, None, ["neg", "pos"], policy)
+    plan = split_plan.plan_splits(prints, None, ["neg", "pos"], policy, NEAR)
     assert plan.report["label_conflicts"] == 1 and plan.report["label_conflict_policy"] == policy
     assert sorted(m["class"] for m in plan.report["label_conflict_groups"][0]) == ["neg", "pos"]
     expected = {"test/pos/x.txt", "test/neg/x again.txt"} if policy == "drop" else set()
@@ -111,4 +117,50 @@ def test_label_conflicts_are_dropped_or_kept_by_policy_and_always_reported(polic
 
 def test_an_unknown_policy_is_refused():
     with pytest.raises(ValueError, match="on_label_conflict 'ignore': use one of drop, keep, fail"):
-        split_plan.plan_splits([], None, ["neg", "pos"], "ignore")
+        split_plan.plan_splits([], None, ["neg", "pos"], "ignore", NEAR)
+
+
+def templated_corpus(n: int = 60) -> dict[str, tuple[int, str]]:
+    """Two classes written from one form each (issue 30): every document a near copy of the others."""
+    forms = [
+        "a wonderful delightful film, great acting and a lovely story number",
+        "a dull tedious film, poor acting and a story nobody could follow, number",
+    ]
+    return {f"{c}/{i}.txt": (label, f"{forms[label]} {i}") for label, c in enumerate(("good", "bad")) for i in range(n)}
+
+
+def test_a_templated_class_is_split_three_ways_and_its_template_group_is_reported():
+    docs = templated_corpus()
+    docs["good/copy of 7.txt"] = docs["good/7.txt"]  # an exact copy still lands with its original
+    plan = split_plan.plan_splits(corpus_prints(docs), CUTS, ["good", "bad"], "drop", NEAR)
+    for c in ("good", "bad"):
+        assert {plan.splits[p] for p in docs if p.startswith(c)} == {"train", "eval", "test"}, c
+    assert plan.splits["good/copy of 7.txt"] == plan.splits["good/7.txt"]
+    templates = plan.report["template_groups"]
+    assert templates and all(len(g) > 10 for g in templates)
+    assert {d["class"] for g in templates for d in g} == {"good", "bad"}
+
+
+def test_small_near_groups_stay_together_and_threshold_0_turns_near_groups_off():
+    docs = planted_corpus()
+    kept = split_plan.plan_splits(corpus_prints(docs), CUTS, ["pos", "neg"], "drop", NEAR)
+    assert kept.report["near_groups"] and kept.report["template_groups"] == []
+    off = split_plan.plan_splits(corpus_prints(docs), CUTS, ["pos", "neg"], "drop", 0)
+    assert off.report["near_groups"] == [] and off.report["near_threshold"] == 0
+    assert len(off.report["exact_groups"]) == len(kept.report["exact_groups"])  # exact copies are still groups
+
+
+def test_a_class_of_copies_that_cannot_be_split_is_refused_naming_the_cause():
+    from components import ingestion_report
+
+    docs = {f"pos/{i}.txt": (0, review(i)) for i in range(30)}
+    docs |= {f"neg/{i}.txt": (1, "the same complaint, word for word, again and again") for i in range(30)}
+    plan = split_plan.plan_splits(corpus_prints(docs), CUTS, ["pos", "neg"], "drop", NEAR)
+    counts = {split: {"pos": 0, "neg": 0} for split in ("train", "eval", "test")}
+    for path, split in plan.splits.items():
+        counts[split][path.split("/")[0]] += 1
+    report = {"splits": counts, "skipped": [], "corpus_root": "/corpus", "class_names": ["pos", "neg"]}
+    report["duplicates"] = plan.report
+    with pytest.raises(corpus_layout.CorpusError) as refused:
+        ingestion_report.check_nothing_empty(report, lambda split: "")
+    assert "30 of the 30 documents of 'neg' are copies or near copies of one text" in str(refused.value)
