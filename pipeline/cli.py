@@ -55,6 +55,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         f"(default: stop at once, exit {run_lock.EXIT_BUSY})",
     )
     p.add_argument("--summary", type=Path, help="also write the run summary as JSON here")
+    run_request.add_knob_flags(p, configs.RetentionPolicy)
     quiet.add_flag(p)
     return p.parse_args(argv)
 
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         root, name, dataset = resolve_corpus(args)
         request = run_request.resolve(args, dataset)
+        policy = run_request.given(args, configs.RetentionPolicy)
         ingest = request.ingest
         # Fail before any component starts when the layout itself is wrong.
         layout, classes = corpus_layout.detect_layout(root, ingest.eval_dir, ingest.exclude_dirs)
@@ -132,6 +134,13 @@ def main(argv: list[str] | None = None) -> int:
                     traceback.print_exc()
             wall = time.monotonic() - started
             summary = run_summary.build_summary(str(metadata_path), pipeline_name, wall, failure, classes)
+            from pipeline import retention  # under the lock: no run of this root is writing
+
+            try:
+                retired = retention.retire(str(metadata_path), pipeline_name, str(serving_dir), policy)
+                summary["retention"] = retired.to_json()
+            except Exception as err:  # noqa: BLE001 - the run's result stands; the next run retries
+                summary["retention"] = {"error": f"{type(err).__name__}: {err}"}
     except run_lock.LockBusy as err:
         print(f"error: {err}", file=sys.stderr)
         return run_lock.EXIT_BUSY

@@ -191,6 +191,23 @@ class EvaluationConfig:
                 raise ValueError(f"{flag} (EvaluationConfig.{field}) must be between 0 and 1, got {value}")
 
 
+@dataclasses.dataclass(frozen=True)
+class RetentionPolicy:
+    """What each local run keeps once it ends (pipeline/retention.py: what goes, and what never does)."""
+
+    # A year of nightly runs keeps 5 runs' artifacts (about 2 GB on IMDB) and 3 served versions (about 400 MB).
+    keep_runs: int = knob(5, "training runs whose artifacts stay, newest first; older runs keep their evaluations")
+    keep_versions: int = knob(3, "versions that stay in the serving folder, newest first")
+
+    def validate(self) -> None:
+        for flag, value in (("--keep-runs", self.keep_runs), ("--keep-versions", self.keep_versions)):
+            if value < 1:
+                raise ValueError(
+                    f"{flag} (RetentionPolicy) must be at least 1: the newest run and the served version stay; "
+                    f"got {value}"
+                )
+
+
 PROJECT_VERSION = "0.1.0"  # also in pyproject.toml; the image's tag
 
 # Beam: none, so Beam's defaults: the in-process runner, one worker, which suits these 2-core machines. Any

@@ -50,6 +50,19 @@ def knobs(config_class) -> list[tuple[dataclasses.Field, str]]:
     ]
 
 
+def add_knob_flags(p: argparse.ArgumentParser, config_class) -> None:
+    """The flags of a settings dataclass that no recipe sets (each defaults to None: the dataclass's default)."""
+    for field, flag in knobs(config_class):
+        _add_knob(p, field, flag, by_recipe=False)
+
+
+def given(args: argparse.Namespace, config_class):
+    """The settings dataclass with the flags the user gave, validated."""
+    config = config_class(**_given(args, config_class))
+    config.validate()
+    return config
+
+
 def _add_knob(p: argparse.ArgumentParser, field: dataclasses.Field, flag: str, by_recipe: bool) -> None:
     default = f"default: {field.default}" + (", or the recipe's" if by_recipe else "")
     help_text = f"{field.metadata['help']} ({default})"

@@ -188,6 +188,13 @@ def print_summary(summary: dict) -> None:
         print(f"blessed: {'yes' if evaluation.get('blessed') else 'no'}")
         for line in evaluation.get("failures", []):
             print(f"  not blessed because {line}")
+    retired = summary.get("retention")
+    if retired and "error" in retired:
+        print(f"warning: retention did not finish (the next run retries): {retired['error']}", file=sys.stderr)
+    elif retired and (retired["retired_artifacts"] or retired["removed_versions"]):  # quiet when nothing went
+        from pipeline.retention import describe
+
+        print(describe(retired))
     push = summary.get("push")
     if push:
         print(f"pushed: {push['path']}" if push["pushed"] else "pushed: no (serving keeps its current model)")

@@ -67,6 +67,8 @@ def runs_table(store) -> list[dict]:
             "pushed_version": None,
             "labelled": None,
             "states": {n: mlmd.STATES.get(e.last_known_state, "?") for n, e in execs.items()},
+            # pipeline/retention.py removed its bulky artifacts (examples, models); its evaluation stays
+            "retired": any(a.state == a.DELETED for e in execs.values() for a in mlmd.output_artifacts(store, e.id)),
         }
         pipes = [c.name for c in store.get_parent_contexts_by_context(ctx.id) if c.type == "pipeline"]
         row["pipeline"] = pipes[0] if pipes else None
@@ -115,6 +117,7 @@ def format_runs(rows: list[dict]) -> str:
         blessed = {True: "yes", False: "no", None: "-"}[r["blessed"]]
         lines.append(
             f"{r['run_id']:<28} {'training':<9} {folder:<44} {acc:>8}  {blessed:<7} {r['pushed_version'] or '-'}"
+            + ("  (retired)" if r.get("retired") else "")
         )
     return "\n".join(lines)
 
