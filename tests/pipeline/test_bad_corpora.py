@@ -219,25 +219,3 @@ def test_epochs_zero_is_run_with_a_warning_before_anything_starts():
     [line] = run_request.notices(run_request.resolve(args, None))
     assert line.startswith("warning: --epochs 0: the model is exported untrained")
     assert run_request.notices(run_request.resolve(cli.parse_args(["--data-dir", "x"]), None)) == []
-
-
-def test_a_templated_corpus_trains_is_blessed_and_its_report_lists_the_template_groups(tmp_path, capsys):
-    """Issue 30: 60 files per class written from one form each. Linked into one near-duplicate group, a class went
-    whole into one split and the run stopped; a group that large is a template, split like distinct texts."""
-    root = tmp_path / "corpus"
-    forms = {
-        "good": "a wonderful delightful film, great acting and a lovely story number",
-        "bad": "a dull tedious film, poor acting and a story nobody could follow, number",
-    }
-    for name, form in forms.items():
-        for i in range(60):
-            write_doc(root / name / f"{i}.txt", f"{form} {i}")
-    args = ["--data-dir", str(root), "--work-dir", str(tmp_path / "runs"), "--epochs", "5", "--min-accuracy", "0.9"]
-    code, summary = run_cli(tmp_path, args)
-    out = capsys.readouterr().out
-    assert code == 0, summary["failure"]
-    assert summary["push"]["pushed"] is True, summary["push"]
-    report = json.loads(Path(summary["ingestion"]["report"]).read_text())
-    templates = report["duplicates"]["template_groups"]
-    assert {d["class"] for group in templates for d in group} == {"good", "bad"}
-    assert "template groups 2 (split like distinct texts)" in out
