@@ -169,11 +169,14 @@ def _ngram_ids(grams: tf.RaggedTensor, config: TransformConfig) -> tf.RaggedTens
     return tf.strings.to_hash_bucket_fast(grams, config.ngram_buckets) + config.vocab_size
 
 
-def _document_frequency(keys: tf.RaggedTensor, size: int) -> tf.RaggedTensor:
-    """Each key's count of training documents (rows are distinct terms, so a row counts a key once)."""
-    in_batch = tf.math.unsorted_segment_sum(tf.ones_like(keys.flat_values, tf.float32), keys.flat_values, size)
-    table = tft.sum(in_batch[None, :], reduce_instance_dims=False)  # [size], over the training split
-    return keys.with_flat_values(tf.gather(table, keys.flat_values))
+def _document_frequency(keys: tf.RaggedTensor, size: int) -> tuple[tf.RaggedTensor, tf.Tensor]:
+    """Each key's count of training documents (rows are distinct terms, so a row counts a key once), and the
+    number of training documents. One analyzer for both (and for every key range): each tf.Transform analyzer
+    adds its own combine to the analysis, whatever its size."""
+    in_batch = tf.math.unsorted_segment_sum(tf.ones_like(keys.flat_values, tf.float32), keys.flat_values, size + 1)
+    in_batch += tf.one_hot(size, size + 1) * tf.cast(keys.nrows(), tf.float32)  # the last slot counts documents
+    table = tft.sum(in_batch[None, :], reduce_instance_dims=False)  # [size + 1], over the training split
+    return keys.with_flat_values(tf.gather(table, keys.flat_values)), table[size]
 
 
 def _tfidf_weights(
@@ -212,13 +215,13 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any] = Non
     if tfidf:
         # Every analyzer reads the documents alone (none waits for another's result: one pass of analysis).
         # A vocabulary term's frequency is kept by its hash (ids wait for the vocabulary), an n-gram's by its id.
-        df = [
-            _document_frequency(tf.strings.to_hash_bucket_fast(groups[0], VOCABULARY_DF_BUCKETS), VOCABULARY_DF_BUCKETS)
-        ]
+        # Keys: the vocabulary terms' hashes in [0, VOCABULARY_DF_BUCKETS), then the n-gram buckets after them.
+        keys = [tf.strings.to_hash_bucket_fast(groups[0], VOCABULARY_DF_BUCKETS)]
         if hashed:
-            df.append(_document_frequency(gram_ids - config.vocab_size, config.ngram_buckets))
-        documents = tft.sum(tf.ones_like(text, tf.float32))
-        weights = _tfidf_weights(ids, tf.concat(df, axis=1), tf.concat(list(counts), axis=1), documents)
+            keys.append(gram_ids - config.vocab_size + VOCABULARY_DF_BUCKETS)
+        size = VOCABULARY_DF_BUCKETS + (config.ngram_buckets if hashed else 0)
+        df, documents = _document_frequency(tf.concat(keys, axis=1), size)
+        weights = _tfidf_weights(ids, df, tf.concat(list(counts), axis=1), documents)
         outputs[TOKEN_WEIGHTS_KEY] = weights
     if config.max_len:  # padded or cut to max_len; 0 keeps the ragged rows (Transform writes `<key>$ragged_values`)
         shape = [None, config.max_len]
