@@ -28,13 +28,14 @@ run: setup
 run-stackoverflow: setup
 	$(PY) run_local.py --dataset stackoverflow $(RUN_ARGS)
 
+# Both cores (pytest-xdist): each test file runs whole in one worker, so its module fixtures run once.
 test: setup
-	$(PY) -m pytest tests
+	$(PY) -m pytest -n 2 --dist loadfile tests
 
 # The quick tier for the edit-test loop: the code, data and model tests, no whole-pipeline run
 # (tests/pipeline/). CI runs all of `make test`. Tiers: tests/README.md.
 test-fast: setup
-	$(PY) -m pytest tests/code tests/data tests/model
+	$(PY) -m pytest -n 2 --dist loadfile tests/code tests/data tests/model
 
 # ruff's lint rules and formatting (pyproject.toml); CI runs it before the tests.
 lint: setup

@@ -28,11 +28,14 @@ def tiny_run(tmp_path_factory):
     """One cold run of the whole pipeline on a tiny corpus, shared by every test that needs one.
 
     Tests that re-run on top of it (test_pipeline_e2e) leave it usable: its
-    pushed model and metadata stay where they are.
+    pushed model and metadata stay where they are. Its runs keep every run and
+    version (retention has its own test, tests/pipeline/test_retention.py): the
+    tests that re-run on it, in whatever order they come, read earlier runs.
     """
     base = tmp_path_factory.mktemp("e2e")
     root = make_tiny_run_corpus(base / "corpus")
-    args = ["--data-dir", str(root), "--work-dir", str(base / "runs"), *TINY_RUN_SETTINGS]
+    keep_all = ["--keep-runs", "1000", "--keep-versions", "1000"]
+    args = ["--data-dir", str(root), "--work-dir", str(base / "runs"), *TINY_RUN_SETTINGS, *keep_all]
     code, summary = run_cli(base, args)
     assert code == 0, summary["failure"]
     paths = RunPaths(base / "runs", "corpus")
