@@ -60,10 +60,11 @@ class Plan:
         }
 
 
-def describe(retired: dict) -> str:
-    """One line for the summary: what this run's retention removed."""
+def describe(retired: dict, dry_run: bool = False) -> str:
+    """One line for the summary: what this run's retention removed (or, in a dry run, would remove)."""
+    removed = "would remove" if dry_run else "removed"
     return (
-        f"retention: {len(retired['kept_runs'])} runs kept; removed {len(retired['retired_artifacts'])} artifacts of "
+        f"retention: {len(retired['kept_runs'])} runs kept; {removed} {len(retired['retired_artifacts'])} artifacts of "
         f"older runs and {len(retired['removed_versions'])} served versions"
     )
 

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_lock.EXIT_BUSY
     for uri in [a.uri for a in plan.artifacts] + [str(paths.serving / v) for v in plan.versions]:
         print(("would remove " if args.dry_run else "removed ") + uri)
-    print(("would keep: " if args.dry_run else "") + retention.describe(plan.to_json()))
+    print(retention.describe(plan.to_json(), dry_run=args.dry_run))
     return 0
 
 
