@@ -16,10 +16,12 @@ STATES = {
 }
 
 
-def sqlite_store(path: str) -> metadata_store.MetadataStore:
+def sqlite_store(path: str, writable: bool = False) -> metadata_store.MetadataStore:
+    """The store at `path`, read-only unless `writable` (retention marks artifacts); never created here."""
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = path
-    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+    modes = metadata_store_pb2.SqliteMetadataSourceConfig
+    config.sqlite.connection_mode = modes.READWRITE if writable else modes.READONLY
     return metadata_store.MetadataStore(config)
 
 

@@ -29,11 +29,11 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from tfx.dsl.io import fileio
 
 from components.served_model_baseline import served_versions
+from pipeline import mlmd
 from pipeline.configs import RetentionPolicy
 
 RETIRED_TYPES = ("Examples", "TransformGraph", "TransformCache", "Model", "ModelRun", "PushedModel")
@@ -69,11 +69,8 @@ def describe(retired: dict, dry_run: bool = False) -> str:
     )
 
 
-def writable_store(path: str) -> metadata_store.MetadataStore:
-    config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = path
-    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE
-    return metadata_store.MetadataStore(config)
+def writable_store(path: str):
+    return mlmd.sqlite_store(path, writable=True)
 
 
 def _runs(store, pipeline_name: str) -> list[metadata_store_pb2.Context]:

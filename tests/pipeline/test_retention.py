@@ -135,7 +135,8 @@ def test_retention_removes_from_an_object_store_and_keeps_the_newest_run_and_ver
 
     from tests.helpers import REPO
 
-    client, root, serving = s3.client(), f"s3://{s3.bucket}/retention/root", f"s3://{s3.bucket}/retention/serving"
+    prefix = "retention"  # the objects' key prefix in the stand-in's bucket
+    client, root, serving = s3.client(), f"s3://{s3.bucket}/{prefix}/root", f"s3://{s3.bucket}/{prefix}/serving"
     for n in (1, 2):
         for key in (
             f"root/Trainer/model/{n}/saved_model.pb",
@@ -143,7 +144,7 @@ def test_retention_removes_from_an_object_store_and_keeps_the_newest_run_and_ver
             f"root/Evaluator/evaluation/{n}/metrics",
             f"serving/{n}/saved_model.pb",
         ):
-            client.put_object(Bucket=s3.bucket, Key=f"retention/{key}", Body=b"x" * 100)
+            client.put_object(Bucket=s3.bucket, Key=f"{prefix}/{key}", Body=b"x" * 100)
     done = subprocess.run(
         [sys.executable, "-c", RETIRE_ON_S3, str(tmp_path / "metadata.sqlite"), root, serving],
         cwd=REPO,
@@ -156,14 +157,14 @@ def test_retention_removes_from_an_object_store_and_keeps_the_newest_run_and_ver
     retired = json.loads(done.stdout.strip().splitlines()[-1])
     assert retired["kept_runs"] == ["run-2"] and retired["removed_versions"] == ["1"]
     assert sorted(retired["retired_artifacts"]) == [f"{root}/Pusher/pushed_model/1", f"{root}/Trainer/model/1"]
-    assert sorted(s3.keys("retention/")) == [
-        "retention/root/Evaluator/evaluation/1/metrics",  # the history stays
-        "retention/root/Evaluator/evaluation/2/metrics",
-        "retention/root/Pusher/pushed_model/2/saved_model.pb",
-        "retention/root/Trainer/model/2/saved_model.pb",
-        "retention/serving/2/saved_model.pb",
+    assert sorted(key.removeprefix(f"{prefix}/") for key in s3.keys(f"{prefix}/")) == [
+        "root/Evaluator/evaluation/1/metrics",  # the history stays
+        "root/Evaluator/evaluation/2/metrics",
+        "root/Pusher/pushed_model/2/saved_model.pb",
+        "root/Trainer/model/2/saved_model.pb",
+        "serving/2/saved_model.pb",
     ]
     store = retention.writable_store(str(tmp_path / "metadata.sqlite"))
     states = {a.uri.removeprefix(root + "/"): a.state for a in store.get_artifacts()}
-    assert states["Trainer/model/1"] == states["Pusher/pushed_model/1"] == 4  # DELETED
-    assert states["Trainer/model/2"] == states["Evaluator/evaluation/1"] == 2  # LIVE
+    assert states["Trainer/model/1"] == states["Pusher/pushed_model/1"] == retention.DELETED
+    assert states["Trainer/model/2"] == states["Evaluator/evaluation/1"] == retention.LIVE
