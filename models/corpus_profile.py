@@ -53,13 +53,23 @@ def profile_examples(patterns: list[str], class_names: list[str]) -> tuple[dict,
     from models.features import LABEL_KEY, TEXT_KEY, WORD_COUNT_KEY
 
     files = sorted(f for p in patterns for f in tf.io.gfile.glob(p))
+    spec = {
+        TEXT_KEY: tf.io.FixedLenFeature([], tf.string),
+        LABEL_KEY: tf.io.FixedLenFeature([], tf.int64),
+        WORD_COUNT_KEY: tf.io.FixedLenFeature([], tf.int64),
+    }
     tokens: collections.Counter = collections.Counter()
     labels, lengths = [], []
-    for record in tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator():
-        feature = tf.train.Example.FromString(record).features.feature
-        tokens.update(content_tokens(feature[TEXT_KEY].bytes_list.value[0].decode("utf-8")))
-        labels.append(class_names[feature[LABEL_KEY].int64_list.value[0]])
-        lengths.append(feature[WORD_COUNT_KEY].int64_list.value[0])
+    # Parsed a batch at a time: one record per step spent 3.5 of 6.5 s on IMDB's training split in tf.data's
+    # per-element overhead.
+    batches = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(1024).map(
+        lambda records: tf.io.parse_example(records, spec)
+    )
+    for batch in batches.as_numpy_iterator():
+        for text in batch[TEXT_KEY]:
+            tokens.update(content_tokens(text.decode("utf-8")))
+        labels += [class_names[i] for i in batch[LABEL_KEY]]
+        lengths += batch[WORD_COUNT_KEY].tolist()
     frame = pd.DataFrame({LABEL_KEY: labels, WORD_COUNT_KEY: lengths})
     statistics = tfdv.generate_statistics_from_dataframe(frame)
     profile = {

@@ -62,6 +62,7 @@ _MARKUP_TAGS = "a|b|br|i|u|s|p|em|strong|div|span|code|pre|li|ul|ol|h[1-6]|img|h
 _MARKUP = rf"</?(?:{_MARKUP_TAGS}|sup|sub|tt|center|small|big)\b[^<>]*>|&(?:[a-z]+|#[0-9]+);"
 # Kept whole though made of punctuation; RE2 tries these before a lone punctuation mark.
 _CODE_TOKENS = r"\bc\+\+|\bc#|\bf#|\.net\b|#include\b|#define\b|::|->|=>|==|!=|<=|>=|&&|\|\||\+\+"
+_TOKEN_MARKS = rf"{_CODE_TOKENS}|!|\?|\pS|{_UNSPACED}|\pP"
 
 
 def standardize(text: tf.Tensor) -> tf.Tensor:
@@ -75,10 +76,13 @@ def words(text: tf.Tensor) -> tf.RaggedTensor:
     """The `words` tokens (module docstring) of each text."""
     lowered = tf.strings.lower(text, encoding="utf-8")
     no_markup = tf.strings.regex_replace(lowered, _MARKUP, " ")
-    # A code token, `!`, `?`, a symbol (\pS: + = $ < emoji) or a character of a script written without spaces
-    # becomes a token; other punctuation (\pP) a space. One pass: RE2 tries the alternatives in order.
-    separated = tf.strings.regex_replace(no_markup, rf"({_CODE_TOKENS}|!|\?|\pS|{_UNSPACED})|\pP", r" \1 ")
-    return tf.strings.split(separated)
+    # A code token, `!`, `?`, a symbol (\pS: + = $ < emoji), a character of a script written without spaces or a
+    # punctuation mark (\pP) becomes a token, then the lone marks but `!` and `?` are dropped. One pass: RE2
+    # tries the alternatives in order. The whole match (\0), not a group: RE2 then needs no submatch search
+    # (the same tokens as `( ... )|\pP` -> ` \1 `, 1.7x faster on Stack Overflow and 3.4x on Japanese news).
+    separated = tf.strings.split(tf.strings.regex_replace(no_markup, _TOKEN_MARKS, r" \0 "))
+    kept = ~tf.strings.regex_full_match(separated.flat_values, r"[^\PP!?]")
+    return tf.ragged.boolean_mask(separated, separated.with_flat_values(kept))
 
 
 def tokens(text: tf.Tensor, tokenizer: str) -> tf.RaggedTensor:
@@ -89,10 +93,9 @@ def ngrams_of(toks: tf.RaggedTensor, config: TransformConfig, characters) -> tf.
     """The n-grams (n >= 2) of each row of tokens, shortest first, and one order longer where `characters`
     (a bool, or auto's [batch] bool tensor: per document)."""
     grams = [tf.strings.ngrams(toks, n, separator=" ") for n in range(2, config.ngrams + 1)]
-    if isinstance(characters, tf.Tensor):
-        longer = tf.strings.ngrams(toks, config.ngrams + 1, separator=" ")
-        keep = longer.with_flat_values(tf.gather(characters, longer.value_rowids()))
-        grams.append(tf.ragged.boolean_mask(longer, keep))
+    if isinstance(characters, tf.Tensor):  # the longer order of the chosen documents' tokens only
+        chosen = toks.with_flat_values(tf.gather(characters, toks.value_rowids()))
+        grams.append(tf.strings.ngrams(tf.ragged.boolean_mask(toks, chosen), config.ngrams + 1, separator=" "))
     elif characters:
         grams.append(tf.strings.ngrams(toks, config.ngrams + 1, separator=" "))
     return tf.concat(grams, axis=1) if grams else toks[:, :0]
@@ -134,8 +137,10 @@ def _characters_chosen(text: tf.Tensor, config: TransformConfig):
     each document's own tokenization."""
     if config.tokenizer != "auto":
         return config.tokenizer == "characters"
-    letters = tf.strings.length(tf.strings.regex_replace(text, r"[^\pL]", ""), unit="UTF8_CHAR")
-    unspaced = tf.strings.length(tf.strings.regex_replace(text, f"[^{_UNSPACED[1:-1]}]", ""), unit="UTF8_CHAR")
+    # Counted by what removing runs takes away: few replacements, 3.8x faster on IMDB than keeping one class.
+    length = lambda t: tf.strings.length(t, unit="UTF8_CHAR")  # noqa: E731
+    letters = length(tf.strings.regex_replace(text, r"\PL+", ""))
+    unspaced = length(text) - length(tf.strings.regex_replace(text, f"{_UNSPACED}+", ""))
     chosen = (tf.cast(unspaced, tf.float32) >= CHARACTERS_FROM_SHARE * tf.cast(letters, tf.float32)) & (unspaced > 0)
     # The training split's counts, for the record (chosen_tokenization): letters and documents by script.
     counts = tf.cast(
