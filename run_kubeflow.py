@@ -8,9 +8,7 @@ python run_kubeflow.py schedule --spec build/kubeflow/imdb.json --host http://lo
 
 from __future__ import annotations
 
-import sys
-
-from pipeline import kubeflow_cli
+from pipeline import kubeflow_cli, quiet
 
 if __name__ == "__main__":
-    sys.exit(kubeflow_cli.main())
+    quiet.exit_with(kubeflow_cli.main)

@@ -7,9 +7,7 @@ python run_local.py --data-dir PATH                # any ROOT/train/<class>/<fil
 
 from __future__ import annotations
 
-import sys
-
-from pipeline import cli
+from pipeline import cli, quiet
 
 if __name__ == "__main__":
-    sys.exit(cli.main())
+    quiet.exit_with(cli.main)

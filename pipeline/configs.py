@@ -136,7 +136,7 @@ class IngestConfig:
     # Files are handed to Beam in batches to keep per-element overhead low.
     read_batch_size: int = 500
     # Drop: the pipeline cannot tell which label is right (components/split_plan.py says why this default).
-    on_label_conflict: str = knob("drop", "documents with one text under two labels: drop, keep or fail")
+    on_label_conflict: str = knob("drop", "documents with one text under two labels", choices=ON_LABEL_CONFLICT)
     # Near duplicates share a split, so that no test document has a near twin in train (components/duplicates.py);
     # near groups that take a large share of a class are templates and are split like distinct texts.
     near_duplicate_threshold: float = knob(
@@ -171,7 +171,9 @@ class IngestConfig:
                 f"got {self.eval_percent} + {self.test_percent}"
             )
         if self.max_file_bytes <= 0:
-            raise ValueError(f"IngestConfig.max_file_bytes must be positive, got {self.max_file_bytes}")
+            raise ValueError(
+                f"--max-file-bytes (IngestConfig.max_file_bytes) must be at least 1, got {self.max_file_bytes}"
+            )
         if self.eval_dir is not None and (not self.eval_dir or "/" in self.eval_dir or self.eval_dir in (".", "..")):
             raise ValueError(
                 f"--eval-dir (IngestConfig.eval_dir) is the name of a folder beside train/, got {self.eval_dir!r}"

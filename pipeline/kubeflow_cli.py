@@ -1,4 +1,4 @@
-"""Command line of `run_kubeflow.py`: `compile` and `schedule`."""
+"""Command line of `run_kubeflow.py`: `compile`, `schedule` and `vertex`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from components import corpus_layout
 from pipeline import component_ids as ids
-from pipeline import configs, kubeflow, quiet, run_request
+from pipeline import configs, kubeflow, output_files, quiet, run_request
 
 # A container image reference as registries parse it (distribution/reference's grammar): [DOMAIN[:PORT]/]PATH
 # [:TAG][@sha256:DIGEST]; a sha256 digest has 64 hex digits.
@@ -44,14 +44,22 @@ def _gpu(value: str) -> tuple:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="run_kubeflow.py", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
+    p = argparse.ArgumentParser(
+        prog="run_kubeflow.py",
+        description="Compile the pipeline for Kubeflow Pipelines (KFP v2 spec), then schedule it on a Kubeflow "
+        "Pipelines backend, or submit or schedule it on Vertex AI Pipelines.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="{compile,schedule,vertex}")
 
-    c = sub.add_parser("compile", help="write the KFP v2 pipeline spec (JSON)")
-    src = c.add_mutually_exclusive_group(required=True)
-    src.add_argument("--dataset", choices=sorted(configs.DATASETS))
+    compile_parser = sub.add_parser("compile", help="write the KFP v2 pipeline spec (JSON)")
+    corpus = compile_parser.add_argument_group("corpus in the cluster (one of --dataset and --name)")
+    src = corpus.add_mutually_exclusive_group(required=True)
+    src.add_argument("--dataset", choices=sorted(configs.DATASETS), help="a known corpus (its classes and gate)")
     src.add_argument("--name", help="run name for another corpus (needs --num-classes)")
-    c.add_argument("--num-classes", type=int, help="class folders of the corpus (known datasets: from the registry)")
+    c = corpus
+    c.add_argument(
+        "--num-classes", type=int, metavar="N", help="class folders of the corpus (known datasets: from the registry)"
+    )
     # The corpus is in the cluster, not here: its layout is said with flags, and ExampleGen refuses the run
     # when the corpus is laid out otherwise.
     c.add_argument("--no-test-dir", action="store_true", help="the corpus has no test/ folder")
@@ -68,6 +76,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     c.add_argument("--corpus-mount", default=kubeflow.CORPUS_MOUNT, help="default: %(default)s")
     c.add_argument("--data-root", help="corpus folder as ExampleGen's pod sees it (default: CORPUS_MOUNT/NAME)")
+    c = compile_parser.add_argument_group("where the run lives, and the cluster")
     c.add_argument(
         "--pipeline-root", help=f"gs:// or s3:// URI (default: {kubeflow.KUBEFLOW_BUCKET}/tfx/NAME/pipeline_root)"
     )
@@ -92,7 +101,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         f"built ({kubeflow.image_tag()}) pushed to your registry, best pinned by its digest "
         "(REGISTRY/NAME@sha256:...), so a recurring run keeps running the image it was tested with",
     )
-    c.add_argument("--output", type=Path, help="spec file (default: build/kubeflow/NAME.json)")
+    c.add_argument("--output", type=Path, metavar="FILE", help="spec file (default: build/kubeflow/NAME.json)")
     default_gpu = kubeflow.KUBEFLOW_RESOURCES[ids.TRAINER]
     c.add_argument(
         "--trainer-gpu",
@@ -101,8 +110,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"accelerator for the Trainer, TYPE[:COUNT] or 'none' "
         f"(default: {default_gpu.accelerator_type}:{default_gpu.accelerator_count})",
     )
-    run_request.add_flags(c)
-    quiet.add_flag(c)
+    run_request.add_flags(compile_parser)
+    quiet.add_flag(compile_parser)
 
     s = sub.add_parser("schedule", help="upload the spec and create a recurring run")
     s.add_argument("--spec", type=Path, required=True, help="file written by `compile`")
@@ -152,6 +161,8 @@ def run_compile(args: argparse.Namespace) -> Path:
         raise ValueError("--name needs --num-classes (the number of class folders, at least 2)")
     else:
         name, num_classes = args.name, args.num_classes
+    output = args.output or Path("build/kubeflow") / f"{name}.json"
+    output_files.check_writable(output, "--output", f"{name}.json")  # before the seconds compiling takes
     request = run_request.resolve(args, dataset)
     for line in run_request.notices(request):
         print(line, file=sys.stderr)
@@ -167,7 +178,7 @@ def run_compile(args: argparse.Namespace) -> Path:
     }
     pvc = None if args.corpus_pvc.lower() == "none" else args.corpus_pvc
     output = compile_pipeline(
-        output=args.output or Path("build/kubeflow") / f"{name}.json",
+        output=output,
         name=name,
         pipeline_root=args.pipeline_root or f"{kubeflow.KUBEFLOW_BUCKET}/tfx/{name}/pipeline_root",
         data_root=args.data_root or f"{args.corpus_mount.rstrip('/')}/{name}",

@@ -16,13 +16,31 @@ STATES = {
 }
 
 
+class StoreError(ValueError):
+    """The file is not an ML Metadata store; the message names it."""
+
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
 def sqlite_store(path: str, writable: bool = False) -> metadata_store.MetadataStore:
-    """The store at `path`, read-only unless `writable` (retention marks artifacts); never created here."""
+    """The store at `path`, read-only unless `writable` (retention marks artifacts); never created here.
+    StoreError for a file that is not one (ML Metadata's own error is a RuntimeError from its C++ layer)."""
+    try:
+        with open(path, "rb") as f:
+            header = f.read(len(_SQLITE_HEADER))
+    except OSError as err:
+        raise StoreError(f"{path}: cannot be read ({err.strerror or err})") from err
+    if header != _SQLITE_HEADER:
+        raise StoreError(f"{path}: not an ML Metadata store (not a SQLite database); pass a run's metadata.sqlite")
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = path
     modes = metadata_store_pb2.SqliteMetadataSourceConfig
     config.sqlite.connection_mode = modes.READWRITE if writable else modes.READONLY
-    return metadata_store.MetadataStore(config)
+    try:
+        return metadata_store.MetadataStore(config)
+    except RuntimeError as err:
+        raise StoreError(f"{path}: not an ML Metadata store ({err}); pass a run's metadata.sqlite") from err
 
 
 def latest_run_id(store: metadata_store.MetadataStore, pipeline_name: str) -> str | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import warnings
 
 _PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
@@ -55,3 +56,21 @@ def add_flag(parser) -> None:
         action="store_true",
         help="also show the libraries' logs and warnings (TensorFlow, TFX, Beam)",
     )
+
+
+def exit_with(main) -> None:
+    """sys.exit(main()), ending quietly when the reader of stdout stops reading (`| head -1`, `less` quit).
+
+    Python's documented recipe: stdout goes to /dev/null so the interpreter's last flush cannot raise again,
+    and the exit status is 1, as for any write that failed; no traceback. Every command's `__main__` ends here.
+    """
+    try:
+        try:
+            code = main()
+        except SystemExit as done:  # argparse's --help and errors: their output is flushed here too
+            code = done.code
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 1
+    sys.exit(code)

@@ -59,7 +59,10 @@ def open_store(args: argparse.Namespace):
         raise InspectError(
             f"no ML Metadata store at {path}; pass --metadata FILE or --work-dir/--name of a run_local.py run"
         )
-    return mlmd.sqlite_store(str(path))
+    try:
+        return mlmd.sqlite_store(str(path))
+    except mlmd.StoreError as err:
+        raise InspectError(str(err)) from err
 
 
 def _threshold_metrics(eval_uri: str) -> dict[str, list[str]]:

@@ -30,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline import beam_workers, configs, mlmd, quiet, run_lock
+from pipeline import beam_workers, configs, mlmd, output_files, quiet, run_lock
 from pipeline import component_ids as ids
 
 INFERENCE_PIPELINE_SUFFIX = "-inference"
@@ -115,11 +115,29 @@ def prediction_rows(inference_uri: str, class_names: list[str], version: str) ->
     return sorted(rows, key=lambda r: r["path"])
 
 
+def prediction_files(prefix: Path) -> tuple[Path, Path]:
+    """PREFIX.jsonl and PREFIX.csv."""
+    return prefix.with_name(prefix.name + ".jsonl"), prefix.with_name(prefix.name + ".csv")
+
+
+# BulkInferrer's execution property naming where its predictions went ("not written: <why>" when they were not):
+# `inspect runs` and `lineage` show a labelling whose files were not written as such.
+PREDICTIONS_PROPERTY = "predictions"
+NOT_WRITTEN = "not written"
+
+
+def record(metadata_path: Path, execution_id: int, predictions: str) -> None:
+    store = mlmd.sqlite_store(str(metadata_path), writable=True)
+    execution = store.get_executions_by_id([execution_id])[0]
+    execution.custom_properties[PREDICTIONS_PROPERTY].string_value = predictions
+    store.put_executions([execution])
+
+
 def write_predictions(rows: list[dict], class_names: list[str], prefix: Path) -> tuple[Path, Path]:
     """PREFIX.jsonl (one object per file) and PREFIX.csv (path, class, one column per class, token_count,
     model_version)."""
     prefix.parent.mkdir(parents=True, exist_ok=True)
-    jsonl, table = prefix.with_name(prefix.name + ".jsonl"), prefix.with_name(prefix.name + ".csv")
+    jsonl, table = prediction_files(prefix)
     with open(jsonl, "w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -159,14 +177,14 @@ def accounting(rows: list[dict], report: dict, class_names: list[str]) -> list[s
     counts = ", ".join(f"{c} {sum(r['class'] == c for r in rows)}" for c in class_names)
     lines = [f"labelled {len(rows)} of {len(rows) + len(skipped)} files: {counts}"]
     if skipped:
-        lines.append(f"{len(skipped)} files not labelled ({count_reasons(skipped)}):")
+        lines.append(f"{_files(len(skipped))} not labelled ({count_reasons(skipped)}):")
         lines += [f"  {s['path']}: {s['reason']}" for s in skipped[:SHOWN_SKIPS]]
         if len(skipped) > SHOWN_SKIPS:
             lines.append(f"  ... and {len(skipped) - SHOWN_SKIPS} more (all in {report['uri']})")
     if fallback:
         encodings = collections.Counter(f["encoding"] for f in fallback)
         lines.append(
-            f"{len(fallback)} files were not UTF-8 and were decoded as "
+            f"{_files(len(fallback))} {'was' if len(fallback) == 1 else 'were'} not UTF-8 and decoded as "
             + ", ".join(f"{e} ({n})" for e, n in sorted(encodings.items()))
             + ": "
             + ", ".join(f["path"] for f in fallback[:SHOWN_SKIPS])
@@ -175,11 +193,14 @@ def accounting(rows: list[dict], report: dict, class_names: list[str]) -> list[s
     empty = [r["path"] for r in rows if r.get("token_count") == 0]
     if empty:
         lines.append(
-            f"{len(empty)} files had no tokens and were answered from the model's bias alone: "
-            + ", ".join(empty[:SHOWN_SKIPS])
-            + (", ..." if len(empty) > SHOWN_SKIPS else "")
+            f"{_files(len(empty))} had no tokens and {'was' if len(empty) == 1 else 'were'} answered from the model's "
+            "bias alone: " + ", ".join(empty[:SHOWN_SKIPS]) + (", ..." if len(empty) > SHOWN_SKIPS else "")
         )
     return lines
+
+
+def _files(n: int) -> str:
+    return f"{n} file" if n == 1 else f"{n} files"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,7 +211,13 @@ def main(argv: list[str] | None = None) -> int:
     metadata_path, pipeline_root = paths.metadata.resolve(), paths.pipeline_root.resolve()
     try:
         if not folder.is_dir():
-            raise InferError(f"--data-dir {args.data_dir}: no such folder; pass the folder of text files to label")
+            what = "a file, not a folder" if folder.exists() else "no such folder"
+            raise InferError(f"--data-dir {args.data_dir}: {what}; pass the folder of text files to label")
+        ingest = configs.IngestConfig(max_file_bytes=args.max_file_bytes)
+        ingest.validate()
+        prefix = output_prefix(args.output, paths, folder)
+        for path in prediction_files(prefix):
+            output_files.check_writable(path, "--output", "labels")
         if not metadata_path.is_file():
             raise InferError(
                 f"{metadata_path} does not exist: no run named '{args.name}' under {args.work_dir}; "
@@ -198,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         pushed, model, blessing = pushed_model(mlmd.sqlite_store(str(metadata_path)), args.version)
         _check_something_to_label(folder, args)
-    except InferError as err:
+    except (InferError, ValueError) as err:  # OutputPathError, StoreError and the settings' are ValueErrors
         print(f"error: {err}", file=sys.stderr)
         return 2
     version = str(mlmd.custom_property(pushed, "pushed_version"))
@@ -218,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         data_root=str(folder),
         model_uri=model.uri,
         blessing_uri=blessing.uri,
-        ingest=configs.IngestConfig(max_file_bytes=args.max_file_bytes),
+        ingest=ingest,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(str(metadata_path)),
     )
     print(f"labelling {folder} with model version {version} ({model.uri}), classes {class_names}", file=sys.stderr)
@@ -247,7 +274,13 @@ def main(argv: list[str] | None = None) -> int:
     except InferError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    jsonl, table = write_predictions(rows, class_names, output_prefix(args.output, paths, folder))
+    try:
+        jsonl, table = write_predictions(rows, class_names, prefix)
+    except OSError as err:  # checked before the run; the disk can still fill or the folder go away
+        record(metadata_path, done[ids.BULK_INFERRER]["execution_id"], f"{NOT_WRITTEN}: {err}")
+        print(f"error: writing predictions to {prefix}: {err}", file=sys.stderr)
+        return 1
+    record(metadata_path, done[ids.BULK_INFERRER]["execution_id"], str(jsonl))
     report_file = os.path.join(examples.uri, REPORT_FILE)
     with open(report_file) as f:
         report = {**json.load(f), "uri": report_file}
@@ -272,4 +305,4 @@ def _check_something_to_label(folder: Path, args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    quiet.exit_with(main)

@@ -24,8 +24,9 @@ from pathlib import Path
 
 from models.features import REPORT_FILE
 from pipeline import component_ids as ids
-from pipeline import configs, mlmd, quiet, tfma_results
+from pipeline import configs, mlmd, output_files, quiet, tfma_results
 from tools.evaluations import COUNT_METRICS, InspectError, executions_of_run, fmt, open_store, read_json, slices_table
+from tools.infer import NOT_WRITTEN, PREDICTIONS_PROPERTY
 
 
 def format_slices(table: dict) -> str:
@@ -82,6 +83,8 @@ def runs_table(store) -> list[dict]:
                 row["dataset"] = mlmd.custom_property(folder_gen, "input_base")
                 examples = mlmd.output_artifacts(store, folder_gen.id)
                 row["labelled"] = mlmd.custom_property(examples[0], "num_documents") if examples else None
+            inferrer = execs.get(ids.BULK_INFERRER)
+            row["predictions"] = mlmd.custom_property(inferrer, PREDICTIONS_PROPERTY) if inferrer else None
         if ids.EVALUATOR in execs:
             for a in mlmd.output_artifacts(store, execs[ids.EVALUATOR].id):
                 if a.type == "ModelEvaluation":
@@ -111,6 +114,8 @@ def format_runs(rows: list[dict]) -> str:
                 if r["labelled"] is not None
                 else (f"failed: {', '.join(failed)}" if failed else "no files labelled")
             )
+            if str(r.get("predictions") or "").startswith(NOT_WRITTEN):
+                done = f"failed: predictions {r['predictions']}"
             lines.append(f"{r['run_id']:<28} {'inference':<9} {folder:<44} {done}")
             continue
         acc = f"{r['test_accuracy']:.4f}" if r["test_accuracy"] is not None else "-"
@@ -235,6 +240,7 @@ def labelled_folders(store, model_id: int) -> list[dict]:
                 "documents": mlmd.custom_property(examples, "num_documents"),
                 "skipped_files": mlmd.custom_property(examples, "num_skipped"),
                 "inference_result": results[0].uri if results else None,
+                "predictions": mlmd.custom_property(execution, PREDICTIONS_PROPERTY),
                 "when": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(execution.create_time_since_epoch / 1000)),
             }
         )
@@ -273,6 +279,7 @@ def format_lineage(info: dict) -> str:
         + [
             f"  -> labelled {entry['folder']} at {entry['when']}: {entry['documents']} files "
             f"({entry['skipped_files']} skipped), prediction logs {entry['inference_result']}"
+            + (f", predictions {entry['predictions']}" if entry.get("predictions") else "")
             for entry in info.get("labelled", [])
         ]
     )
@@ -346,11 +353,16 @@ def main(argv: list[str] | None = None) -> int:
             table = slices_table(open_store(args), run_id=args.run, slice_by=args.slice_by)
             print(json.dumps(table, indent=2) if args.json else format_slices(table))
         else:
-            check_writable(args.html)
+            try:
+                output_files.check_writable(args.html, "--html", "report.html")
+            except output_files.OutputPathError as err:
+                raise InspectError(str(err)) from err
             store = open_store(args)
             from tools.report import html_report  # matplotlib: only for this command
 
-            args.html.write_text(html_report(store, run_id=args.run), encoding="utf-8")
+            html = html_report(store, run_id=args.run)
+            args.html.parent.mkdir(parents=True, exist_ok=True)
+            args.html.write_text(html, encoding="utf-8")
             print(f"wrote {args.html}")
     except InspectError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -358,17 +370,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def check_writable(path: Path) -> None:
-    """Refuses, before any work, a destination that cannot take the report."""
-    if path.is_dir():
-        raise InspectError(f"--html {path}: a folder; pass a file name, e.g. {path / 'report.html'}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise InspectError(f"--html {path}: cannot create its folder ({err.strerror or err})") from err
-    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise InspectError(f"--html {path}: not writable; pass a path you can write")
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    quiet.exit_with(main)

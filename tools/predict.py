@@ -174,4 +174,4 @@ def format_explanation(e: dict, top: int) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    quiet.exit_with(main)

@@ -75,8 +75,8 @@ def test_one_row_per_readable_file_with_the_served_models_probabilities(tiny_run
         "  image.png: binary file (NUL bytes)",
     ):
         assert line in captured.out
-    assert "1 files were not UTF-8 and were decoded as cp1252 (1): nested/latin1.txt" in captured.out
-    assert "1 files had no tokens and were answered from the model's bias alone: punctuation.txt" in captured.out
+    assert "1 file was not UTF-8 and decoded as cp1252 (1): nested/latin1.txt" in captured.out
+    assert "1 file had no tokens and was answered from the model's bias alone: punctuation.txt" in captured.out
     # The text without tokens: finite probabilities (the bias's), never NaN, marked by its token count.
     by_path = {r["path"]: r for r in rows}
     assert by_path["punctuation.txt"]["token_count"] == 0 and by_path["review.txt"]["token_count"] > 0
@@ -96,6 +96,25 @@ def test_the_labelling_is_in_ml_metadata_and_lineage_names_the_folder(tiny_run, 
     assert tc_inspect.main(["lineage", "--model", str(tiny_run.serving / version), "--json"]) == 0
     labelled_folders = json.loads(capsys.readouterr().out)["labelled"]
     assert [(entry["folder"], entry["documents"]) for entry in labelled_folders][-1] == (str(folder), 4)
+
+
+def test_predictions_that_could_not_be_written_are_recorded_as_a_failure(tiny_run, labelled, capsys, monkeypatch):
+    _, _, args = labelled
+
+    def disk_full(*_):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(infer, "write_predictions", disk_full)
+    assert infer.main(args) == 1
+    assert "error: writing predictions to " in capsys.readouterr().err
+    store = mlmd.sqlite_store(str(tiny_run.metadata))
+    inferrers = [e for e in store.get_executions() if mlmd.node_name(store, e) == "BulkInferrer"]
+    inferrer = max(inferrers, key=lambda e: e.id)
+    assert mlmd.custom_property(inferrer, infer.PREDICTIONS_PROPERTY).startswith("not written: ")
+    assert tc_inspect.main(["runs", "--metadata", str(tiny_run.metadata)]) == 0
+    [line] = [line for line in capsys.readouterr().out.splitlines() if "not written" in line]
+    assert " inference " in line
+    assert line.endswith("failed: predictions not written: [Errno 28] No space left on device")
 
 
 def test_an_unknown_version_is_refused_listing_the_pushed_ones(tiny_run, labelled, capsys):
