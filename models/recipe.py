@@ -13,9 +13,19 @@ from __future__ import annotations
 import dataclasses
 
 
-def knob(default, help: str, flag: str = ""):  # noqa: A002 - argparse's word
-    """A field that is a per-run setting: its flag is `--field-name` (or `flag`), its help `help`."""
-    return dataclasses.field(default=default, metadata={"help": help, "flag": flag})
+def knob(default, help: str, flag: str = "", choices: tuple[str, ...] = ()):  # noqa: A002 - argparse's word
+    """A field that is a per-run setting: its flag is `--field-name` (or `flag`), its help `help`, and for a
+    setting that names one of a few things, `choices` (shown in the usage; validate() checks the same tuple)."""
+    return dataclasses.field(default=default, metadata={"help": help, "flag": flag, "choices": choices})
+
+
+TOKENIZERS = ("auto", "words", "characters", "tutorial")
+WEIGHTINGS = ("tfidf", "none")
+
+# How token vectors are pooled (models/model.py divisor) and how the embedding table is trained
+# (models/model.py SplitOptimizerModel): the values the knobs take.
+POOLINGS = ("mean", "sqrtn")
+EMBEDDING_OPTIMIZERS = ("adam", "adagrad")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,9 +37,9 @@ class TransformConfig:
     """
 
     # auto: characters for a corpus written without spaces, else words (models/preprocessing.py).
-    tokenizer: str = knob("auto", "auto, words, characters or tutorial (models/preprocessing.py)")
+    tokenizer: str = knob("auto", "how text becomes tokens (models/preprocessing.py)", choices=TOKENIZERS)
     # tfidf: each distinct term once, weighted as a TF-IDF linear model weighs it; none: every occurrence.
-    weighting: str = knob("tfidf", "tfidf or none (models/preprocessing.py)")
+    weighting: str = knob("tfidf", "each token's weight in the pooling (models/preprocessing.py)", choices=WEIGHTINGS)
     vocab_size: int = knob(20000, "ids, padding (0) and out-of-vocabulary (1) included")
     # 0: the whole document, a ragged row of ids (nothing padded or cut); N: N ids, padded or truncated.
     max_len: int = knob(0, "token ids per document, padded or truncated; 0: the whole document")
@@ -55,15 +65,6 @@ class TransformConfig:
         one_of(self, "weighting", WEIGHTINGS, "--weighting")
 
 
-TOKENIZERS = ("auto", "words", "characters", "tutorial")
-WEIGHTINGS = ("tfidf", "none")
-
-# How token vectors are pooled (models/model.py divisor) and how the embedding table is trained
-# (models/model.py SplitOptimizerModel): the values the knobs take.
-POOLINGS = ("mean", "sqrtn")
-EMBEDDING_OPTIMIZERS = ("adam", "adagrad")
-
-
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     # A cap: early stopping on the eval split ends training when the eval loss stops improving.
@@ -72,7 +73,9 @@ class TrainConfig:
     learning_rate: float = knob(4e-3, "Adam's (the dense layer's; every weight's with --embedding-optimizer adam)")
     # adagrad: the embedding table gets Adagrad, whose sparse update touches only the rows a batch
     # used (models/model.py SplitOptimizerModel); adam: Adam for every weight (the tutorial's).
-    embedding_optimizer: str = knob("adagrad", "adam (every weight) or adagrad (the table, rows touched only)")
+    embedding_optimizer: str = knob(
+        "adagrad", "adam: every weight; adagrad: the table, rows touched only", choices=EMBEDDING_OPTIMIZERS
+    )
     embedding_learning_rate: float = knob(0.1, "Adagrad's, for the embedding table")
     embedding_dim: int = knob(32, "the embedding's width")
     dropout: float = knob(0.5, "on each token's vector and on the pooled vector")
@@ -80,7 +83,7 @@ class TrainConfig:
         2, "early stopping: epochs without a better eval loss, 0 off", flag="--patience"
     )
     seed: int = knob(42, "one seed for every random choice of training")
-    pooling: str = knob("sqrtn", "mean: sum / tokens; sqrtn: sum / sqrt(tokens) (models/model.py POOLINGS)")
+    pooling: str = knob("sqrtn", "mean: sum / tokens; sqrtn: sum / sqrt(tokens)", choices=POOLINGS)
     # The tutorial averages the padding in too.
     mask_padding: bool = knob(True, "average the embeddings of real tokens only (Embedding mask_zero)")
     # Training steps per call into TensorFlow: the same batches and updates,

@@ -11,42 +11,69 @@ from pathlib import Path
 
 from pipeline import beam_workers, configs, datasets, quiet, run_lock, run_request, run_summary
 
+DESCRIPTION = """Train, check, gate and push a text classifier from a folder of labelled text (one folder per class),
+with TFX on this machine. Examples:
+  run_local.py --dataset imdb
+  run_local.py --data-dir ~/corpora/tickets --recipe tutorial
+  run_local.py --data-dir ~/corpora/tickets --until validation     # check the data only"""
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="run_local.py", description=__doc__)
-    src = p.add_mutually_exclusive_group(required=True)
+    p = argparse.ArgumentParser(
+        prog="run_local.py", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    corpus = p.add_argument_group("corpus (one of --dataset and --data-dir)")
+    src = corpus.add_mutually_exclusive_group(required=True)
     src.add_argument("--dataset", choices=sorted(configs.DATASETS), help="a known corpus, acquired and cached")
-    src.add_argument("--data-dir", type=Path, help="a corpus folder holding train/<class>/<file> (and test/)")
-    p.add_argument(
+    src.add_argument(
+        "--data-dir", type=Path, metavar="DIR", help="a corpus folder holding train/<class>/<file> (and test/)"
+    )
+    corpus.add_argument(
+        "--mirror",
+        metavar="DIR_OR_URL",
+        help=f"directory or URL prefix holding the archives (default: ${datasets.MIRROR_ENV})",
+    )
+    corpus.add_argument(
+        "--data-cache",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=f"where acquired corpora are cached (default: {configs.DEFAULT_DATA_CACHE})",
+    )
+    places = p.add_argument_group("where the run lives")
+    places.add_argument(
         "--name",
         help="run name: pipeline name suffix and folder under --work-dir "
         "(default: the dataset name or the data folder's name)",
     )
-    p.add_argument(
+    places.add_argument(
         "--work-dir",
         type=Path,
         default=configs.DEFAULT_WORK_DIR,
+        metavar="DIR",
         help="where pipeline roots and metadata live (default: %(default)s)",
     )
-    p.add_argument("--pipeline-root", type=Path, help="default: WORK_DIR/NAME/pipeline_root")
-    p.add_argument("--metadata", type=Path, help="SQLite ML Metadata file (default: WORK_DIR/NAME/metadata.sqlite)")
-    p.add_argument("--serving-dir", type=Path, help="where blessed models are pushed (default: WORK_DIR/NAME/serving)")
-    p.add_argument("--mirror", help=f"directory or URL prefix holding the archives (default: ${datasets.MIRROR_ENV})")
-    p.add_argument(
-        "--data-cache",
+    places.add_argument("--pipeline-root", type=Path, metavar="DIR", help="default: WORK_DIR/NAME/pipeline_root")
+    places.add_argument(
+        "--metadata", type=Path, metavar="FILE", help="SQLite ML Metadata file (default: WORK_DIR/NAME/metadata.sqlite)"
+    )
+    places.add_argument(
+        "--serving-dir",
         type=Path,
-        default=None,
-        help=f"where acquired corpora are cached (default: {configs.DEFAULT_DATA_CACHE})",
+        metavar="DIR",
+        help="where blessed models are pushed (default: WORK_DIR/NAME/serving)",
     )
     run_request.add_flags(p)
-    p.add_argument(
+    run_request.add_knob_flags(p, configs.RetentionPolicy)
+    running = p.add_argument_group("running")
+    running.add_argument(
         "--until",
         choices=("validation", "push"),
         default="push",
-        help="'validation': stop after ExampleValidator (check the data only)",
+        help="'validation': stop after ExampleValidator (check the data only) (default: %(default)s)",
     )
-    p.add_argument("--no-cache", action="store_true", help="re-run every component")
-    p.add_argument(
+    running.add_argument("--no-cache", action="store_true", help="re-run every component")
+    running.add_argument(
         "--wait-for-lock",
         type=float,
         default=0.0,
@@ -54,9 +81,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="when another run holds this pipeline root, wait up to this long for it "
         f"(default: stop at once, exit {run_lock.EXIT_BUSY})",
     )
-    p.add_argument("--summary", type=Path, help="also write the run summary as JSON here")
-    run_request.add_knob_flags(p, configs.RetentionPolicy)
-    quiet.add_flag(p)
+    running.add_argument("--summary", type=Path, metavar="FILE", help="also write the run summary as JSON here")
+    quiet.add_flag(running)
     return p.parse_args(argv)
 
 

@@ -18,14 +18,23 @@ from pathlib import Path
 from models.recipe import RECIPES, TrainConfig, TransformConfig
 from pipeline import beam_workers, configs
 
-# The dataclasses whose knobs are flags; `recipe` says whether a recipe may set them.
+# The dataclasses whose knobs are flags; `recipe` says whether a recipe may set them; each is one group of
+# the help.
 KNOB_CLASSES = (
     (TransformConfig, True),
     (TrainConfig, True),
     (configs.IngestConfig, False),
     (configs.EvaluationConfig, False),
 )
+GROUP_TITLES = {
+    TransformConfig: "model: tokens and weights (Transform; --recipe sets these, a flag wins)",
+    TrainConfig: "model: training (Trainer; --recipe sets these, a flag wins)",
+    configs.IngestConfig: "ingestion and data checks (DirectoryExampleGen, DriftCheck)",
+    configs.EvaluationConfig: "evaluation and the gate (Evaluator)",
+    configs.RetentionPolicy: "retention (applied after each run; python -m tools.retire applies it on request)",
+}
 _TYPES = {"int": int, "float": float, "str": str}
+_METAVARS = {"int": "N", "float": "X", "str": "VALUE"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,10 +59,13 @@ def knobs(config_class) -> list[tuple[dataclasses.Field, str]]:
     ]
 
 
-def add_knob_flags(p: argparse.ArgumentParser, config_class) -> None:
-    """The flags of a settings dataclass that no recipe sets (each defaults to None: the dataclass's default)."""
+def add_knob_flags(p: argparse.ArgumentParser, config_class):
+    """The flags of a settings dataclass that no recipe sets (each defaults to None: the dataclass's default),
+    in their own group of the help; returns the group."""
+    group = p.add_argument_group(GROUP_TITLES[config_class])
     for field, flag in knobs(config_class):
-        _add_knob(p, field, flag, by_recipe=False)
+        _add_knob(group, field, flag, by_recipe=False)
+    return group
 
 
 def given(args: argparse.Namespace, config_class):
@@ -63,54 +75,66 @@ def given(args: argparse.Namespace, config_class):
     return config
 
 
-def _add_knob(p: argparse.ArgumentParser, field: dataclasses.Field, flag: str, by_recipe: bool) -> None:
-    default = f"default: {field.default}" + (", or the recipe's" if by_recipe else "")
-    help_text = f"{field.metadata['help']} ({default})"
+def _add_knob(p, field: dataclasses.Field, flag: str, by_recipe: bool) -> None:
+    default = f"default: {field.default if field.default not in ('', None) else 'none'}"
+    help_text = f"{field.metadata['help']} ({default}" + (", or the recipe's)" if by_recipe else ")")
     kind = field.type if isinstance(field.type, str) else field.type.__name__
     if kind == "bool":
         p.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
-    else:
-        p.add_argument(flag, dest=field.name, type=_TYPES[kind], default=None, help=help_text)
+        return
+    choices = field.metadata.get("choices") or None
+    metavar = None if choices else _METAVARS[kind]  # argparse shows the choices: {mean,sqrtn}
+    p.add_argument(
+        flag, dest=field.name, type=_TYPES[kind], default=None, choices=choices, metavar=metavar, help=help_text
+    )
 
 
 def add_flags(p: argparse.ArgumentParser) -> None:
-    """The flags both runners take (the corpus source and the paths are the runners' own)."""
-    p.add_argument(
+    """The flags both runners take, in groups (the corpus source and the paths are the runners' own)."""
+    layout = p.add_argument_group("corpus layout and schema")
+    layout.add_argument(
         "--schema",
+        metavar="NAME_OR_FILE",
         help="curated schema name under schemas/ or a schema.pbtxt path (default: the dataset's, 'generic' otherwise)",
     )
-    p.add_argument(
+    layout.add_argument(
         "--exclude-dir",
         action="append",
         default=None,
+        metavar="NAME",
         help="folder of train/ that is not a class (repeatable; IMDB: unsup)",
     )
-    p.add_argument(
+    layout.add_argument(
         "--eval-dir",
         metavar="NAME",
         help="the validation folder beside train/ (found without this flag: val, valid, validation, dev)",
     )
-    p.add_argument(
-        "--recipe",
-        choices=sorted(RECIPES),
-        default="default",
-        help="a named set of the knobs below ('tutorial': the TensorFlow tutorial's recipe); "
-        "a knob's own flag wins (default: %(default)s)",
-    )
+    groups = {}
     for config_class, by_recipe in KNOB_CLASSES:
+        groups[config_class] = group = p.add_argument_group(GROUP_TITLES[config_class])
+        if config_class is TransformConfig:
+            group.add_argument(
+                "--recipe",
+                choices=sorted(RECIPES),
+                default="default",
+                help="a named set of the model's settings ('tutorial': the TensorFlow tutorial's recipe) "
+                "(default: %(default)s)",
+            )
         for field, flag in knobs(config_class):
-            _add_knob(p, field, flag, by_recipe)
-    p.add_argument(
+            _add_knob(group, field, flag, by_recipe)
+    groups[configs.EvaluationConfig].add_argument(
         "--min-accuracy",
         type=float,
         default=None,
+        metavar="X",
         help="blessing: lowest test accuracy (default: the dataset's, "
         f"{configs.EvaluationConfig.min_accuracy} otherwise)",
     )
-    p.add_argument(
+    p.add_argument_group("Beam").add_argument(
         "--beam-arg",
         action="append",
         default=None,
+        metavar="ARG",
         help="a Beam pipeline arg for StatisticsGen/Transform/Evaluator/ExampleGen, repeatable, "
         "passed through unchanged (e.g. --beam-arg=--runner=PortableRunner)",
     )
