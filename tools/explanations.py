@@ -212,8 +212,9 @@ def per_slice_precision_recall(
     predictions: list[int], labels: list[int], slices: list[dict[str, str]], classes: list[str]
 ) -> dict[str, dict]:
     """{'feature=value': {'n': examples, 'accuracy': a, 'classes': {class: {'precision', 'recall', 'support'}}}}
-    from the top-1 predictions; a precision with no prediction of the class, or a recall with no example of
-    it, is None."""
+    from the top-1 predictions; a precision or recall of a class the slice holds no example of (label=neg's
+    pos: every pos prediction there is wrong by construction, a 0 that says nothing), or a precision with no
+    prediction of the class, is None ("n/a" in the report)."""
     groups: dict[str, list[int]] = {}
     for i, values in enumerate(slices):
         for feature, value in values.items():
@@ -226,7 +227,7 @@ def per_slice_precision_recall(
             actual = [i for i in members if labels[i] == c]
             hits = sum(1 for i in predicted if labels[i] == c)
             per_class[cls] = {
-                "precision": hits / len(predicted) if predicted else None,
+                "precision": hits / len(predicted) if predicted and actual else None,
                 "recall": hits / len(actual) if actual else None,
                 "support": len(actual),
             }

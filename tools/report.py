@@ -16,6 +16,7 @@ PNGs embedded in the page (tools/report_figures.py).
 from __future__ import annotations
 
 import html
+import time
 
 from pipeline import mlmd
 from tools import report_data_checks as data_checks
@@ -103,14 +104,20 @@ def html_report(store, pipeline_name: str | None = None, run_id: str | None = No
         else "no baseline: nothing was served when this model was evaluated"
     )
     verdict_color = "#2a7" if table["blessed"] else "#c33"
+    trained_in = (
+        f"; trained in run <code>{_E(str(facts['training_run']))}</code>"
+        + (" (this run reused it from the cache)" if facts["training_run"] != rid else "")
+        + f", Trainer code {_E(str(facts['trainer_code_version'] or 'unrecorded'))}"
+    )
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{_E(title)}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1150px}} table{{border-collapse:collapse;margin:0.5em 0}}
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}} td:first-child{{text-align:left}}
 figure{{display:inline-block;margin:0.5em;vertical-align:top}} .verdict{{font-size:1.4em;font-weight:bold;
-color:{verdict_color}}} li.fail{{color:#c33}} .meta{{color:#555}}</style></head><body>
+color:{verdict_color}}} .fail{{color:#c33}} .meta{{color:#555}}</style></head><body>
 <h1>{_E(title)}</h1>
-<p class="meta">Run <code>{_E(rid)}</code> of <code>{_E(str(facts["pipeline"]))}</code>; corpus
+<p class="meta">Evaluated in run <code>{_E(rid)}</code> of <code>{_E(str(facts["pipeline"]))}</code>{trained_in};
+report made {_E(time.strftime("%Y-%m-%d %H:%M:%S %Z"))}; corpus
 <code>{_E(str(facts["corpus"]))}</code>; classes {_E(", ".join(class_names))};
 {overall["example_count"]:.0f} test examples; {baseline_note}.<br>Evaluation: <code>{_E(evaluation.uri)}</code></p>
 <p class="verdict">{"BLESSED" if table["blessed"] else "NOT BLESSED"}</p>
@@ -120,7 +127,7 @@ color:{verdict_color}}} li.fail{{color:#c33}} .meta{{color:#555}}</style></head>
 {sections.unseen_html(table, class_names)}
 {sections.per_class_html(matrix, class_names, images)}
 {sections.thresholds_html(table, class_names, images)}
-{sections.slices_html(table, class_names, own, images)}
+{sections.slices_html(table, class_names, own, images, min_accuracy)}
 {sections.training_html(facts, images)}
 {sections.ingestion_html(facts["ingestion"])}
 {data_checks.drift_html(store, evaluator)}

@@ -29,12 +29,12 @@ def _drift_figure(differences: list[dict]) -> str:
     ax.barh([i - 0.2 for i in y], [d["current"] for d in differences][::-1], 0.4, label="this run's training")
     ax.set_yticks(list(y), tokens, fontsize=8)
     ax.set_xlabel("share of tokens")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 2.0 / (len(tokens) + 4)), ncol=2)
     return report_figures._png(fig)
 
 
 def drift_html(store, evaluator) -> str:
-    from components.drift_check import DRIFT_FILE, summary_line
+    from components.drift_check import DRIFT_FILE
 
     run = mlmd_run(store, evaluator)
     check = run.get(ids.DRIFT_CHECK)
@@ -44,10 +44,20 @@ def drift_html(store, evaluator) -> str:
     if not path or not os.path.isfile(path):
         return "<h2>Drift</h2><p>Not measured: this run has no DriftCheck.</p>"
     with open(path) as f:
-        drift = json.load(f)
+        return drift_section(json.load(f))
+
+
+def drift_section(drift: dict) -> str:
+    """The drift section of DriftCheck's `drift.json`: the measures, and the tokens that moved when some did."""
+    from components.drift_check import summary_line
+
     text = f"<h2>Drift against the served model's training split</h2><p>{_E(summary_line(drift))}.</p>"
     if drift["measures"] is None:
         return text
+    if all(d["reference"] == d["current"] for d in drift["measures"]["largest_token_differences"]):
+        # A re-run of the served model's own corpus: nothing moved, and a chart of the alphabetically first
+        # tokens would suggest something did.
+        return text + "<p>No token's share moved: this training split is the served model's own.</p>"
     limits = drift.get("limits") or {}
     rows = [
         [_E(name), f"{drift['measures'][name]:.4f}", _E(f"{limits[name]:g}" if name in limits else "-")]

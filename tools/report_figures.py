@@ -95,7 +95,9 @@ def _slice_bars(
     fig, ax = plt.subplots(figsize=(max(4.5, 0.9 * len(labels) + 2), 3.2))
     x = np.arange(len(labels))
     width = 0.4 if has_baseline else 0.6
-    bars = ax.bar(x - 0.2 if has_baseline else x, values, width, label="candidate")
+    under = [min_accuracy is not None and v < min_accuracy for v in values]
+    colors = ["#c33" if u else "#1f77b4" for u in under]
+    bars = ax.bar(x - 0.2 if has_baseline else x, values, width, label="candidate", color=colors)
     if has_baseline:
         ax.bar(x + 0.2, baseline, width, label="served baseline", alpha=0.5)
     for bar, value, s in zip(bars, values, slices, strict=True):
@@ -111,7 +113,7 @@ def _slice_bars(
     ax.set_ylim(max(0.0, lowest - 0.1), 1.08)
     if min_accuracy is not None:
         ax.axhline(min_accuracy, color="#c33", linestyle="--", linewidth=1, label=f"overall bound {min_accuracy:g}")
-    ax.legend(loc="lower right", fontsize=7, frameon=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)  # beside, never over a bar
     ax.set_xticks(x, labels, rotation=30 if len(labels) > 5 else 0)
     ax.set_ylabel("accuracy")
     ax.set_title(f"accuracy by {feature} (test)")

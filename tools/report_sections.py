@@ -53,13 +53,18 @@ def figure(title: str, b64: str) -> str:
     )
 
 
-def slices_table_html(table: dict, class_names: list[str], own: dict[str, dict]) -> str:
+def slices_table_html(
+    table: dict, class_names: list[str], own: dict[str, dict], min_accuracy: float | None = None
+) -> str:
+    """One row per slice; a slice under the overall slice's bound is marked "under <bound>" (slices do not gate,
+    but a reader looks for them); precision and recall of a class the slice holds none of are "n/a"."""
     from models.evaluation import accuracy_metric_name
 
     accuracy = accuracy_metric_name(len(class_names))
     header = ["slice", "examples", "accuracy", "baseline", "diff"] + [
         f"{c} {m}" for c in class_names for m in ("precision", "recall")
     ]
+    not_applicable = lambda v: "n/a" if v is None else fmt(v)  # noqa: E731
     rows = []
     for s in table["slices"]:
         if not s["feature"]:
@@ -71,11 +76,16 @@ def slices_table_html(table: dict, class_names: list[str], own: dict[str, dict])
             [
                 _E(f"{s['feature']}={value}"),
                 fmt(s["example_count"], count=True),
-                fmt(m.get("value")),
+                fmt(m.get("value"))
+                + (
+                    f' <b class="fail">under {min_accuracy:g}</b>'
+                    if min_accuracy is not None and m.get("value") is not None and m["value"] < min_accuracy
+                    else ""
+                ),
                 fmt(m.get("baseline")),
                 fmt(m.get("diff"), True),
             ]
-            + [fmt(per_class.get(c, {}).get(k)) for c in class_names for k in ("precision", "recall")]
+            + [not_applicable(per_class.get(c, {}).get(k)) for c in class_names for k in ("precision", "recall")]
         )
     return html_table(header, rows, "slices")
 
@@ -88,9 +98,9 @@ def training_html(facts: dict, figures: dict[str, str]) -> str:
     recipe = f"the '{facts['recipe']}' recipe" if facts["recipe"] else "settings of their own (no named recipe)"
     patience = train.get("early_stopping_patience")
     stopped = f"{facts['epochs_run']} of at most {train.get('epochs')} epochs" + (
-        f" (early stopping on the eval loss, patience {patience}: when it stops early, the weights of "
-        "the best epoch are kept)"
-        if patience
+        f" (early stopping on the eval loss, patience {patience}); the model is epoch {facts['kept_epoch']}'s "
+        "weights, the lowest eval loss"
+        if patience and facts.get("kept_epoch")
         else ""
     )
     settings = "".join(
@@ -225,14 +235,21 @@ model serves 0.5.</p>
 {images_html}"""
 
 
-def slices_html(evaluation_table: dict, class_names: list[str], own: dict[str, dict], images: dict[str, str]) -> str:
+def slices_html(
+    evaluation_table: dict,
+    class_names: list[str],
+    own: dict[str, dict],
+    images: dict[str, str],
+    min_accuracy: float | None = None,
+) -> str:
     bars = "".join(figure(t, b) for t, b in images.items() if t.startswith("Accuracy by"))
     return f"""<h2>Slices</h2>
 <p>Count, accuracy, baseline and diff: TFMA's. Precision and recall per class within a slice: this report's own
 pass of the evaluated model over the test split (TFMA computes them on the overall slice only, to keep the
-Evaluator fast). The dashed line is the overall slice's bound; slices are for looking, not gating.</p>
+Evaluator fast). The dashed line is the overall slice's bound: slices under it are drawn red and marked in the
+table; slices are for looking, not gating. n/a: the slice holds no document of the class.</p>
 {bars}
-{slices_table_html(evaluation_table, class_names, own)}"""
+{slices_table_html(evaluation_table, class_names, own, min_accuracy)}"""
 
 
 def unseen_html(table: dict, class_names: list[str]) -> str:

@@ -133,6 +133,7 @@ def review_facts(store, evaluator, evaluation) -> dict:
     transform = mlmd.producer(store, transform_graph.id)
     train_settings = json.loads(mlmd.custom_property(trainer, "custom_config") or "{}")
     transform_settings = json.loads(mlmd.custom_property(transform, "custom_config") or "{}")
+    trainer_code = train_settings.get("code_version")
     for settings in (train_settings, transform_settings):
         for key in ("code_version", "devices"):
             settings.pop(key, None)
@@ -165,5 +166,27 @@ def review_facts(store, evaluator, evaluation) -> dict:
         "tokenization": _tokenization(transform_graph.uri, transform_settings),
         "history": history,
         "epochs_run": len(history.get("train", {}).get("epoch_loss", [])),
+        "kept_epoch": kept_epoch(history, train_settings),
         "push": push,
+        # The run that trained the model (a cached re-run reports the model an earlier run trained) and the
+        # Trainer's code fingerprint.
+        "training_run": run_of(store, trainer),
+        "trainer_code_version": trainer_code,
     }
+
+
+def kept_epoch(history: dict, train_settings: dict) -> int | None:
+    """The epoch whose weights the model holds: with early stopping (restore_best_weights), the lowest eval
+    loss's; without it, the last; None without a history."""
+    losses = history.get("validation", {}).get("epoch_loss", [])
+    if not losses:
+        return None
+    if not train_settings.get("early_stopping_patience"):
+        return len(losses)
+    return 1 + min(range(len(losses)), key=losses.__getitem__)
+
+
+def run_of(store, execution) -> str | None:
+    """The pipeline run (its id) an execution belongs to."""
+    runs = [c.name for c in store.get_contexts_by_execution(execution.id) if c.type == "pipeline_run"]
+    return runs[0] if runs else None

@@ -142,6 +142,11 @@ def test_report_names_the_classes_the_bounds_the_baseline_and_the_training(tiny_
     # How it was trained, and where it went.
     assert "Settings: settings of their own (no named recipe)." in page
     assert re.search(r"Trained \d+ of at most 30 epochs", page)
+    # The run that trained the model, with the Trainer's code, and when the report was made.
+    assert re.search(
+        r"trained in run <code>[^<]+</code>(?: \(this run reused it from the cache\))?, Trainer code \w+", page
+    )
+    assert "report made " in page
     assert f"pushed as version {version} to <code>{tiny_run.summary['push']['path']}</code>" in page
     assert "<h3>Split sizes</h3>" in page
 
