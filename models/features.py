@@ -26,3 +26,7 @@ SLICE_FEATURES = (LABEL_KEY, LENGTH_BUCKET_KEY, HAS_HTML_KEY, RATING_KEY, SEEN_I
 CLASS_NAMES_FILE = "class_names.json"
 # What ExampleGen read and skipped (every file with its reason), beside the examples' splits.
 REPORT_FILE = "ingestion_report.json"
+
+# The ids Transform reserves (models/preprocessing.py) and the signatures read back: padding and a word outside
+# the vocabulary.
+PAD_ID, OOV_ID = 0, 1

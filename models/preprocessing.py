@@ -37,13 +37,12 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from models.features import LABEL_KEY, TEXT_KEY, TOKEN_IDS_KEY, TOKEN_TEXTS_KEY, TOKEN_WEIGHTS_KEY
+from models.features import LABEL_KEY, OOV_ID, PAD_ID, TEXT_KEY, TOKEN_IDS_KEY, TOKEN_TEXTS_KEY, TOKEN_WEIGHTS_KEY
 from models.recipe import TransformConfig
 
 VOCAB_NAME = "tokens"
 # Letters and documents counted by script over the training split: the record of what `auto` chose.
 LETTERS_BY_SCRIPT_NAME = "letters_by_script"
-PAD_ID, OOV_ID = 0, 1
 _RESERVED_IDS = 2
 # The baseline's min_df: a term seen in one training document is noise to a linear model (weight 0).
 MIN_DOCUMENT_FREQUENCY = 2

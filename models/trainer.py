@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 
 import tensorflow as tf
@@ -34,7 +35,15 @@ import tf_keras
 
 from models import corpus_profile
 from models import model as model_lib
-from models.features import CLASS_NAMES_FILE, LABEL_KEY, TEXT_KEY, TOKEN_IDS_KEY, TOKEN_TEXTS_KEY, TOKEN_WEIGHTS_KEY
+from models.features import (
+    CLASS_NAMES_FILE,
+    LABEL_KEY,
+    OOV_ID,
+    TEXT_KEY,
+    TOKEN_IDS_KEY,
+    TOKEN_TEXTS_KEY,
+    TOKEN_WEIGHTS_KEY,
+)
 from models.recipe import TrainConfig, TransformConfig
 
 
@@ -133,6 +142,16 @@ def make_dataset(
     return batched.prefetch(tf.data.AUTOTUNE)
 
 
+def unknown_words(transformed: dict) -> dict[str, tf.Tensor]:
+    """word_count: the words (unigram positions: a term without a space; n-grams join theirs with one) of each
+    text; oov_count: those outside the vocabulary. A text whose words are mostly unknown gets an answer from
+    little (tools/predict.py says so)."""
+    texts, ids = transformed[TOKEN_TEXTS_KEY], transformed[TOKEN_IDS_KEY]
+    is_word = tf.logical_not(tf.strings.regex_full_match(texts, ".* .*")) & tf.not_equal(texts, "")
+    count = lambda mask: tf.reduce_sum(tf.cast(mask, tf.int64), axis=1)  # noqa: E731 - ragged or padded rows
+    return {"word_count": count(is_word), "oov_count": count(is_word & tf.equal(ids, OOV_ID))}
+
+
 def export_serving_model(
     model: tf_keras.Model,
     tft_output: tft.TFTransformOutput,
@@ -156,7 +175,8 @@ def export_serving_model(
         return values.to_tensor(default_value=default) if isinstance(values, tf.RaggedTensor) else values
 
     def predict(features):
-        token_ids = token_ids_of(features)
+        transformed = transformed_of(features)
+        token_ids = model_inputs(transformed)
         probs = model_lib.probabilities(model(token_ids, training=False), num_classes)
         class_id = tf.argmax(probs, axis=1)
         outputs = {
@@ -164,6 +184,7 @@ def export_serving_model(
             "class_id": class_id,
             "class_name": tf.gather(names, class_id),
             "token_count": model_lib.token_count(token_ids),
+            **unknown_words(transformed),
         }
         if num_classes == 2:  # TFMA's binary metrics read the positive-class probability
             outputs["score"] = probs[:, 1:]
@@ -183,7 +204,7 @@ def export_serving_model(
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def score_examples(serialized):
         outputs = predict(tf.io.parse_example(serialized, text_spec))
-        return {key: outputs[key] for key in ("probabilities", "class_id", "token_count")}
+        return {key: outputs[key] for key in ("probabilities", "class_id", "token_count", "oov_count", "word_count")}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
     def tokenize(text):
@@ -261,7 +282,10 @@ def run_fn(fn_args) -> None:
     train_ds = make_dataset(fn_args.train_files, tft_output, settings, shuffle=True)
     eval_ds = make_dataset(fn_args.eval_files, tft_output, settings, shuffle=False)
 
-    model = train_model(settings, len(class_names), train_ds, eval_ds, fn_args.model_run_dir)
+    # Keras's epoch lines only when the command was asked for the libraries' output (-v sets the root logger to
+    # INFO: pipeline/quiet.py); the epochs are in the ModelRun's TensorBoard logs and the report either way.
+    verbose = 2 if logging.getLogger().isEnabledFor(logging.INFO) else 0
+    model = train_model(settings, len(class_names), train_ds, eval_ds, fn_args.model_run_dir, verbose=verbose)
     export_serving_model(model, tft_output, class_names, fn_args.serving_model_dir, settings)
     # The training split's profile travels with the model: the next run's drift is measured against it.
     profile_dir = os.path.join(fn_args.serving_model_dir, "assets.extra", corpus_profile.PROFILE_DIR)

@@ -106,9 +106,10 @@ def prediction_rows(inference_uri: str, class_names: list[str], version: str) ->
                 "path": example.features.feature[PATH_KEY].bytes_list.value[0].decode("utf-8"),
                 "class": class_names[int(tf.make_ndarray(log.response.outputs["class_id"]).reshape(-1)[0])],
                 "probabilities": dict(zip(class_names, probabilities, strict=True)),
-                "token_count": int(tf.make_ndarray(outputs["token_count"]).reshape(-1)[0])
-                if "token_count" in outputs
-                else None,
+                **{
+                    key: int(tf.make_ndarray(outputs[key]).reshape(-1)[0]) if key in outputs else None
+                    for key in ("token_count", "oov_count", "word_count")
+                },
                 "model_version": version,
             }
         )
@@ -135,7 +136,7 @@ def record(metadata_path: Path, execution_id: int, predictions: str) -> None:
 
 def write_predictions(rows: list[dict], class_names: list[str], prefix: Path) -> tuple[Path, Path]:
     """PREFIX.jsonl (one object per file) and PREFIX.csv (path, class, one column per class, token_count,
-    model_version)."""
+    oov_count and word_count (the words outside the vocabulary, of all), model_version)."""
     prefix.parent.mkdir(parents=True, exist_ok=True)
     jsonl, table = prediction_files(prefix)
     with open(jsonl, "w", encoding="utf-8") as f:
@@ -143,7 +144,17 @@ def write_predictions(rows: list[dict], class_names: list[str], prefix: Path) ->
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     with open(table, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["path", "class", *(f"p_{c}" for c in class_names), "token_count", "model_version"])
+        writer.writerow(
+            [
+                "path",
+                "class",
+                *(f"p_{c}" for c in class_names),
+                "token_count",
+                "oov_count",
+                "word_count",
+                "model_version",
+            ]
+        )
         for row in rows:
             writer.writerow(
                 [
@@ -151,6 +162,8 @@ def write_predictions(rows: list[dict], class_names: list[str], prefix: Path) ->
                     row["class"],
                     *(row["probabilities"][c] for c in class_names),
                     row["token_count"],
+                    row["oov_count"],
+                    row["word_count"],
                     row["model_version"],
                 ]
             )

@@ -10,11 +10,14 @@ note says when a fallback was used), one text per line.
 
 A text with no tokens (empty, or only punctuation and markup once standardized)
 is answered from the model's bias alone, the same answer in training and in
-every signature (models/model.py); it is marked "no tokens" (JSON:
-"token_count": 0). A model that answers NaN is refused, never printed.
+every signature (models/model.py); it gets no class ("-"; JSON: "class": null,
+"token_count": 0). A text whose words are mostly outside the vocabulary is
+marked so (JSON: "oov_count" of "word_count"). --file results carry their line
+number. A model that answers NaN is refused, never printed.
 
---explain: the model's logit is an average of one term per token position
-(embedding . output weights) plus a bias, so each token's share is exact. For
+--explain: the model's logit is a sum of one term per token position
+(embedding . output weights, over the pooling's divisor: sqrt(n) by default, n with
+--pooling mean) plus a bias, so each token's share is exact. For
 the predicted class (two classes: the second class's logit, whose sign decides),
 the --top tokens (hashed n-grams by their text) that moved it most are printed with
 their signed contribution in logit units, a token's occurrences summed; with
@@ -59,8 +62,9 @@ def resolve_model_dir(path: Path) -> Path:
     return versions[-1]
 
 
-def read_texts(file: Path) -> list[str]:
-    """The non-blank lines of `file` ('-': stdin), decoded as ingestion decodes a corpus file."""
+def read_texts(file: Path) -> list[tuple[int, str]]:
+    """(line number, text) of each non-blank line of `file` ('-': stdin), decoded as ingestion decodes a corpus
+    file; the numbers let a reader match results to lines when blank lines were skipped."""
     from components import decoding
 
     if str(file) == "-":
@@ -81,11 +85,14 @@ def read_texts(file: Path) -> list[str]:
         raise PredictError(f"--file {file}: {skip.args[0]}; pass a text file with one text per line") from skip
     if encoding in decoding.FALLBACK_ENCODINGS:
         print(f"note: --file {file} is not UTF-8; decoded as {encoding}", file=sys.stderr)
-    return [line for line in text.splitlines() if line.strip()]
+    return [(number, line) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
 
 
 def _top(value: str) -> int:
-    n = int(value)
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number of tokens, got {value!r}") from None
     if n < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
     return n
@@ -95,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m tools.predict", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--model", type=Path, required=True)
+    p.add_argument(
+        "--model", type=Path, required=True, help="a serving folder (its newest version) or one version's folder"
+    )
     p.add_argument("--file", type=Path, help="read one text per line from this file ('-' for stdin)")
     p.add_argument("--json", action="store_true", help="one JSON object per text")
     p.add_argument("--explain", action="store_true", help="show the tokens that moved each decision most")
@@ -103,21 +112,33 @@ def main(argv: list[str] | None = None) -> int:
         "--top", type=_top, default=10, help="--explain: how many tokens to show, at least 1 (default: %(default)s)"
     )
     quiet.add_flag(p)
-    p.add_argument("texts", nargs="*")
+    p.add_argument("texts", nargs="*", help="texts to classify (quote each)")
     args = p.parse_args(argv)
     quiet.setup(args.verbose)
     try:
-        texts = list(args.texts) + (read_texts(args.file) if args.file else [])
-        if not texts:
+        lines = [(None, text) for text in args.texts] + (read_texts(args.file) if args.file else [])
+        if not lines:
             p.error("give texts as arguments or --file")
         model_dir = resolve_model_dir(args.model)
-        return _predict(model_dir, texts, args)
+        return _predict(model_dir, lines, args)
     except PredictError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 
 
-def _predict(model_dir: Path, texts: list[str], args: argparse.Namespace) -> int:
+# A text whose words are mostly outside the vocabulary is answered from little: said beside its answer.
+MOSTLY_UNKNOWN = 0.5
+SHOWN_CHARACTERS = 200  # of each text, in the human-readable line (JSON has it whole)
+
+
+def _reading(oov: int | None, words: int | None) -> str:
+    if oov is None or not words or oov / words <= MOSTLY_UNKNOWN:
+        return ""
+    return f"\t(most words unknown to the model: {oov} of {words})"
+
+
+def _predict(model_dir: Path, lines: list[tuple[int | None, str]], args: argparse.Namespace) -> int:
+    texts = [text for _, text in lines]
     import tensorflow as tf  # slow import, after the argument checks
 
     from models.features import CLASS_NAMES_FILE
@@ -137,26 +158,37 @@ def _predict(model_dir: Path, texts: list[str], args: argparse.Namespace) -> int
             f"--model {model_dir} answers NaN (a model exported before the zero-token fix); "
             "train and push a new version with run_local.py"
         )
-    counts = out["token_count"].numpy().tolist() if "token_count" in out else [None] * len(texts)
+
+    def column(key):  # a model exported before the output existed has none
+        return out[key].numpy().tolist() if key in out else [None] * len(texts)
+
+    counts, oov, words = column("token_count"), column("oov_count"), column("word_count")
     explanations = explain(model, texts, classes) if args.explain else [None] * len(texts)
-    for i, text in enumerate(texts):
+    for i, (number, text) in enumerate(lines):
         name = out["class_name"][i].numpy().decode()
         probs = probabilities[i].tolist()
         if args.json:
             print(
                 json.dumps(
                     {
+                        **({"line": number} if number is not None else {}),
                         "text": text,
-                        "class": name,
+                        # No token: the answer is the model's bias, not a reading of the text; no class, so that
+                        # a count of classes does not take it for one.
+                        "class": None if counts[i] == 0 else name,
                         "probabilities": dict(zip(classes, probs, strict=True)),
                         "token_count": counts[i],
+                        "oov_count": oov[i],
+                        "word_count": words[i],
                         **({"explanation": explanations[i]} if explanations[i] else {}),
                     }
                 )
             )
         else:
-            note = f"\t({NO_TOKENS})" if counts[i] == 0 else ""
-            print(f"{name}\t{max(probs):.3f}\t{text}{note}")
+            note = f"\t({NO_TOKENS})" if counts[i] == 0 else _reading(oov[i], words[i])
+            shown = text if len(text) <= SHOWN_CHARACTERS else text[:SHOWN_CHARACTERS] + "..."
+            where = f"line {number}\t" if number is not None else ""
+            print(f"{where}{'-' if counts[i] == 0 else name}\t{max(probs):.3f}\t{shown}{note}")
             if explanations[i]:
                 print(format_explanation(explanations[i], args.top))
     return 0

@@ -46,7 +46,7 @@ def test_predict_file_that_cannot_be_read_is_one_error_line(tmp_path, capsys, ca
 def test_predict_file_is_decoded_as_ingestion_decodes_with_a_note(tmp_path, capsys):
     latin1 = tmp_path / "reviews.txt"
     latin1.write_bytes("Un film génial\n\nTrès émouvant\n".encode("latin-1"))
-    assert predict.read_texts(latin1) == ["Un film génial", "Très émouvant"]
+    assert predict.read_texts(latin1) == [(1, "Un film génial"), (3, "Très émouvant")]  # numbered, blank skipped
     assert f"note: --file {latin1} is not UTF-8; decoded as cp1252" in capsys.readouterr().err
 
 

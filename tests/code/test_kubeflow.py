@@ -254,7 +254,7 @@ def test_a_change_in_the_preprocessing_code_changes_the_spec(imdb_job, tmp_path,
     (copy / "models" / "preprocessing.py").write_text(
         (ROOT / "models" / "preprocessing.py")
         .read_text()
-        .replace("PAD_ID, OOV_ID = 0, 1", "PAD_ID, OOV_ID = 0, 1  # edited")
+        .replace('VOCAB_NAME = "tokens"', 'VOCAB_NAME = "tokens"  # edited')
     )
     monkeypatch.setattr(configs, "PROJECT_ROOT", copy)
     changed = compile_spec(tmp_path, "--dataset", "imdb", "--trainer-gpu", "NVIDIA_L4:2")

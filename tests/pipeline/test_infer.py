@@ -80,6 +80,10 @@ def test_one_row_per_readable_file_with_the_served_models_probabilities(tiny_run
     # The text without tokens: finite probabilities (the bias's), never NaN, marked by its token count.
     by_path = {r["path"]: r for r in rows}
     assert by_path["punctuation.txt"]["token_count"] == 0 and by_path["review.txt"]["token_count"] > 0
+    assert (
+        by_path["punctuation.txt"]["word_count"] == 0 and by_path["review.txt"]["word_count"] == 7
+    )  # "!" is a term too
+    assert 0 <= by_path["review.txt"]["oov_count"] <= 7 and table[0]["oov_count"] != ""
     assert np.all(np.isfinite(got))
 
 

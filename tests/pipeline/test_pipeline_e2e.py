@@ -207,9 +207,22 @@ def test_documents_without_tokens_train_evaluate_and_are_served_without_nan(cold
     assert predict.main(["--model", str(cold.serving), "--json", "", "... :-) --"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["token_count"] for r in rows] == [0, 0]
+    assert [r["class"] for r in rows] == [None, None]  # the bias's answer is no class
     assert all(np.isfinite(p) for r in rows for p in r["probabilities"].values())
     assert predict.main(["--model", str(cold.serving), "... :-) --"]) == 0
     assert capsys.readouterr().out.rstrip().endswith("(no tokens: the model's answer without evidence)")
+
+
+def test_predict_says_when_most_words_are_unknown_and_numbers_the_lines_of_a_file(cold, capsys, tmp_path):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("wonderful great loved\n\nzyzzyva quux frobnicate wonderful\n", encoding="utf-8")
+    assert predict.main(["--model", str(cold.serving), "--json", "--file", str(texts)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["line"], r["word_count"], r["oov_count"]) for r in rows] == [(1, 3, 0), (3, 4, 3)]
+    assert predict.main(["--model", str(cold.serving), "--file", str(texts)]) == 0
+    first, second = capsys.readouterr().out.strip().splitlines()
+    assert first.startswith("line 1\t") and "unknown" not in first
+    assert second.startswith("line 3\t") and second.endswith("(most words unknown to the model: 3 of 4)")
 
 
 def test_predict_command_classifies_texts(cold, capsys):
