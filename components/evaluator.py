@@ -35,12 +35,32 @@ from tfx.utils import io_utils, json_utils, path_utils, proto_utils
 
 from components import evaluation_record
 from components.served_model_baseline import has_model
-from models.evaluation import split_evaluators
+from models.evaluation import ACCURACY_METRICS, split_evaluators
+from models.features import TEST_ACCURACY_PROPERTY
 
 METRICS_STORE_KEY = "metrics_store"
 CODE_VERSION_KEY = "code_version"
 # Custom property of the evaluation: where the baseline's figures came from.
 BASELINE_FIGURES_PROPERTY = "baseline_figures"
+
+
+def overall_accuracy(evaluation_uri: str) -> float | None:
+    """The candidate's accuracy on the overall slice, as TFMA wrote it."""
+    for metrics in tfma.load_metrics(evaluation_uri):
+        if metrics.slice_key.single_slice_keys:
+            continue
+        for kv in metrics.metric_keys_and_values:
+            key = kv.key
+            if (
+                key.name in ACCURACY_METRICS
+                and not key.is_diff
+                and key.model_name in ("", "candidate")
+                and not key.HasField("sub_key")
+            ):
+                return kv.value.double_value.value
+    return None
+
+
 NO_BASELINE, EVALUATED, RECORDED = "none", "evaluated", "recorded"
 
 
@@ -114,6 +134,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         evaluation.set_string_custom_property(
             BASELINE_FIGURES_PROPERTY, NO_BASELINE if baseline is None else EVALUATED if recorded is None else RECORDED
         )
+        accuracy = overall_accuracy(evaluation.uri)
+        if accuracy is not None:
+            evaluation.set_float_custom_property(TEST_ACCURACY_PROPERTY, accuracy)
         if store and validation.validation_ok:
             evaluation_record.write(
                 store,

@@ -30,3 +30,6 @@ REPORT_FILE = "ingestion_report.json"
 # The ids Transform reserves (models/preprocessing.py) and the signatures read back: padding and a word outside
 # the vocabulary.
 PAD_ID, OOV_ID = 0, 1
+# The candidate's overall test accuracy, recorded by the Evaluator on its evaluation artifact (components/
+# evaluator.py): `inspect runs` reads it from ML Metadata without loading TFMA (3 s of imports).
+TEST_ACCURACY_PROPERTY = "test_accuracy"

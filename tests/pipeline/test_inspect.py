@@ -214,6 +214,25 @@ def test_runs_lists_the_history(tiny_run, capsys):
     assert first["dataset"] == str(tiny_run.root)
 
 
+def test_runs_reads_ml_metadata_alone_without_tensorflow_or_tfma(tiny_run):
+    """The accuracy comes from the Evaluator's record on its artifact: the command imports neither TensorFlow nor
+    TFMA (3-5 s of imports before; bench/NOTES.md)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "tools.inspect", "runs", "--metadata", str(tiny_run.metadata)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert "tensorflow_model_analysis" not in imported and "tensorflow" not in imported
+    assert f"{tiny_run.summary['evaluation']['test_accuracy']:.4f}" in done.stdout
+
+
 def test_lineage_goes_from_the_pushed_model_to_the_corpus(tiny_run, capsys):
     model = tiny_run.summary["push"]["path"]
     code, out, _ = run_inspect(capsys, "lineage", "--model", model, "--json")  # metadata found beside serving/
