@@ -98,7 +98,7 @@ def _top(value: str) -> int:
     return n
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m tools.predict", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -113,6 +113,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     quiet.add_flag(p)
     p.add_argument("texts", nargs="*", help="texts to classify (quote each)")
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    return parser().parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser()
     args = p.parse_args(argv)
     quiet.setup(args.verbose)
     try:
