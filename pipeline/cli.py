@@ -9,7 +9,7 @@ import time
 import traceback
 from pathlib import Path
 
-from pipeline import beam_workers, configs, datasets, quiet, run_lock, run_request, run_summary
+from pipeline import beam_workers, configs, datasets, quiet, run_lock, run_request, run_summary, temp_folder
 
 DESCRIPTION = """Train, check, gate and push a text classifier from a folder of labelled text (one folder per class),
 with TFX on this machine. Examples:
@@ -153,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             failure = None
             try:
                 beam_workers.install()
-                tfx.orchestration.LocalDagRunner().run(pipeline)
+                with temp_folder.run_folder():  # the libraries' temp files, removed when the run ends
+                    tfx.orchestration.LocalDagRunner().run(pipeline)
             except Exception as err:  # noqa: BLE001 - any component failure ends here, with its message
                 failure = f"{type(err).__name__}: {err}"
                 if args.verbose:  # the whole chain of causes (Beam wraps a component's error in its own)

@@ -30,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline import beam_workers, configs, mlmd, output_files, quiet, run_lock
+from pipeline import beam_workers, configs, mlmd, output_files, quiet, run_lock, temp_folder
 from pipeline import component_ids as ids
 
 INFERENCE_PIPELINE_SUFFIX = "-inference"
@@ -270,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
             on_wait=lambda line: print(line, file=sys.stderr, flush=True),
         ):
             beam_workers.install()
-            tfx.orchestration.LocalDagRunner().run(pipeline)
+            with temp_folder.run_folder():
+                tfx.orchestration.LocalDagRunner().run(pipeline)
     except run_lock.LockBusy as err:
         print(f"error: {err}", file=sys.stderr)
         return run_lock.EXIT_BUSY
