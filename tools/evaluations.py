@@ -53,6 +53,17 @@ def find_evaluation(store, pipeline_name: str | None, run_id: str | None):
     raise InspectError("no run with a completed evaluation in this metadata store; run run_local.py first")
 
 
+def slice_order(name: str) -> tuple:
+    """overall first, then by feature, numbers by value (rating=2 before rating=10), other values by text."""
+    if name == "overall":
+        return (0, "", 0, 0.0, "")
+    feature, _, value = name.partition("=")
+    try:
+        return (1, feature, 0, float(value), "")
+    except ValueError:
+        return (1, feature, 1, 0.0, value)
+
+
 def open_store(args: argparse.Namespace):
     path = Path(args.metadata) if args.metadata else configs.RunPaths(args.work_dir, args.name).metadata
     if not path.is_file():
@@ -98,7 +109,7 @@ def slices_table(
     failures = tfma_results.validation_failures(evaluation.uri, class_names)
     gated = _threshold_metrics(evaluation.uri)
     rows = []
-    for name, values in sorted(metrics.items(), key=lambda kv: (kv[0] != "overall", kv[0])):
+    for name, values in sorted(metrics.items(), key=lambda kv: slice_order(kv[0])):
         feature, _, value = name.partition("=") if name != "overall" else (None, "", None)
         if slice_by and feature != slice_by:
             continue

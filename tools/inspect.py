@@ -271,7 +271,8 @@ def format_lineage(info: dict) -> str:
         [
             f"model    {info['pushed_model']['path']} (version {info['pushed_model']['version']})",
             f"  <- blessing: {'blessed' if b['blessed'] else 'NOT blessed'} by evaluation {b['evaluation_uri']}",
-            "       test: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(b["test_metrics"].items())),
+            "       test: "
+            + ", ".join(f"{k}={fmt(v, count=k in COUNT_METRICS)}" for k, v in sorted(b["test_metrics"].items())),
             f"       baseline: {b['baseline_model'] or 'none (nothing else was served)'}",
             f"  <- trainer: {tr['model_uri']} (code {tr['code_version']})",
             "       settings: " + ", ".join(f"{k}={v}" for k, v in sorted(tr["settings"].items())),

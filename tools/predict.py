@@ -50,10 +50,12 @@ def resolve_model_dir(path: Path) -> Path:
         sorted((p for p in path.iterdir() if p.name.isdigit()), key=lambda p: int(p.name)) if path.is_dir() else []
     )
     if not versions:
-        raise PredictError(
-            f"--model {path}: neither a SavedModel nor a serving folder with numbered versions; "
-            "pass --model <serving dir> or <serving dir>/<version>"
+        what = (
+            f"pass --model {path / 'serving'} (the run's serving folder)"
+            if (path / "serving").is_dir()
+            else "pass --model <serving dir> or <serving dir>/<version>"
         )
+        raise PredictError(f"--model {path}: neither a SavedModel nor a serving folder with numbered versions; {what}")
     if not (versions[-1] / "saved_model.pb").is_file():
         raise PredictError(
             f"--model {path}: its newest version {versions[-1]} holds no saved_model.pb; "

@@ -84,3 +84,10 @@ def test_lineage_of_a_serving_folder_whose_newest_version_is_empty(tmp_path, cap
     serving = _serving_with_newest_version_empty(tmp_path)
     assert tc_inspect.main(["lineage", "--model", str(serving)]) == 2
     assert "holds no saved_model.pb" in _one_error_line(capsys)
+
+
+def test_predict_on_a_run_folder_points_to_its_serving_folder(tmp_path, capsys):
+    (tmp_path / "imdb" / "serving").mkdir(parents=True)
+    assert predict.main(["--model", str(tmp_path / "imdb"), "some text"]) == 2
+    line = _one_error_line(capsys)
+    assert line.endswith(f"pass --model {tmp_path / 'imdb' / 'serving'} (the run's serving folder)")

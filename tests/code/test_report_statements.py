@@ -68,3 +68,10 @@ def test_a_corpus_compared_with_itself_says_so_and_draws_no_chart():
     assert "this training split is the served model's own" in same and "<img" not in same
     moved = report_data_checks.drift_section(_drift([("great", 0.01, 0.02)]))
     assert "<img" in moved and "the tokens whose shares moved most" in moved
+
+
+def test_slices_sort_numbers_by_value_after_the_overall_slice():
+    from tools.evaluations import slice_order
+
+    names = ["rating=10", "label=pos", "rating=2", "overall", "rating=1", "label=neg"]
+    assert sorted(names, key=slice_order) == ["overall", "label=neg", "label=pos", "rating=1", "rating=2", "rating=10"]
