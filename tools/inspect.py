@@ -132,6 +132,8 @@ def format_runs(rows: list[dict]) -> str:
         lines.append(
             f"{r['run_id']:<28} {'training':<9} {folder:<44} {acc:>8}  {blessed:<7} {r['pushed_version'] or '-'}"
             + ("  (retired)" if r.get("retired") else "")
+            # A re-run whose Trainer was cached: its figures are an earlier run's model's, not a new one's.
+            + ("  (model from the cache)" if r["states"].get(ids.TRAINER) == "cached" else "")
         )
     return "\n".join(lines)
 

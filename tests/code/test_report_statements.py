@@ -1,6 +1,6 @@
-"""What the HTML report states, on made-up figures: slices under the bound are marked, a class a slice holds
-none of has no precision, the kept epoch is the one early stopping restored, and a corpus compared with
-itself draws no drift chart."""
+"""What the HTML report and `inspect` state, on made-up figures: slices under the bound are marked, a class a
+slice holds none of has no precision, the kept epoch is the one early stopping restored, a corpus compared with
+itself draws no drift chart, and a re-run's model from the cache is said to be one."""
 
 from __future__ import annotations
 
@@ -75,3 +75,21 @@ def test_slices_sort_numbers_by_value_after_the_overall_slice():
 
     names = ["rating=10", "label=pos", "rating=2", "overall", "rating=1", "label=neg"]
     assert sorted(names, key=slice_order) == ["overall", "label=neg", "label=pos", "rating=1", "rating=2", "rating=10"]
+
+
+def test_runs_marks_a_rerun_whose_model_came_from_the_cache():
+    from tools.inspect import format_runs
+
+    def row(run_id, trainer_state):
+        return {
+            "run_id": run_id,
+            "kind": "training",
+            "dataset": "/corpus",
+            "test_accuracy": 0.9,
+            "blessed": True,
+            "pushed_version": None,
+            "states": {"DirectoryExampleGen": "cached", "Trainer": trainer_state},
+        }
+
+    trained, rerun = format_runs([row("first", "ran"), row("again", "cached")]).splitlines()[1:]
+    assert "(model from the cache)" not in trained and rerun.endswith("(model from the cache)")
