@@ -18,8 +18,9 @@ $(STAMP): requirements.lock
 	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))'; then \
 	  echo "creating $(VENV) with $$py"; rm -rf $(VENV); "$$py" -m venv $(VENV) || exit 1; \
 	fi
-	$(PY) -m pip install --quiet --disable-pip-version-check pip==$(PIP_VERSION)
-	$(PY) -m pip install --disable-pip-version-check -r requirements.lock
+	@echo "installing requirements.lock into $(VENV) (about 2 minutes the first time)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check pip==$(PIP_VERSION)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	@touch $@
 
 run: setup
@@ -33,9 +34,10 @@ test: setup
 	$(PY) -m pytest -n 2 --dist loadfile tests
 
 # The quick tier for the edit-test loop: the code, data and model tests, no whole-pipeline run
-# (tests/pipeline/). CI runs all of `make test`. Tiers: tests/README.md.
+# (tests/pipeline/) and none marked slow (own processes: pyproject.toml). CI runs all of `make test`.
+# Tiers: tests/README.md.
 test-fast: setup
-	$(PY) -m pytest -n 2 --dist loadfile tests/code tests/data tests/model
+	$(PY) -m pytest -n 2 --dist loadfile -m "not slow" tests/code tests/data tests/model
 
 # ruff's lint rules and formatting (pyproject.toml); CI runs it before the tests.
 lint: setup

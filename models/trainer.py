@@ -33,7 +33,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras
 
-from models import corpus_profile
+from models import corpus_profile, folding
 from models import model as model_lib
 from models.features import (
     CLASS_NAMES_FILE,
@@ -160,6 +160,7 @@ def export_serving_model(
     settings: TrainSettings,
 ) -> None:
     num_classes = len(class_names)
+    model = folding.folded(model)  # the same answers from a table one column per logit (models/folding.py)
     model.tft_layer = tft_output.transform_features_layer()  # tracked: the vocabulary travels as an asset
     names = tf.constant(class_names)
     text_spec = _raw_input_spec(tft_output, with_label=False)

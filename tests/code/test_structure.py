@@ -22,6 +22,7 @@ def test_the_trainers_fingerprint_covers_the_code_it_runs_and_not_the_runners_se
 ENTRIES = ["EXAMPLE_GEN_CODE", "DRIFT_CHECK_CODE", "TRANSFORM_CODE", "EVALUATOR_CODE", "TRAINER_CODE"]
 
 
+@pytest.mark.slow
 def test_every_project_module_a_component_imports_is_in_its_cache_key():
     """Each entry imported in an interpreter that has no project module loaded: every project module it loads
     must be fingerprinted (the hand-kept lists had lost components/ingestion_report.py and
@@ -122,6 +123,7 @@ def test_a_command_module_imports_nothing_noisy_before_its_quiet_switch(module):
     assert done.stdout.strip() == "[]" and done.stderr == "", done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_a_new_knob_is_one_dataclass_field_in_both_runners_and_reaches_the_trainer(tmp_path):
     """Add a field made with `knob` to TrainConfig in a copy of the project: both runners' --help list its flag,
     and a spec compiled with it carries its value in the Trainer's custom_config."""

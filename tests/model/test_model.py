@@ -69,6 +69,7 @@ def test_cpu_without_gpu_uses_the_default_strategy():
     assert model_lib.choose_strategy() is tf.distribute.get_strategy()
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_trains_on_two_logical_cpus():
     """The multi-device path (as on several GPUs), exercised with two logical CPUs in a fresh process."""
     script = textwrap.dedent("""
@@ -221,3 +222,62 @@ def test_a_document_without_tokens_trains_without_nan_and_is_answered_by_the_bia
     assert model_lib.token_count(tf.constant(x)).numpy().tolist() == [3, 0, 2, 0]
     contributions, bias = model_lib.token_contributions(m, tf.constant(x), True)
     np.testing.assert_allclose(contributions.numpy().sum(axis=1) + bias.numpy(), logits, atol=1e-5)
+
+
+def _inputs(kind: str):
+    ids, weights = [[5, 7, 7, 30], [1, 2, 3, 4, 5, 6], []], [[0.5, 0.5, 0.5, 0.5], [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], []]
+    pad = lambda rows, value: tf.constant([r + [value] * (9 - len(r)) for r in rows])  # noqa: E731
+    if kind == "padded":
+        return pad(ids, 0)
+    if kind == "ragged":
+        return ragged(ids)
+    if kind == "weighted-padded":
+        return {"token_ids": pad(ids, 0), "token_weights": pad(weights, 0.0)}
+    return {"token_ids": ragged(ids), "token_weights": tf.ragged.constant(weights, dtype=tf.float32)}
+
+
+@pytest.mark.parametrize(
+    "kind, max_len, mask_padding, pooling",
+    [
+        ("padded", 9, True, "mean"),
+        ("padded", 9, False, "sqrtn"),
+        ("ragged", 0, True, "mean"),
+        ("ragged", 0, True, "sqrtn"),
+        ("weighted-padded", 9, True, "mean"),
+        ("weighted-ragged", 0, True, "mean"),
+    ],
+)
+@pytest.mark.parametrize("classes", [2, 4])
+def test_the_folded_model_answers_and_explains_as_the_trained_one(kind, max_len, mask_padding, pooling, classes):
+    """The exported copy (table E K, identity Dense) gives the trained model's logits and contributions."""
+    from models import folding
+
+    tf.keras.utils.set_random_seed(9)
+    m = model_lib.build_model(
+        num_classes=classes,
+        embedding_rows=40,
+        max_len=max_len,
+        embedding_dim=8,
+        mask_padding=mask_padding,
+        pooling=pooling,
+        weighted=kind.startswith("weighted"),
+    )
+    dense = m.get_layer("logits")  # a trained-looking head: a bias that is not 0
+    dense.set_weights([dense.get_weights()[0], np.linspace(-0.5, 0.5, dense.units).astype(np.float32)])
+    narrow = folding.folded(m)
+    logits = 1 if classes == 2 else classes
+    assert narrow.get_layer("embedding").get_weights()[0].shape == (40, logits)
+    x = _inputs(kind)
+    np.testing.assert_allclose(narrow(x, training=False).numpy(), m(x, training=False).numpy(), atol=1e-5)
+    wide, wide_bias = model_lib.token_contributions(m, x, mask_padding, pooling)
+    thin, thin_bias = model_lib.token_contributions(narrow, x, mask_padding, pooling)
+    flat = lambda t: t.flat_values.numpy() if isinstance(t, tf.RaggedTensor) else t.numpy()  # noqa: E731
+    np.testing.assert_allclose(flat(thin), flat(wide), atol=1e-6)
+    np.testing.assert_allclose(thin_bias.numpy(), wide_bias.numpy())
+
+
+def test_a_head_wider_than_the_embedding_is_not_folded():
+    from models import folding
+
+    m = model_lib.build_model(num_classes=12, embedding_rows=30, max_len=0, embedding_dim=8)
+    assert folding.folded(m) is m

@@ -1,0 +1,72 @@
+"""The Transform graph analysed by tf.Transform on Beam: ids, padding, OOV and n-gram ids of the tutorial's layout.
+
+Each Beam run costs about 12 s: two here, two in tests/model/test_transform_weights.py, so that `make test-fast`'s
+two workers share them. The graph functions alone: tests/model/test_preprocessing.py."""
+
+from __future__ import annotations
+
+import tempfile
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from models import preprocessing
+
+# The tutorial recipe's tokens and layout: every occurrence, no weights.
+TUTORIAL_LAYOUT = {"tokenizer": "tutorial", "weighting": "none"}
+
+
+def analyze_and_transform(config, train=None):
+    import tensorflow_transform.beam as tft_beam
+    from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
+
+    train = train or [{"text": ["b b b a a c"], "label": [1]}, {"text": ["B! a <br />b"], "label": [0]}]
+    spec = {"text": tf.io.FixedLenFeature([1], tf.string), "label": tf.io.FixedLenFeature([1], tf.int64)}
+    metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
+
+    def fn(inputs):
+        return preprocessing.preprocessing_fn(inputs, config)
+
+    with tempfile.TemporaryDirectory() as tmp, tft_beam.Context(temp_dir=tmp, force_tf_compat_v1=False):
+        (data, _), _ = (train, metadata) | tft_beam.AnalyzeAndTransformDataset(fn)
+    return data
+
+
+def test_hashed_bigrams_follow_the_unigram_ids():
+    config = {**TUTORIAL_LAYOUT, "vocab_size": 4, "max_len": 12, "ngrams": 2, "ngram_buckets": 7}
+    first, second = (list(row["token_ids"]) for row in analyze_and_transform(config))
+    # 6 unigrams (b b b a a c -> 2 2 2 3 3 1), then 5 bigrams hashed into ids 4..10, then padding.
+    assert first[:6] == [2, 2, 2, 3, 3, 1]
+    assert all(4 <= i < 11 for i in first[6:11]) and first[11] == 0
+    assert first[6] == first[7]  # "b b" twice: the same hash
+    bb = tf.strings.to_hash_bucket_fast(["b b"], 7).numpy()[0] + 4
+    assert first[6] == bb
+
+
+@pytest.fixture(scope="module")
+def transformed():
+    """preprocessing_fn analysed and applied by tf.Transform on a tiny dataset."""
+    import tensorflow_transform.beam as tft_beam
+    from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
+
+    train = [{"text": ["b b b a a c"], "label": [1]}, {"text": ["B! a <br />b"], "label": [0]}]
+    spec = {"text": tf.io.FixedLenFeature([1], tf.string), "label": tf.io.FixedLenFeature([1], tf.int64)}
+    metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
+    config = {**TUTORIAL_LAYOUT, "vocab_size": 4, "max_len": 5, "ngrams": 1, "ngram_buckets": 0}  # pad, OOV, 2 tokens
+
+    def fn(inputs):
+        return preprocessing.preprocessing_fn(inputs, config)
+
+    with tempfile.TemporaryDirectory() as tmp, tft_beam.Context(temp_dir=tmp, force_tf_compat_v1=False):
+        (data, _), _ = (train, metadata) | tft_beam.AnalyzeAndTransformDataset(fn)
+    return data
+
+
+def test_ids_padding_oov_and_frequency_order(transformed):
+    # Counts in the training data: b=5, a=3, c=1. vocab_size 4 keeps b, a.
+    # b -> 2, a -> 3, c and anything else -> 1 (OOV), padding 0.
+    first, second = (list(row["token_ids"]) for row in transformed)
+    assert first == [2, 2, 2, 3, 3]  # truncated to max_len 5 ('c' cut off)
+    assert second == [2, 3, 2, 0, 0]  # 'B!' standardizes to 'b'; padded
+    assert [int(np.asarray(row["label"]).reshape(-1)[0]) for row in transformed] == [1, 0]
