@@ -10,7 +10,7 @@ from pathlib import Path
 
 from components import corpus_layout
 from pipeline import component_ids as ids
-from pipeline import configs, kubeflow, output_files, quiet, run_request
+from pipeline import configs, kubeflow, kubeflow_auth, output_files, quiet, run_request
 
 # A container image reference as registries parse it (distribution/reference's grammar): [DOMAIN[:PORT]/]PATH
 # [:TAG][@sha256:DIGEST]; a sha256 digest has 64 hex digits.
@@ -125,6 +125,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     s.add_argument("--disable", action="store_true", help="create the recurring run disabled")
     s.add_argument("--run-now", action="store_true", help="also start one run now")
     s.add_argument("--dry-run", action="store_true", help="print the requests, send nothing")
+    who = s.add_argument_group(
+        "who you are to a multi-user Kubeflow (first found wins; never a token as a flag's value: ps shows those)",
+        f"--token-file, ${kubeflow_auth.TOKEN_ENV} (the token), ${kubeflow_auth.SA_TOKEN_PATH_ENV} (a pod's token "
+        "file), --cookie-file",
+    )
+    who.add_argument("--token-file", type=Path, metavar="FILE", help="a file holding a bearer token")
+    who.add_argument(
+        "--cookie-file",
+        type=Path,
+        metavar="FILE",
+        help="a file holding your browser's session cookie for the dashboard",
+    )
+    who.add_argument("--ca-bundle", type=Path, metavar="FILE", help="CA certificates (PEM) of a private endpoint")
 
     v = sub.add_parser("vertex", help="submit the compiled spec to Vertex AI Pipelines, or schedule it there")
     v.add_argument("--spec", type=Path, required=True, help="file written by `compile` (gs:// roots)")
@@ -223,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return 0
     try:
+        credential = kubeflow_auth.credential(args.token_file, args.cookie_file, args.ca_bundle)
         result = schedule(
             args.spec,
             host=args.host,
@@ -235,8 +249,9 @@ def main(argv: list[str] | None = None) -> int:
             enabled=not args.disable,
             run_now=args.run_now,
             dry_run=args.dry_run,
+            credential=credential,
         )
-    except SchedulingError as err:
+    except (SchedulingError, kubeflow_auth.CredentialError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if not args.dry_run:

@@ -7,13 +7,14 @@ refuse before sending anything, and `--dry-run` prints the requests instead.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
 import tempfile
 from pathlib import Path
 
-from pipeline import configs
+from pipeline import configs, kubeflow_auth
 
 
 class SchedulingError(RuntimeError):
@@ -102,8 +103,9 @@ def pipeline_root_of(job_file: Path) -> str:
     return json.loads(Path(job_file).read_text()).get("runtimeConfig", {}).get("gcsOutputDirectory", "")
 
 
-def _reach(endpoint: str, what: str, fn, *args, **kwargs):
-    """Calls the KFP API; connection failures become a SchedulingError naming the host."""
+def _reach_kfp(endpoint: str, what: str, fn, *args, _auth: tuple[str, str | None] = ("", None), **kwargs):
+    """Calls the KFP API; connection failures become a SchedulingError naming the host, and a refused or missing
+    credential one saying which (`_auth`: the credential's source and the namespace, pipeline/kubeflow_auth.py)."""
     import kfp_server_api
     import urllib3
 
@@ -116,6 +118,9 @@ def _reach(endpoint: str, what: str, fn, *args, **kwargs):
             "`kubectl port-forward -n kubeflow svc/ml-pipeline-ui 8080:80`)."
         ) from err
     except kfp_server_api.exceptions.ApiException as err:
+        message = kubeflow_auth.refusal(err.status, endpoint, what, *_auth)
+        if message:
+            raise SchedulingError(message) from err
         raise SchedulingError(
             f"Kubeflow Pipelines at {endpoint} refused '{what}': HTTP {err.status} {err.reason}: "
             f"{(err.body or '')[:500]}"
@@ -135,6 +140,7 @@ def schedule(
     run_now: bool = False,
     dry_run: bool = False,
     printer=print,
+    credential: kubeflow_auth.Credential = kubeflow_auth.Credential({}, ""),
 ) -> dict:
     """Uploads the compiled spec and creates a recurring run; returns the ids created."""
     spec_file = Path(spec_file)
@@ -163,12 +169,25 @@ def schedule(
         pipeline_root,
     )
     if dry_run:
-        printer(json.dumps({"host": host, "requests": steps}, indent=2))
+        printer(json.dumps({"host": host, "credential": credential.source or "none", "requests": steps}, indent=2))
         return {"dry_run": True, "requests": steps}
 
     import kfp
 
-    client = _reach(host, "connect", kfp.Client, host=host, namespace=namespace or "kubeflow")
+    try:
+        refused = kubeflow_auth.probe(host, credential, namespace)
+    except OSError as err:
+        raise SchedulingError(
+            f"cannot reach Kubeflow Pipelines at {host}: {getattr(err, 'reason', err)}. Check --host (e.g. "
+            "http://localhost:8080 after `kubectl port-forward -n kubeflow svc/ml-pipeline-ui 8080:80`)."
+        ) from err
+    if refused:
+        raise SchedulingError(refused)
+    auth = (credential.source, namespace)
+    _reach = functools.partial(_reach_kfp, _auth=auth)
+    client = _reach(
+        host, "connect", kfp.Client, host=host, namespace=namespace or "kubeflow", **credential.client_kwargs
+    )
     exp = _reach(host, "create experiment", client.create_experiment, name=experiment, namespace=namespace)
     with tempfile.TemporaryDirectory() as tmp:
         package = Path(tmp) / f"{pipeline_name}.yaml"

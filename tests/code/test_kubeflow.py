@@ -411,9 +411,41 @@ class FakeKfp(http.server.BaseHTTPRequestHandler):
 
     requests: list = []
     existing_pipeline = False
+    # A multi-user install (tests/code/test_kubeflow_auth.py): the bearer token or session cookie it knows; a
+    # request without one, or with another, gets 401; with `forbidden`, a known one gets 403 (no namespace access).
+    required_token: str | None = None
+    required_cookie: str | None = None
+    forbidden = False
+    login_redirect = False  # an identity proxy's way: an anonymous request is sent to its login page (302)
+    credentials_seen: list = []
 
     def log_message(self, *args):
         pass
+
+    def _refused(self) -> bool:
+        token, cookie = self.headers.get("Authorization"), self.headers.get("Cookie")
+        FakeKfp.credentials_seen.append((token, cookie))
+        if FakeKfp.required_token is None and FakeKfp.required_cookie is None:
+            return False
+        known = (FakeKfp.required_token and token == f"Bearer {FakeKfp.required_token}") or (
+            FakeKfp.required_cookie and cookie == FakeKfp.required_cookie
+        )
+        status = 403 if known and FakeKfp.forbidden else None if known else 401
+        if status is None:
+            return False
+        if status == 401 and FakeKfp.login_redirect:
+            self.send_response(302)
+            self.send_header("Location", "/dex/auth?client_id=kubeflow-oidc-authservice")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return True
+        body = b'{"error": "RBAC: access denied"}' if status == 403 else b'{"error": "Unauthenticated"}'
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        return True
 
     def _reply(self, payload):
         body = json.dumps(payload).encode()
@@ -424,6 +456,15 @@ class FakeKfp(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):  # noqa: N802
+        if self.path.startswith("/dex/"):  # the login page
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", "6")
+            self.end_headers()
+            self.wfile.write(b"log in")
+            return None
+        if self._refused():
+            return None
         FakeKfp.requests.append(("GET", self.path, b""))
         if self.path.startswith("/apis/v2beta1/pipelines?") and FakeKfp.existing_pipeline:
             return self._reply(
@@ -436,6 +477,8 @@ class FakeKfp(http.server.BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
+        if self._refused():
+            return None
         FakeKfp.requests.append(("POST", self.path, body))
         replies = {
             "/apis/v2beta1/experiments": {"experiment_id": "e1"},
@@ -450,7 +493,9 @@ class FakeKfp(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def kfp_server():
-    FakeKfp.requests, FakeKfp.existing_pipeline = [], False
+    FakeKfp.requests, FakeKfp.existing_pipeline, FakeKfp.credentials_seen = [], False, []
+    FakeKfp.required_token = FakeKfp.required_cookie = None
+    FakeKfp.forbidden = FakeKfp.login_redirect = False
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeKfp)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
