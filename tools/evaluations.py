@@ -8,6 +8,7 @@ import argparse
 import json
 from pathlib import Path
 
+from models.features import LABEL_KEY
 from pipeline import component_ids as ids
 from pipeline import configs, mlmd, tfma_results
 
@@ -51,6 +52,13 @@ def find_evaluation(store, pipeline_name: str | None, run_id: str | None):
         if run_id:
             raise InspectError(f"run '{run_id}' has no completed evaluation")
     raise InspectError("no run with a completed evaluation in this metadata store; run run_local.py first")
+
+
+def slice_label(feature: str | None, value: str, class_names: list[str]) -> str:
+    """A slice value as a reader knows it: the label slice by class name (TFMA's slice is the label's index)."""
+    if feature == LABEL_KEY and value.isdigit() and int(value) < len(class_names):
+        return class_names[int(value)]
+    return value
 
 
 def slice_order(name: str) -> tuple:
@@ -117,6 +125,7 @@ def slices_table(
             "slice": name,
             "feature": feature,
             "value": value,
+            "value_name": slice_label(feature, value, class_names) if feature else None,
             "example_count": values.get("example_count"),
             "metrics": {},
         }

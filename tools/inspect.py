@@ -38,9 +38,10 @@ def format_slices(table: dict) -> str:
     lines += ["", header, "-" * len(header)]
     for s in table["slices"]:
         count = s["example_count"]
+        name = s["slice"] if s.get("value_name") in (None, s["value"]) else f"{s['slice']} ({s['value_name']})"
         for i, (metric, m) in enumerate(sorted(s["metrics"].items())):
             lines.append(
-                f"{s['slice'] if i == 0 else '':<24} {(f'{count:.0f}' if count is not None and i == 0 else ''):>9}  "
+                f"{name if i == 0 else '':<24} {(f'{count:.0f}' if count is not None and i == 0 else ''):>9}  "
                 f"{metric:<34} {fmt(m['value'], count=metric in COUNT_METRICS):>9} "
                 f"{fmt(m.get('baseline'), count=metric in COUNT_METRICS):>9} "
                 f"{fmt(m.get('diff'), True, count=metric in COUNT_METRICS):>9}  "

@@ -9,8 +9,8 @@ import base64
 import io
 
 from models.evaluation import accuracy_metric_name
-from models.features import LABEL_KEY
 from pipeline import tfma_results
+from tools.evaluations import slice_label
 
 
 def _png(fig) -> str:
@@ -29,13 +29,6 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def slice_label(feature: str, value: str, class_names: list[str]) -> str:
-    """A slice value as a reader knows it: the label slice by class name."""
-    if feature == LABEL_KEY and value.isdigit() and int(value) < len(class_names):
-        return class_names[int(value)]
-    return value
 
 
 def confusion(eval_uri: str, num_classes: int) -> list[list[float]] | None:

@@ -10,7 +10,7 @@ import os
 
 from pipeline import mlmd
 from tools import report_figures
-from tools.evaluations import fmt
+from tools.evaluations import fmt, slice_label
 
 _E = html.escape
 
@@ -69,7 +69,7 @@ def slices_table_html(
     for s in table["slices"]:
         if not s["feature"]:
             continue
-        value = report_figures.slice_label(s["feature"], s["value"], class_names)
+        value = slice_label(s["feature"], s["value"], class_names)
         m = s["metrics"].get(accuracy, {})
         per_class = own.get(s["slice"], {}).get("classes", {})
         rows.append(

@@ -64,7 +64,7 @@ def test_slices_json_equals_what_tfma_loads(tiny_run, capsys):
 def test_slice_by_narrows_and_an_unknown_feature_is_explained(tiny_run, capsys):
     code, out, _ = run_inspect(capsys, "slices", "--metadata", str(tiny_run.metadata), "--slice-by", "label")
     assert code == 0
-    assert "label=0" in out and "label=1" in out and "has_html=" not in out
+    assert "label=0 (neg)" in out and "label=1 (pos)" in out and "has_html=" not in out  # the report's names too
     counts = [line.split() for line in out.splitlines() if " example_count " in f" {line} "]
     assert counts and all(row[row.index("example_count") + 1].isdigit() for row in counts)  # 33, not 33.0000
     code, _, err = run_inspect(capsys, "slices", "--metadata", str(tiny_run.metadata), "--slice-by", "colour")
