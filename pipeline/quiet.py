@@ -74,3 +74,17 @@ def exit_with(main) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 1
     sys.exit(code)
+
+
+def terminal_progress(stream=None):
+    """A callable that shows a step of a long command on one line of a terminal, rewritten in place (the empty
+    message clears it). Nothing when stderr is a pipe or a file: scripts and logs get the result alone."""
+    stream = stream or sys.stderr
+    if not stream.isatty():
+        return lambda message: None
+
+    def show(message: str) -> None:
+        stream.write(f"\r{message}\x1b[K")
+        stream.flush()
+
+    return show

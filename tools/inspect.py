@@ -373,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
             store = open_store(args)
             from tools.report import html_report  # matplotlib: only for this command
 
-            html = html_report(store, run_id=args.run)
+            html = html_report(store, run_id=args.run, progress=quiet.terminal_progress())
             args.html.parent.mkdir(parents=True, exist_ok=True)
             args.html.write_text(html, encoding="utf-8")
             print(f"wrote {args.html}")

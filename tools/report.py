@@ -76,16 +76,22 @@ def verdict_lines(table: dict, facts: dict) -> list[dict]:
     return lines
 
 
-def html_report(store, pipeline_name: str | None = None, run_id: str | None = None) -> str:
+def html_report(store, pipeline_name: str | None = None, run_id: str | None = None, progress=None) -> str:
+    """The reviewer's page; `progress(step)` is told each step (IMDB's takes about 40 s, most of it explaining
+    the test split), and "" at the end."""
     from tools import explanations
 
+    progress = progress or (lambda step: None)
+    progress("report: reading the evaluation")
     table = slices_table(store, pipeline_name, run_id)
     rid, evaluator, evaluation, blessing = find_evaluation(store, pipeline_name, run_id)
     facts = review_facts.review_facts(store, evaluator, evaluation)
     examples = mlmd.input_artifacts(store, evaluator.id)["examples"][0]
     class_names = facts["ingestion"].get("class_names") or []
     min_accuracy = next((b["bound"] for b in facts["bounds"] if b["kind"] == "lower_bound"), None)
+    progress("report: drawing the figures")
     images = report_figures.figures(table, class_names, min_accuracy, facts["history"])
+    progress("report: explaining the model's answers on the test split")
     why = sections.why_figures(store, evaluator, examples, class_names)
     own = explanations.per_slice_precision_recall(why["predictions"], why["labels"], why["slices"], class_names)
 
@@ -98,6 +104,7 @@ def html_report(store, pipeline_name: str | None = None, run_id: str | None = No
         for v in verdict_lines(table, facts)
     )
     matrix = report_figures.confusion(table["evaluation_uri"], len(class_names))
+    progress("")
     baseline_note = (
         f"compared with the served model, version {_E(facts['served_baseline'])}"
         if facts["served_baseline"]

@@ -23,3 +23,22 @@ def test_inspect_refuses_a_flag_its_sub_command_does_not_take(argv, words, capsy
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert words in err and f"python -m tools.inspect {argv[0]}" in err
+
+
+def test_progress_lines_go_to_a_terminal_only():
+    """A long command's steps (inspect report's) are shown in place on a terminal; a pipe or file gets nothing."""
+    import io
+
+    from pipeline import quiet
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal, pipe = Terminal(), io.StringIO()
+    for stream in (terminal, pipe):
+        show = quiet.terminal_progress(stream)
+        show("report: reading the evaluation")
+        show("")
+    assert terminal.getvalue() == "\rreport: reading the evaluation\x1b[K\r\x1b[K"
+    assert pipe.getvalue() == ""

@@ -116,7 +116,10 @@ def test_report_explains_the_test_split_and_names_the_most_confident_mistakes(ti
     for m in why["mistakes"]:
         assert m["predicted"] != m["true"] and m["probability"] >= 0.5
         assert m["file"].startswith(f"test/{m['true']}/") and (tiny_run.root / m["file"]).is_file()
-    page = report.html_report(store)
+    steps = []
+    page = report.html_report(store, progress=steps.append)
+    assert steps[0] == "report: reading the evaluation" and steps[-1] == ""  # told each step, cleared at the end
+    assert "report: explaining the model's answers on the test split" in steps
     assert "Most confident mistakes" in page and "pos: token" in page and "neg: token" in page
     assert f"seen at least {why['min_occurrences']} times" in page and why["min_occurrences"] == 6  # 65 examples
 
