@@ -21,7 +21,7 @@ def read_split(examples_uri: str, split: str) -> tuple[list[str], list[int]]:
     import tensorflow as tf
 
     from models.features import LABEL_KEY, TEXT_KEY
-    from pipeline.audit import split_records
+    from tools.audit import split_records
 
     texts, labels = [], []
     for record in split_records(examples_uri, split):

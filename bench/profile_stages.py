@@ -25,7 +25,7 @@ from pathlib import Path
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
 # The executor module each stage runs in (TFX's, or this project's components).
 STAGES = [
-    ("DirectoryExampleGen", "components/directory_example_gen.py"),
+    ("DirectoryExampleGen", "components/example_gen/directory_example_gen.py"),
     ("StatisticsGen", "tfx/components/statistics_gen/executor.py"),
     ("Transform", "tfx/components/transform/executor.py"),
     ("Trainer", "tfx/components/trainer/executor.py"),

@@ -243,7 +243,7 @@ def export_serving_model(
 
 
 def train_model(settings: TrainSettings, num_classes: int, train_ds, eval_ds, log_dir: str | None = None, verbose=2):
-    """The recipe's model, trained as the Trainer trains it (also the label audit's folds: pipeline/audit.py)."""
+    """The recipe's model, trained as the Trainer trains it (also the label audit's folds: tools/audit.py)."""
     strategy = model_lib.choose_strategy(settings.devices)
     with strategy.scope():
         model = model_lib.build_model(

@@ -99,7 +99,7 @@ def resolve_corpus(args: argparse.Namespace) -> tuple[Path, str, configs.Dataset
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     quiet.setup(args.verbose)
-    from components import corpus, corpus_layout  # corpus imports TensorFlow: after the log settings
+    from components.example_gen import corpus, corpus_layout  # corpus imports TensorFlow: after the log settings
 
     try:
         root, name, dataset = resolve_corpus(args)

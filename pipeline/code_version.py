@@ -22,7 +22,8 @@ PROJECT_PACKAGES = ("components", "models", "pipeline", "tools")
 
 
 def _module_file(module: str, root: Path) -> str | None:
-    """'components.corpus' -> 'components/corpus.py' (or the package's __init__.py); None outside the project."""
+    """'components.example_gen.corpus' -> 'components/example_gen/corpus.py' (or a package's __init__.py);
+    None outside the project."""
     if module.split(".")[0] not in PROJECT_PACKAGES:
         return None
     base = module.replace(".", "/")

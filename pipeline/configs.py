@@ -14,7 +14,7 @@ import dataclasses
 import os
 from pathlib import Path
 
-from components.corpus_layout import ON_LABEL_CONFLICT
+from components.example_gen.corpus_layout import ON_LABEL_CONFLICT
 from models import corpus_profile
 from models.recipe import knob
 
@@ -121,12 +121,12 @@ DATASETS = {
 
 @dataclasses.dataclass(frozen=True)
 class IngestConfig:
-    """How DirectoryExampleGen turns a corpus of class folders into examples (layouts: components/corpus.py)."""
+    """How DirectoryExampleGen turns a corpus of class folders into examples (components/example_gen/corpus.py)."""
 
     # The validation folder beside train/, when its name is not one that is
     # found without asking (val, valid, validation, dev).
     eval_dir: str | None = None
-    # Hash splits key on each duplicate group's content (components/split_plan.py): stable across runs,
+    # Hash splits key on each duplicate group's content (components/example_gen/split_plan.py): stable across runs,
     # machines, listing order and renames, and no document has a twin in another split.
     eval_percent: int = knob(20, "percent of train/ held out as eval when there is no validation folder")
     test_percent: int = knob(20, "percent of train/ held out as test when there is no test folder")
@@ -135,10 +135,11 @@ class IngestConfig:
     max_file_bytes: int = knob(1 << 20, "larger files are skipped and reported")
     # Files are handed to Beam in batches to keep per-element overhead low.
     read_batch_size: int = 500
-    # Drop: the pipeline cannot tell which label is right (components/split_plan.py says why this default).
+    # Drop: the pipeline cannot tell which label is right (components/example_gen/split_plan.py says why).
     on_label_conflict: str = knob("drop", "documents with one text under two labels", choices=ON_LABEL_CONFLICT)
-    # Near duplicates share a split, so that no test document has a near twin in train (components/duplicates.py);
-    # near groups that take a large share of a class are templates and are split like distinct texts.
+    # Near duplicates share a split, so that no test document has a near twin in train
+    # (components/example_gen/duplicates.py); near groups that take a large share of a class are templates and
+    # are split like distinct texts.
     near_duplicate_threshold: float = knob(
         0.8, "Jaccard similarity of word 5-grams at which two documents share a split (0.5-1; 0 turns it off)"
     )

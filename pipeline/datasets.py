@@ -34,7 +34,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from components import corpus_layout
+from components.example_gen import corpus_layout
 from pipeline import configs
 
 MIRROR_ENV = "DATA_MIRROR"

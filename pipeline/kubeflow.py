@@ -35,7 +35,7 @@ from pipeline import configs
 from pipeline.run_request import RunRequest
 
 if TYPE_CHECKING:
-    from components.corpus import Layout
+    from components.example_gen.corpus import Layout
 
 # ---------------------------------------------------------------------------- Kubeflow's settings
 

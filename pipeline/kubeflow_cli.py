@@ -8,7 +8,7 @@ import re
 import sys
 from pathlib import Path
 
-from components import corpus_layout
+from components.example_gen import corpus_layout
 from pipeline import component_ids as ids
 from pipeline import configs, kubeflow, kubeflow_auth, output_files, quiet, run_request
 

@@ -14,12 +14,12 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 from tfx.orchestration import pipeline as tfx_pipeline
 
-from components import corpus_layout
 from components.atomic_pusher import AtomicPusher
 from components.curated_schema_gen import CuratedSchemaGen
-from components.directory_example_gen import DirectoryExampleGen, IngestSettings
 from components.drift_check import DriftCheck
 from components.evaluator import ServedBaselineEvaluator
+from components.example_gen import corpus_layout
+from components.example_gen.directory_example_gen import DirectoryExampleGen, IngestSettings
 from components.served_model_baseline import ServedModelBaseline
 from components.strict_example_validator import StrictExampleValidator
 from models.evaluation import make_eval_config
@@ -31,7 +31,7 @@ PREPROCESSING_FN = "models.preprocessing.preprocessing_fn"
 RUN_FN = "models.trainer.run_fn"
 # Each component's entry module: its fingerprint (code_version.fingerprint) covers every project module the entry
 # imports, transitively, and goes into the component's cache key.
-EXAMPLE_GEN_CODE = "components/directory_example_gen.py"
+EXAMPLE_GEN_CODE = "components/example_gen/directory_example_gen.py"
 DRIFT_CHECK_CODE = "components/drift_check.py"
 TRANSFORM_CODE = "models/preprocessing.py"
 EVALUATOR_CODE = "components/evaluator.py"
@@ -193,7 +193,7 @@ def create_inference_pipeline(
     back to the run that trained the model. No cache: the folder is read as it
     is now.
     """
-    from components.unlabelled_example_gen import UnlabelledExampleGen
+    from components.example_gen.unlabelled_example_gen import UnlabelledExampleGen
 
     examples = UnlabelledExampleGen(
         input_base=data_root, max_file_bytes=ingest.max_file_bytes, read_batch_size=ingest.read_batch_size

@@ -148,7 +148,7 @@ def print_summary(summary: dict) -> None:
         for split, per_class in ingestion["splits"].items():
             print(f"  {split:<5} " + "  ".join(f"{c}={n}" for c, n in per_class.items()))
         if "duplicates" in ingestion:
-            from components.duplicates import summary_line
+            from components.example_gen.duplicates import summary_line
 
             print(summary_line(ingestion["duplicates"]))
     if summary.get("drift"):

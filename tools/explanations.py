@@ -156,7 +156,7 @@ def files_of_texts(root: str, settings, wanted: list[bytes]) -> dict[bytes, str]
     run's ingestion settings and each file decoded as ingestion decodes it. A
     text not found (the corpus changed since) is left out.
     """
-    from components import corpus, corpus_layout, decoding
+    from components.example_gen import corpus, corpus_layout, decoding
 
     wanted_set, found = set(wanted), {}
     folder = settings.source_folder(corpus_layout.TEST)

@@ -184,7 +184,7 @@ def output_prefix(output: str | None, paths: configs.RunPaths, folder: Path) -> 
 def accounting(rows: list[dict], report: dict, class_names: list[str]) -> list[str]:
     """What became of every file under the folder: labelled (by class), not labelled (by reason), decoded
     with a fallback, without tokens; the skipped files one per line (up to SHOWN_SKIPS)."""
-    from components.example_io import count_reasons
+    from components.example_gen.example_io import count_reasons
 
     skipped, fallback = report.get("skipped", []), report.get("decoded_with_fallback", [])
     counts = ", ".join(f"{c} {sum(r['class'] == c for r in rows)}" for c in class_names)
@@ -305,8 +305,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _check_something_to_label(folder: Path, args: argparse.Namespace) -> None:
     """Refuses, before any component starts, a folder that holds no file to read (the listing alone)."""
-    from components import corpus
-    from components.example_io import count_reasons
+    from components.example_gen import corpus
+    from components.example_gen.example_io import count_reasons
 
     docs, skipped = corpus.scan_unlabelled(folder, args.max_file_bytes)
     if not docs:

@@ -67,7 +67,7 @@ def resolve_model_dir(path: Path) -> Path:
 def read_texts(file: Path) -> list[tuple[int, str]]:
     """(line number, text) of each non-blank line of `file` ('-': stdin), decoded as ingestion decodes a corpus
     file; the numbers let a reader match results to lines when blank lines were skipped."""
-    from components import decoding
+    from components.example_gen import decoding
 
     if str(file) == "-":
         data = sys.stdin.buffer.read()

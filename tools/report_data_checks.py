@@ -1,7 +1,7 @@
 """The report's data-check sections: drift against the served model's training split, and the label audit.
 
 Both are read from the run's artifacts: DriftCheck's `drift.json` (components/drift_check.py) and the newest
-LabelAudit execution recorded against the evaluated examples (pipeline/audit.py).
+LabelAudit execution recorded against the evaluated examples (tools/audit.py).
 """
 
 from __future__ import annotations
@@ -77,13 +77,13 @@ def mlmd_run(store, evaluator) -> dict:
 
 
 def audit_html(store, examples) -> str:
-    from pipeline.audit import AUDIT_FILE, AUDIT_TYPE, ISSUES_FILE
+    from tools.audit import AUDIT_FILE, AUDIT_TYPE, ISSUES_FILE
 
     audits = [e for e in mlmd.consumers(store, examples.id) if e.type == AUDIT_TYPE or _type(store, e) == AUDIT_TYPE]
     if not audits:
         return (
             "<h2>Suspect labels</h2><p>No label audit of these examples: "
-            "<code>python -m pipeline.audit labels --name NAME</code>.</p>"
+            "<code>python -m tools.audit labels --name NAME</code>.</p>"
         )
     newest = max(audits, key=lambda e: (e.create_time_since_epoch, e.id))
     (report,) = mlmd.output_artifacts(store, newest.id)

@@ -139,7 +139,7 @@ def why_figures(store, evaluator, examples, class_names: list[str]) -> dict:
     """The evaluated model over the test split (explanations.test_split_analysis), with each mistake's file."""
     import tensorflow as tf
 
-    from components.directory_example_gen import IngestSettings
+    from components.example_gen.directory_example_gen import IngestSettings
     from tools import explanations
 
     model_artifact = mlmd.input_artifacts(store, evaluator.id)["model"][0]
@@ -270,7 +270,7 @@ def unseen_html(table: dict, class_names: list[str]) -> str:
 
 
 def ingestion_html(ingest: dict) -> str:
-    from components.duplicates import summary_line
+    from components.example_gen.duplicates import summary_line
 
     reasons: dict[str, int] = {}
     for s in ingest.get("skipped", []):

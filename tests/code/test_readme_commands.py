@@ -68,7 +68,7 @@ def _parser_of(argv: list[str]):
         return kubeflow_cli.parse_args, argv[1:]
     if argv[0] == "-m" and argv[1] in modules:
         return modules[argv[1]].parse_args, argv[2:]
-    if argv[0] == "-m" and argv[1] == "pipeline.audit":
+    if argv[0] == "-m" and argv[1] == "tools.audit":
         from pipeline import audit
 
         return audit.parse_args, argv[2:]

@@ -25,7 +25,7 @@ ENTRIES = ["EXAMPLE_GEN_CODE", "DRIFT_CHECK_CODE", "TRANSFORM_CODE", "EVALUATOR_
 @pytest.mark.slow
 def test_every_project_module_a_component_imports_is_in_its_cache_key():
     """Each entry imported in an interpreter that has no project module loaded: every project module it loads
-    must be fingerprinted (the hand-kept lists had lost components/ingestion_report.py and
+    must be fingerprinted (the hand-kept lists had lost components/example_gen/ingestion_report.py and
     components/served_model_baseline.py). One interpreter for all entries: the libraries stay loaded."""
     import json
     import subprocess

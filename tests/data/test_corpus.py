@@ -1,4 +1,4 @@
-"""Corpus listing and reading policies (components/corpus.py), without Beam or TFX."""
+"""Corpus listing and reading policies (components/example_gen/corpus.py), without Beam or TFX."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from components import corpus, corpus_layout
+from components.example_gen import corpus, corpus_layout
 from tests.helpers import feature, make_corpus, write_doc
 
 CUTS = corpus_layout.split_cuts(20, None)
@@ -50,7 +50,7 @@ def test_listing_is_independent_of_the_order_files_were_written_and_leaves_the_c
         write_doc(b / d.rel, Path(d.path).read_bytes())
     docs_b, _ = scan(b)
     assert [(d.rel, d.label) for d in docs_a] == [(d.rel, d.label) for d in docs_b]
-    # train/ is cut into train and eval by content, once read (components/split_plan.py).
+    # train/ is cut into train and eval by content, once read (components/example_gen/split_plan.py).
     assert {d.split for d in docs_a} == {corpus.PENDING}
     assert {d.split for d in scan(a, folder="test", classes=("neg", "pos"))[0]} == {corpus.PENDING}  # CUTS: 2 splits
     # A fixed key always lands in the same bucket (regression guard for the hash itself).

@@ -11,9 +11,9 @@ from google.protobuf import message
 from tfx.types import standard_artifacts
 from tfx.utils import proto_utils
 
-from components import corpus_layout
-from components.corpus import CorpusError
-from components.directory_example_gen import DirectoryExampleGen, Executor
+from components.example_gen import corpus_layout
+from components.example_gen.corpus import CorpusError
+from components.example_gen.directory_example_gen import DirectoryExampleGen, Executor
 from pipeline import configs
 from pipeline.pipeline import ingest_settings
 from tests.helpers import examples_by_split, feature, make_corpus, read_records, write_doc
@@ -180,8 +180,8 @@ def test_empty_class_folder_fails_before_reading(corpus, tmp_path):
 def test_a_folder_changed_while_reading_fails_the_run(corpus):
     import functools
 
-    from components.corpus import scan_split_folder
-    from components.example_io import ReadBatches, _listing_digest
+    from components.example_gen.corpus import scan_split_folder
+    from components.example_gen.example_io import ReadBatches, _listing_digest
 
     lister = functools.partial(scan_split_folder, corpus, "test", ["neg", "pos"], [("test", 100)], 1 << 20)
     docs, _ = lister()
@@ -198,9 +198,9 @@ def test_planted_duplicates_are_found_and_counted_in_the_report(corpus, tmp_path
     seen_in_train = 1."""
     import random
 
-    from components.corpus import split_for
-    from components.corpus_layout import split_cuts
-    from components.duplicates import fingerprint
+    from components.example_gen.corpus import split_for
+    from components.example_gen.corpus_layout import split_cuts
+    from components.example_gen.duplicates import fingerprint
 
     rng = random.Random(5)
     vocabulary = [f"dup{i}" for i in range(300)]

@@ -1,4 +1,4 @@
-"""Duplicates, exact and near, across and within splits, and label conflicts (components/duplicates.py)."""
+"""Duplicates, exact and near, across and within splits, and label conflicts (components/example_gen/duplicates.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from components import duplicates
-from components.duplicates import find_duplicates, fingerprint
+from components.example_gen import duplicates
+from components.example_gen.duplicates import find_duplicates, fingerprint
 from pipeline.configs import IngestConfig
 
 NEAR = IngestConfig.near_duplicate_threshold

@@ -1,4 +1,4 @@
-"""The split plan (components/split_plan.py): groups decide hash splits, conflicts follow the policy."""
+"""The split plan (components/example_gen/split_plan.py): groups decide hash splits, conflicts follow the policy."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import random
 import pytest
 import tensorflow as tf
 
-from components import corpus_layout, split_plan
-from components.corpus import PENDING
-from components.duplicates import fingerprint
+from components.example_gen import corpus_layout, split_plan
+from components.example_gen.corpus import PENDING
+from components.example_gen.duplicates import fingerprint
 from pipeline.configs import IngestConfig
 
 NEAR = IngestConfig.near_duplicate_threshold
@@ -151,7 +151,7 @@ def test_small_near_groups_stay_together_and_threshold_0_turns_near_groups_off()
 
 
 def test_a_class_of_copies_that_cannot_be_split_is_refused_naming_the_cause():
-    from components import ingestion_report
+    from components.example_gen import ingestion_report
 
     docs = {f"pos/{i}.txt": (0, review(i)) for i in range(30)}
     docs |= {f"neg/{i}.txt": (1, "the same complaint, word for word, again and again") for i in range(30)}

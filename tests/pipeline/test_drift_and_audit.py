@@ -6,9 +6,9 @@ import csv
 import os
 import shutil
 
-from components.corpus import split_for
-from components.corpus_layout import split_cuts
-from components.duplicates import fingerprint
+from components.example_gen.corpus import split_for
+from components.example_gen.corpus_layout import split_cuts
+from components.example_gen.duplicates import fingerprint
 from pipeline import audit, configs, mlmd
 from tests.helpers import TINY_RUN_SETTINGS, make_corpus, run_cli, write_doc
 

@@ -2,7 +2,7 @@
 
 Pure Python (no TensorFlow), so the commands that read a user's text files
 (`python -m tools.predict --file`) decode them exactly as ingestion does,
-without loading TensorFlow first. The policy's table is in components/corpus.py.
+without loading TensorFlow first. The policy's table is in components/example_gen/corpus.py.
 """
 
 from __future__ import annotations

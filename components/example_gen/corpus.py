@@ -1,6 +1,6 @@
 """Reading a directory corpus: its files (listing, hash splits, fingerprint) and its documents (examples).
 
-The layouts and class folders are components/corpus_layout.py.
+The layouts and class folders are components/example_gen/corpus_layout.py.
 
 Pure Python with no Beam or TFX, so every policy here is unit-tested directly.
 
@@ -41,9 +41,9 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from components import decoding
-from components.corpus_layout import TRAIN, CorpusError, Layout, class_folder
-from components.decoding import SkipDocument, decode_document
+from components.example_gen import decoding
+from components.example_gen.corpus_layout import TRAIN, CorpusError, Layout, class_folder
+from components.example_gen.decoding import SkipDocument, decode_document
 from models import features as feature_names
 
 _RATING_RE = re.compile(r"^\d+_(\d+)\.[A-Za-z0-9]+$")  # IMDB: <id>_<rating>.txt
@@ -152,7 +152,7 @@ def hash_bucket(key: str, buckets: int = 100) -> int:
     return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big") % buckets
 
 
-PENDING = ""  # the split of a document in a folder cut into several, until components/split_plan.py decides
+PENDING = ""  # the split of a document in a folder cut into several, until components/example_gen/split_plan.py decides
 
 
 def split_for(key: str, cuts: Sequence[tuple[str, int]]) -> str:

@@ -11,7 +11,7 @@ Layouts (`detect_layout`; anything else is refused with the folders named):
 | `ROOT/train/<class>/` alone              | train/, hash split three ways                         |
 | `ROOT/<class>/` (what `text_dataset_from_directory` reads) | the root, hash split three ways      |
 
-Hash splits key on each duplicate group's content (components/split_plan.py):
+Hash splits key on each duplicate group's content (components/example_gen/split_plan.py):
 the same on every run, machine, listing order and file name.
 """
 
@@ -28,7 +28,7 @@ TRAIN, EVAL, TEST = "train", "eval", "test"
 TRAIN_DIR, TEST_DIR = "train", "test"
 EVAL_DIR_NAMES = ("val", "valid", "validation", "dev")
 ROOT = "."  # the split folder of a corpus whose class folders are the root's own
-# What DirectoryExampleGen does with one text under two labels (components/split_plan.py).
+# What DirectoryExampleGen does with one text under two labels (components/example_gen/split_plan.py).
 ON_LABEL_CONFLICT = ("drop", "keep", "fail")
 
 

@@ -24,14 +24,14 @@ from tfx.components.util import examples_utils
 from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
 
-from components import corpus, corpus_layout, duplicates
+from components.example_gen import corpus, corpus_layout, duplicates
 
 PARTS_DIR = "_ingestion_parts"  # the side outputs' files while an ExampleGen runs
 
 
-# fingerprints: each labelled document's content key and MinHash signature (components/duplicates.py).
+# fingerprints: each labelled document's content key and MinHash signature (components/example_gen/duplicates.py).
 SIDE_OUTPUTS = ("skipped", "fallback", "counts", "fingerprints")
-STAGED = "staged"  # a read batch whose records wait for the split plan (components/split_plan.py)
+STAGED = "staged"  # a read batch whose records wait for the split plan (components/example_gen/split_plan.py)
 SHARD_PREFIX = "data_tfrecord"  # TFX's own name for a split's files
 # A split's file holds the records of this many read batches at most (500 files each by default: 4 million
 # documents), so a corpus of any size is written by several workers and no file grows without bound.
@@ -45,7 +45,7 @@ def _read_batch(index: int, batch: list[corpus.Document], max_file_bytes: int, s
     batch's records stay in listing order, so the files come out identical on
     any runner (see _write_shard). `staged`: the batch goes out whole as
     STAGED, (index, [(path, label, record)]), with each document's fingerprint,
-    for components/split_plan.py to route once the whole corpus is read.
+    for components/example_gen/split_plan.py to route once the whole corpus is read.
     """
     records: dict[str, list[bytes]] = collections.defaultdict(list)
     items = []

@@ -1,6 +1,6 @@
 """Suspect labels: the training files whose label out-of-fold predictions most contradict (confident learning).
 
-    python -m pipeline.audit labels --name NAME [--folds 5] [--top 20] [-v]
+    python -m tools.audit labels --name NAME [--folds 5] [--top 20] [-v]
 
 It costs `folds` trainings, so it runs on request, never in the pipeline. The
 run's latest Trainer execution gives everything: its examples (the train split
@@ -40,7 +40,7 @@ class AuditError(ValueError):
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="python -m pipeline.audit", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m tools.audit", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="what", required=True)
     labels = sub.add_parser("labels", help="rank the training files whose label the out-of-fold predictions contradict")
     labels.add_argument("--name", required=True, help="the run's name (run_local.py --name)")
@@ -113,7 +113,7 @@ def out_of_fold_probabilities(records, examples_uri, transform_uri, settings, nu
 
 def files_by_text(corpus_root: str, train_folder: str, class_names: list[str], max_file_bytes: int) -> dict:
     """{text as ingested: file (relative to the root)} for the training folder, read as ingestion reads it."""
-    from components import corpus
+    from components.example_gen import corpus
 
     docs, _ = corpus.scan_split_folder(corpus_root, train_folder, class_names, [("train", 100)], max_file_bytes)
     found: dict[bytes, str] = {}
@@ -153,7 +153,7 @@ def audit_labels(args) -> int:
     import tensorflow as tf
     from cleanlab.filter import find_label_issues
 
-    from components.directory_example_gen import IngestSettings
+    from components.example_gen.directory_example_gen import IngestSettings
     from models.features import CLASS_NAMES_FILE, LABEL_KEY, TEXT_KEY
 
     paths = configs.RunPaths(args.work_dir, args.name)

@@ -34,9 +34,9 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
-from components import duplicates
-from components.corpus import PENDING, split_for
-from components.corpus_layout import ON_LABEL_CONFLICT, TRAIN
+from components.example_gen import duplicates
+from components.example_gen.corpus import PENDING, split_for
+from components.example_gen.corpus_layout import ON_LABEL_CONFLICT, TRAIN
 from models.features import SEEN_IN_TRAIN_KEY
 
 

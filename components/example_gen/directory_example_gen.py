@@ -9,14 +9,14 @@ artifact also holds
     ingestion_report.json    the layout, documents per split and class, every
                              skipped file with its reason, every file decoded
                              with a fallback, the duplicate groups and label
-                             conflicts (components/ingestion_report.py)
+                             conflicts (components/example_gen/ingestion_report.py)
 
 and carries `class_names` and `layout` as custom properties, so every later step and the
 served model use the same label mapping. Each source folder is listed and read
-once; see `components/corpus.py` for what happens to files that are not clean
+once; see `components/example_gen/corpus.py` for what happens to files that are not clean
 documents. The records of every folder wait, in memory or the runner's shuffle,
 for the split plan that the whole corpus's fingerprints decide
-(`components/split_plan.py`): the train folder's cut, the label conflicts
+(`components/example_gen/split_plan.py`): the train folder's cut, the label conflicts
 dropped, and each record's `seen_in_train`.
 """
 
@@ -40,8 +40,8 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
-from components import corpus, corpus_layout, duplicates, split_plan
-from components.example_io import (
+from components.example_gen import corpus, corpus_layout, duplicates, split_plan
+from components.example_gen.example_io import (
     BATCHES_PER_SHARD,
     PARTS_DIR,
     STAGED,
@@ -50,7 +50,7 @@ from components.example_io import (
     write_side_outputs,
     write_split_files,
 )
-from components.ingestion_report import (
+from components.example_gen.ingestion_report import (
     DUPLICATES,
     build_report,
     check_label_conflicts,

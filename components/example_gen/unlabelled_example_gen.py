@@ -2,7 +2,7 @@
 
 Each example holds `text` and `path` (the file's path relative to the folder),
 plus the features DirectoryExampleGen computes; no label. The file policy is
-the training corpus's (components/corpus.py): every file not read is listed,
+the training corpus's (components/example_gen/corpus.py): every file not read is listed,
 with its reason, in the artifact's `ingestion_report.json`. Reading shows its
 progress on stderr. The component always runs (no cache): a folder to label is
 read as it is now.
@@ -23,8 +23,8 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
-from components import corpus, corpus_layout
-from components.example_io import (
+from components.example_gen import corpus, corpus_layout
+from components.example_gen.example_io import (
     PARTS_DIR,
     SIDE_OUTPUTS,
     count_reasons,

@@ -2,7 +2,7 @@
 
 The report holds the layout, documents per split and class, every skipped
 file with its reason, every file decoded with a fallback, and the duplicate
-groups with the label conflicts (components/split_plan.py). The checks here
+groups with the label conflicts (components/example_gen/split_plan.py). The checks here
 refuse, after reading, what the listing alone could not see.
 """
 
@@ -12,8 +12,8 @@ import json
 import logging
 from typing import Any
 
-from components import corpus, corpus_layout, duplicates
-from components.example_io import count_reasons, read_side_output
+from components.example_gen import corpus, corpus_layout, duplicates
+from components.example_gen.example_io import count_reasons, read_side_output
 from models.features import REPORT_FILE
 
 DUPLICATES = "duplicates"  # the side output holding split_plan's report, one JSON line
