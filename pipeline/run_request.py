@@ -77,6 +77,12 @@ def given(args: argparse.Namespace, config_class):
 
 def _add_knob(p, field: dataclasses.Field, flag: str, by_recipe: bool) -> None:
     default = f"default: {field.default if field.default not in ('', None) else 'none'}"
+    presets = [
+        f"--dataset {n}: {d.knob_values[field.name]}"
+        for n, d in configs.DATASETS.items()
+        if field.name in d.knob_values
+    ]
+    default += "".join(f"; {p}" for p in presets)
     help_text = f"{field.metadata['help']} ({default}" + (", or the recipe's)" if by_recipe else ")")
     kind = field.type if isinstance(field.type, str) else field.type.__name__
     if kind == "bool":
@@ -122,14 +128,6 @@ def add_flags(p: argparse.ArgumentParser) -> None:
             )
         for field, flag in knobs(config_class):
             _add_knob(group, field, flag, by_recipe)
-    groups[configs.EvaluationConfig].add_argument(
-        "--min-accuracy",
-        type=float,
-        default=None,
-        metavar="X",
-        help="blessing: lowest test accuracy (default: the dataset's, "
-        f"{configs.EvaluationConfig.min_accuracy} otherwise)",
-    )
     p.add_argument_group("Beam").add_argument(
         "--beam-arg",
         action="append",
@@ -142,6 +140,12 @@ def add_flags(p: argparse.ArgumentParser) -> None:
 
 def _given(args: argparse.Namespace, config_class) -> dict:
     return {f.name: getattr(args, f.name) for f, _ in knobs(config_class) if getattr(args, f.name, None) is not None}
+
+
+def _preset(dataset: configs.DatasetSpec | None, config_class) -> dict:
+    """The dataset's values of `config_class`'s knobs that no flag gave (DatasetSpec.knob_values)."""
+    fields = {f.name for f, _ in knobs(config_class)}
+    return {k: v for k, v in (dataset.knob_values if dataset else {}).items() if k in fields}
 
 
 def recipe_configs(args: argparse.Namespace) -> tuple[TransformConfig, TrainConfig]:
@@ -166,14 +170,11 @@ def resolve(args: argparse.Namespace, dataset: configs.DatasetSpec | None) -> Ru
     else:
         schema_file, schema_name = configs.schema_path(schema).resolve(), schema
     exclude = tuple(args.exclude_dir) if args.exclude_dir is not None else (dataset.exclude_dirs if dataset else ())
-    min_accuracy = (
-        args.min_accuracy
-        if args.min_accuracy is not None
-        else (dataset.min_accuracy if dataset else configs.EvaluationConfig.min_accuracy)
-    )
     ingest = configs.IngestConfig(exclude_dirs=exclude, eval_dir=args.eval_dir, **_given(args, configs.IngestConfig))
     transform, train = recipe_configs(args)
-    evaluation = configs.EvaluationConfig(min_accuracy=min_accuracy, **_given(args, configs.EvaluationConfig))
+    evaluation = configs.EvaluationConfig(
+        **{**_preset(dataset, configs.EvaluationConfig), **_given(args, configs.EvaluationConfig)}
+    )
     for config in (ingest, transform, train, evaluation):
         config.validate()
     beam_args = tuple(args.beam_arg if args.beam_arg is not None else configs.DEFAULT_BEAM_ARGS)

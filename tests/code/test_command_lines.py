@@ -42,3 +42,21 @@ def test_progress_lines_go_to_a_terminal_only():
         show("")
     assert terminal.getvalue() == "\rreport: reading the evaluation\x1b[K\r\x1b[K"
     assert pipe.getvalue() == ""
+
+
+def test_a_datasets_gate_is_a_knobs_preset_and_its_flag_wins():
+    """--dataset imdb's 0.85 is EvaluationConfig.min_accuracy's value for that corpus, as a recipe's values are:
+    the field's default < the dataset's < the flag, one name from flag to executor (issue 33)."""
+    from pipeline import cli, configs, run_request
+
+    every_knob = {f.name for c in run_request.GROUP_TITLES for f, _ in run_request.knobs(c)}
+    for spec in configs.DATASETS.values():
+        assert set(spec.knob_values) <= every_knob, spec.name  # a typo would be ignored silently
+
+    def gate(argv, dataset):
+        return run_request.resolve(cli.parse_args(argv), dataset).evaluation.min_accuracy
+
+    imdb = configs.DATASETS["imdb"]
+    assert gate(["--dataset", "imdb"], imdb) == imdb.knob_values["min_accuracy"] == 0.85
+    assert gate(["--dataset", "imdb", "--min-accuracy", "0.6"], imdb) == 0.6
+    assert gate(["--data-dir", "/corpus"], None) == configs.EvaluationConfig.min_accuracy == 0.5
