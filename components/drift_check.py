@@ -38,6 +38,8 @@ from models import corpus_profile
 from models.features import CLASS_NAMES_FILE
 
 DRIFT_FILE = "drift.json"
+
+
 VOCABULARY_ASSET = os.path.join("assets", "tokens")  # the Transform graph's vocabulary inside a SavedModel
 
 

@@ -24,10 +24,13 @@ pushed version carries it and no orchestrator needs ML Metadata to find it):
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import os
 import re
 import string
+
+from models.recipe import knob
 
 PROFILE_DIR = "training_profile"  # under a model's assets.extra/
 STATISTICS_FILE = "statistics.pb"
@@ -178,3 +181,19 @@ def parse_limits(text: str) -> dict[str, float]:
 def exceeded(measures: dict, limits: dict[str, float]) -> list[str]:
     """'token_js 0.3125 > 0.1' for each measure over its limit."""
     return [f"{name} {measures[name]:.4f} > {limit:g}" for name, limit in limits.items() if measures[name] > limit]
+
+
+@dataclasses.dataclass(frozen=True)
+class DriftConfig:
+    """DriftCheck's knob (a flag of both runners), handed to the component under its own name; beside its
+    parser (parse_limits) so that the runners read it without loading the component."""
+
+    # Off by default: a changed corpus is reported (the summary, the report), and stops a run only when asked.
+    max_drift: str = knob(
+        "",
+        "stop before Transform when the train split drifted from the served model's: MEASURE=LIMIT,... "
+        "(measures: label_linf, word_count_js, token_js, oov_rate)",
+    )
+
+    def validate(self) -> None:
+        parse_limits(self.max_drift)  # a ValueError naming --max-drift and what is wrong

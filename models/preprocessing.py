@@ -29,7 +29,6 @@ model divides by the count: recipe.POOLINGS).
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import string
 from typing import Any
@@ -195,9 +194,7 @@ def _tfidf_weights(
 
 
 def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any] = None) -> dict[str, tf.Tensor]:
-    # The pipeline passes every TransformConfig field (and its code version); what is missing takes the default.
-    fields = {f.name for f in dataclasses.fields(TransformConfig)}
-    config = TransformConfig(**{k: v for k, v in (custom_config or {}).items() if k in fields})
+    config = TransformConfig.from_custom_config(custom_config)
     text = _dense_text(inputs[TEXT_KEY])
     characters = _characters_chosen(text, config)
     tfidf = config.weighting == "tfidf"

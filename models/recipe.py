@@ -51,6 +51,13 @@ class TransformConfig:
     # examples), so off by default; the skew and reproducibility tests turn it on to compare with them.
     materialize: bool = knob(False, "Transform also writes the transformed splits")
 
+    @classmethod
+    def from_custom_config(cls, custom_config: dict | None) -> TransformConfig:
+        """The settings as the pipeline handed them to Transform (and, unchanged, to the Trainer): every field by
+        its own name; other keys (the code version) are not settings."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in (custom_config or {}).items() if k in fields})
+
     @property
     def num_ids(self) -> int:
         """The ids Transform can output: vocabulary ids (padding and OOV included) + hashed n-gram ids."""

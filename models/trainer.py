@@ -49,18 +49,27 @@ from models.recipe import TrainConfig, TransformConfig
 
 @dataclasses.dataclass(frozen=True)
 class TrainSettings(TrainConfig):
-    """TrainConfig plus what the Trainer needs from elsewhere, carried as custom_config."""
+    """The Trainer's custom_config: TrainConfig's fields, and under `transform` Transform's own settings as the
+    pipeline handed them to Transform (the same names: a setting is not renamed on its way)."""
 
-    # The ids Transform can output (TransformConfig.num_ids) and its row length: Transform's settings,
-    # handed over by the pipeline.
-    embedding_rows: int = TransformConfig().num_ids
-    max_len: int = TransformConfig().max_len
+    transform: TransformConfig = dataclasses.field(default_factory=TransformConfig)
     devices: list[str] | None = None  # forces MirroredStrategy over these (tests)
+
+    @property
+    def embedding_rows(self) -> int:
+        """The ids Transform can output: TransformConfig.num_ids, the one function that derives them."""
+        return self.transform.num_ids
+
+    @property
+    def max_len(self) -> int:
+        return self.transform.max_len
 
     @classmethod
     def from_custom_config(cls, custom_config: dict | None) -> TrainSettings:
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in (custom_config or {}).items() if k in known})
+        config = dict(custom_config or {})
+        transform = TransformConfig.from_custom_config(config.pop("transform", None))
+        known = {f.name for f in dataclasses.fields(TrainConfig)} | {"devices"}
+        return cls(**{k: v for k, v in config.items() if k in known}, transform=transform)
 
 
 def class_names_for(file_patterns: list[str]) -> list[str]:

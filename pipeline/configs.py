@@ -1,8 +1,10 @@
-"""The runners' settings: where runs and corpora live, the known datasets, ingestion and the blessing's bounds.
+"""The runners' settings: where runs and corpora live, the known datasets, the blessing's bounds, retention.
 
 What the model is and how it is trained (TransformConfig, TrainConfig, the
-recipes) lives in models/recipe.py, beside the code that reads it; component
-code reads neither module, only what the pipeline hands it. Kubeflow's own
+recipes) lives in models/recipe.py, ingestion's settings (IngestConfig) in
+components/example_gen/settings.py and the drift limit (DriftConfig) in
+components/drift_check.py, each beside the code that reads it: an executor
+gets its stage's settings under their own names. Kubeflow's own
 settings (image, bucket, volume, resources) are in pipeline/kubeflow.py. A
 field made with `knob` is a per-run setting with a flag in both runners,
 derived from the field (pipeline/run_request.py).
@@ -14,8 +16,6 @@ import dataclasses
 import os
 from pathlib import Path
 
-from components.example_gen.corpus_layout import ON_LABEL_CONFLICT
-from models import corpus_profile
 from models.recipe import knob
 
 # The project's own root: schemas and component modules are found relative
@@ -118,68 +118,6 @@ DATASETS = {
         knob_values={"min_accuracy": 0.70},
     ),
 }
-
-
-@dataclasses.dataclass(frozen=True)
-class IngestConfig:
-    """How DirectoryExampleGen turns a corpus of class folders into examples (components/example_gen/corpus.py)."""
-
-    # The validation folder beside train/, when its name is not one that is
-    # found without asking (val, valid, validation, dev).
-    eval_dir: str | None = None
-    # Hash splits key on each duplicate group's content (components/example_gen/split_plan.py): stable across runs,
-    # machines, listing order and renames, and no document has a twin in another split.
-    eval_percent: int = knob(20, "percent of train/ held out as eval when there is no validation folder")
-    test_percent: int = knob(20, "percent of train/ held out as test when there is no test folder")
-    exclude_dirs: tuple[str, ...] = ()
-    # A 50 MB "review" is a mistake, not a document.
-    max_file_bytes: int = knob(1 << 20, "larger files are skipped and reported")
-    # Files are handed to Beam in batches to keep per-element overhead low.
-    read_batch_size: int = 500
-    # Drop: the pipeline cannot tell which label is right (components/example_gen/split_plan.py says why).
-    on_label_conflict: str = knob("drop", "documents with one text under two labels", choices=ON_LABEL_CONFLICT)
-    # Near duplicates share a split, so that no test document has a near twin in train
-    # (components/example_gen/duplicates.py); near groups that take a large share of a class are templates and
-    # are split like distinct texts.
-    near_duplicate_threshold: float = knob(
-        0.8, "Jaccard similarity of word 5-grams at which two documents share a split (0.5-1; 0 turns it off)"
-    )
-    # Off by default: a changed corpus is reported (the summary, the report), and stops a run only when asked.
-    max_drift: str = knob(
-        "",
-        "stop before Transform when the train split drifted from the served model's: MEASURE=LIMIT,... "
-        "(measures: label_linf, word_count_js, token_js, oov_rate)",
-    )
-
-    def validate(self) -> None:
-        corpus_profile.parse_limits(self.max_drift)  # a ValueError naming --max-drift and what is wrong
-        if self.on_label_conflict not in ON_LABEL_CONFLICT:
-            raise ValueError(
-                f"--on-label-conflict (IngestConfig.on_label_conflict) must be one of {', '.join(ON_LABEL_CONFLICT)}, "
-                f"got {self.on_label_conflict!r}"
-            )
-        if self.near_duplicate_threshold != 0 and not 0.5 <= self.near_duplicate_threshold <= 1:
-            raise ValueError(
-                "--near-duplicate-threshold (IngestConfig.near_duplicate_threshold) must be between 0.5 and 1, "
-                f"or 0 to turn near duplicates off, got {self.near_duplicate_threshold}"
-            )
-        for name in ("eval_percent", "test_percent"):
-            value = getattr(self, name)
-            if not 0 < value < 100:
-                raise ValueError(f"IngestConfig.{name} must be between 1 and 99, got {value}")
-        if self.eval_percent + self.test_percent >= 100:
-            raise ValueError(
-                "IngestConfig.eval_percent + test_percent must leave room for training, "
-                f"got {self.eval_percent} + {self.test_percent}"
-            )
-        if self.max_file_bytes <= 0:
-            raise ValueError(
-                f"--max-file-bytes (IngestConfig.max_file_bytes) must be at least 1, got {self.max_file_bytes}"
-            )
-        if self.eval_dir is not None and (not self.eval_dir or "/" in self.eval_dir or self.eval_dir in (".", "..")):
-            raise ValueError(
-                f"--eval-dir (IngestConfig.eval_dir) is the name of a folder beside train/, got {self.eval_dir!r}"
-            )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,7 +19,8 @@ from components.curated_schema_gen import CuratedSchemaGen
 from components.drift_check import DriftCheck
 from components.evaluator import ServedBaselineEvaluator
 from components.example_gen import corpus_layout
-from components.example_gen.directory_example_gen import DirectoryExampleGen, IngestSettings
+from components.example_gen.directory_example_gen import DirectoryExampleGen
+from components.example_gen.settings import IngestConfig, IngestSettings
 from components.served_model_baseline import ServedModelBaseline
 from components.strict_example_validator import StrictExampleValidator
 from models.evaluation import make_eval_config
@@ -39,21 +40,9 @@ TRAINER_CODE = "models/trainer.py"
 EVALUATION_RECORDS = "evaluation_records"  # under the pipeline root
 
 
-def ingest_settings(ingest: configs.IngestConfig, layout: corpus_layout.Layout) -> IngestSettings:
-    ingest.validate()
-    return IngestSettings(
-        train_dir=layout.train_dir,
-        test_dir=layout.test_dir,
-        eval_dir=layout.eval_dir,
-        eval_percent=ingest.eval_percent,
-        test_percent=ingest.test_percent,
-        exclude_dirs=list(ingest.exclude_dirs),
-        max_file_bytes=ingest.max_file_bytes,
-        read_batch_size=ingest.read_batch_size,
-        on_label_conflict=ingest.on_label_conflict,
-        near_duplicate_threshold=ingest.near_duplicate_threshold,
-        code_version=code_version.fingerprint(EXAMPLE_GEN_CODE),
-    )
+def ingest_settings(ingest: IngestConfig, layout: corpus_layout.Layout) -> IngestSettings:
+    """What DirectoryExampleGen receives: `ingest` by its own field names, the layout, and its code's fingerprint."""
+    return IngestSettings.of(ingest, layout, code_version.fingerprint(EXAMPLE_GEN_CODE))
 
 
 def create_pipeline(
@@ -97,6 +86,8 @@ def create_pipeline(
     components: list = [example_gen, statistics_gen, schema_gen, example_validator]
 
     if until == "push":
+        # What decides Transform's graph, by the fields' own names (materialize decides only what it writes).
+        transform_settings = {k: v for k, v in dataclasses.asdict(transform).items() if k != "materialize"}
         transform_component = tfx.components.Transform(
             examples=example_gen.outputs["examples"],
             schema=schema_gen.outputs["schema"],
@@ -111,16 +102,13 @@ def create_pipeline(
             # back) cost time for outputs nothing reads (bench/NOTES.md: Transform's profile).
             disable_statistics=True,
             disable_analyzer_cache=True,
-            custom_config={
-                **{k: v for k, v in dataclasses.asdict(transform).items() if k != "materialize"},
-                "code_version": code_version.fingerprint(TRANSFORM_CODE),
-            },
+            custom_config={**transform_settings, "code_version": code_version.fingerprint(TRANSFORM_CODE)},
         ).with_id(ids.TRANSFORM)
         # Drift against the served model's training split: measured, and with --max-drift a stop.
         drift_check = DriftCheck(
             examples=example_gen.outputs["examples"],
             serving_dir=serving_dir,
-            max_drift=ingest.max_drift,
+            max_drift=request.drift.max_drift,
             code_version=code_version.fingerprint(DRIFT_CHECK_CODE),
         ).with_id(ids.DRIFT_CHECK)
         # Bad data never reaches Transform: it waits for the validator's verdict and the drift check.
@@ -138,8 +126,7 @@ def create_pipeline(
             eval_args=tfx.proto.EvalArgs(splits=["eval"]),
             custom_config={
                 **dataclasses.asdict(train),
-                "embedding_rows": transform.num_ids,
-                "max_len": transform.max_len,
+                "transform": transform_settings,  # Transform's settings, unchanged (models/trainer.TrainSettings)
                 "devices": list(train_devices) if train_devices else None,
                 "code_version": code_version.fingerprint(TRAINER_CODE),
             },
@@ -181,7 +168,7 @@ def create_inference_pipeline(
     data_root: str,
     model_uri: str,
     blessing_uri: str,
-    ingest: configs.IngestConfig,
+    ingest: IngestConfig,
     metadata_connection_config: metadata_store_pb2.ConnectionConfig | None = None,
     beam_args: Sequence[str] = configs.DEFAULT_BEAM_ARGS,
 ) -> tfx_pipeline.Pipeline:

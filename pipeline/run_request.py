@@ -15,6 +15,8 @@ import argparse
 import dataclasses
 from pathlib import Path
 
+from components.example_gen.settings import IngestConfig
+from models.corpus_profile import DriftConfig
 from models.recipe import RECIPES, TrainConfig, TransformConfig
 from pipeline import beam_workers, configs
 
@@ -23,13 +25,15 @@ from pipeline import beam_workers, configs
 KNOB_CLASSES = (
     (TransformConfig, True),
     (TrainConfig, True),
-    (configs.IngestConfig, False),
+    (IngestConfig, False),
+    (DriftConfig, False),
     (configs.EvaluationConfig, False),
 )
 GROUP_TITLES = {
     TransformConfig: "model: tokens and weights (Transform; --recipe sets these, a flag wins)",
     TrainConfig: "model: training (Trainer; --recipe sets these, a flag wins)",
-    configs.IngestConfig: "ingestion and data checks (DirectoryExampleGen, DriftCheck)",
+    IngestConfig: "ingestion and duplicates (DirectoryExampleGen)",
+    DriftConfig: "drift against the served model (DriftCheck)",
     configs.EvaluationConfig: "evaluation and the gate (Evaluator)",
     configs.RetentionPolicy: "retention (applied after each run; python -m tools.retire applies it on request)",
 }
@@ -43,7 +47,8 @@ class RunRequest:
 
     schema_file: Path  # a schema.pbtxt on this machine (its content is fingerprinted)
     schema_name: str | None  # the curated schema's folder under schemas/, None for a file of the user's
-    ingest: configs.IngestConfig
+    ingest: IngestConfig
+    drift: DriftConfig
     transform: TransformConfig
     train: TrainConfig
     evaluation: configs.EvaluationConfig
@@ -170,12 +175,13 @@ def resolve(args: argparse.Namespace, dataset: configs.DatasetSpec | None) -> Ru
     else:
         schema_file, schema_name = configs.schema_path(schema).resolve(), schema
     exclude = tuple(args.exclude_dir) if args.exclude_dir is not None else (dataset.exclude_dirs if dataset else ())
-    ingest = configs.IngestConfig(exclude_dirs=exclude, eval_dir=args.eval_dir, **_given(args, configs.IngestConfig))
+    ingest = IngestConfig(exclude_dirs=exclude, eval_dir=args.eval_dir, **_given(args, IngestConfig))
     transform, train = recipe_configs(args)
     evaluation = configs.EvaluationConfig(
         **{**_preset(dataset, configs.EvaluationConfig), **_given(args, configs.EvaluationConfig)}
     )
-    for config in (ingest, transform, train, evaluation):
+    drift = DriftConfig(**_given(args, DriftConfig))
+    for config in (ingest, drift, transform, train, evaluation):
         config.validate()
     beam_args = tuple(args.beam_arg if args.beam_arg is not None else configs.DEFAULT_BEAM_ARGS)
     beam_workers.check(beam_args)
@@ -183,6 +189,7 @@ def resolve(args: argparse.Namespace, dataset: configs.DatasetSpec | None) -> Ru
         schema_file=schema_file,
         schema_name=schema_name,
         ingest=ingest,
+        drift=drift,
         transform=transform,
         train=train,
         evaluation=evaluation,

@@ -153,7 +153,7 @@ def audit_labels(args) -> int:
     import tensorflow as tf
     from cleanlab.filter import find_label_issues
 
-    from components.example_gen.directory_example_gen import IngestSettings
+    from components.example_gen.settings import IngestSettings
     from models.features import CLASS_NAMES_FILE, LABEL_KEY, TEXT_KEY
 
     paths = configs.RunPaths(args.work_dir, args.name)

@@ -30,6 +30,7 @@ import sys
 import time
 from pathlib import Path
 
+from components.example_gen.settings import IngestConfig
 from pipeline import beam_workers, configs, mlmd, output_files, quiet, run_lock, temp_folder
 from pipeline import component_ids as ids
 
@@ -57,7 +58,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--max-file-bytes",
         type=int,
-        default=configs.IngestConfig.max_file_bytes,
+        default=IngestConfig.max_file_bytes,
         help="larger files are skipped and reported (default: %(default)s)",
     )
     quiet.add_flag(p)
@@ -226,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         if not folder.is_dir():
             what = "a file, not a folder" if folder.exists() else "no such folder"
             raise InferError(f"--data-dir {args.data_dir}: {what}; pass the folder of text files to label")
-        ingest = configs.IngestConfig(max_file_bytes=args.max_file_bytes)
+        ingest = IngestConfig(max_file_bytes=args.max_file_bytes)
         ingest.validate()
         prefix = output_prefix(args.output, paths, folder)
         for path in prediction_files(prefix):

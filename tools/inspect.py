@@ -196,7 +196,7 @@ def lineage(store, model_dir: str) -> dict:
         },
         "trainer": {
             "model_uri": model.uri,
-            "settings": {k: v for k, v in train_config.items() if k != "code_version"},
+            "settings": {k: v for k, v in train_config.items() if k not in ("code_version", "transform")},
             "code_version": train_config.get("code_version"),
             "execution": trainer.id,
         },

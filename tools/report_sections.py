@@ -139,7 +139,7 @@ def why_figures(store, evaluator, examples, class_names: list[str]) -> dict:
     """The evaluated model over the test split (explanations.test_split_analysis), with each mistake's file."""
     import tensorflow as tf
 
-    from components.example_gen.directory_example_gen import IngestSettings
+    from components.example_gen.settings import IngestSettings
     from tools import explanations
 
     model_artifact = mlmd.input_artifacts(store, evaluator.id)["model"][0]

@@ -30,7 +30,6 @@ import os
 from typing import Any
 
 import apache_beam as beam
-from google.protobuf import any_pb2, json_format, struct_pb2
 from tfx.components.example_gen import base_example_gen_executor, driver, input_processor
 from tfx.components.example_gen import utils as example_gen_utils
 from tfx.components.example_gen.component import FileBasedExampleGen
@@ -57,69 +56,8 @@ from components.example_gen.ingestion_report import (
     check_nothing_empty,
     log_report,
 )
+from components.example_gen.settings import IngestSettings
 from models.features import CLASS_NAMES_FILE, REPORT_FILE
-
-
-@dataclasses.dataclass(frozen=True)
-class IngestSettings:
-    """What the executor needs from configs.IngestConfig, carried as custom_config."""
-
-    # The corpus_layout.Layout, flat (a custom config is a JSON struct).
-    train_dir: str
-    test_dir: str | None  # None: test is a hash split of the training folder
-    eval_dir: str | None  # None: eval is a hash split of the training folder
-    eval_percent: int
-    test_percent: int
-    exclude_dirs: list[str]
-    max_file_bytes: int
-    read_batch_size: int
-    near_duplicate_threshold: float
-    on_label_conflict: str = "drop"
-    # Fingerprint of the ingestion code: part of the cache key, so examples
-    # written by older code are not served from the cache.
-    code_version: str = ""
-
-    @classmethod
-    def from_exec_properties(cls, exec_properties: dict[str, Any]) -> IngestSettings:
-        custom = example_gen_pb2.CustomConfig()
-        proto_utils.json_to_proto(exec_properties[standard_component_specs.CUSTOM_CONFIG_KEY], custom)
-        struct = struct_pb2.Struct()
-        custom.custom_config.Unpack(struct)
-        values = json_format.MessageToDict(struct)
-        for key in ("eval_percent", "test_percent", "max_file_bytes", "read_batch_size"):
-            values[key] = int(values[key])  # Struct numbers come back as floats
-        return cls(**values)
-
-    def to_custom_config(self) -> example_gen_pb2.CustomConfig:
-        struct = struct_pb2.Struct()
-        struct.update(dataclasses.asdict(self))
-        packed = any_pb2.Any()
-        packed.Pack(struct)
-        return example_gen_pb2.CustomConfig(custom_config=packed)
-
-    @property
-    def layout(self) -> corpus_layout.Layout:
-        return corpus_layout.Layout(self.train_dir, self.eval_dir, self.test_dir)
-
-    def source_folder(self, split: str) -> str:
-        return self.layout.source_folder(split)
-
-    def cuts_for(self, folder: str):
-        return self.layout.cuts_for(folder, self.eval_percent, self.test_percent)
-
-    def describe_layout(self) -> str:
-        return self.layout.describe(self.eval_percent, self.test_percent)
-
-    def check_layout(self, root: str) -> list[str]:
-        """The class names; CorpusError when the corpus's layout is no longer the one the pipeline was built for."""
-        found, classes = corpus_layout.detect_layout(root, self.eval_dir, self.exclude_dirs)
-        if found != self.layout:
-            raise corpus_layout.CorpusError(
-                f"{root}: the pipeline was built for {self.describe_layout()}, but the folder now has "
-                f"{found.describe(self.eval_percent, self.test_percent)}; build the pipeline again "
-                "(Kubeflow: compile with the layout flags that match the corpus)"
-            )
-        return classes
 
 
 def _folder_of(split_pattern: str) -> str:

@@ -16,7 +16,7 @@ from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 from components.example_gen import corpus_layout
-from components.example_gen.directory_example_gen import IngestSettings
+from components.example_gen.settings import IngestSettings
 from models import recipe
 from pipeline import cli, configs, kubeflow, kubeflow_cli, kubeflow_schedule, run_request
 from pipeline.pipeline import create_pipeline

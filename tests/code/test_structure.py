@@ -64,7 +64,7 @@ def test_a_change_to_an_imported_module_changes_the_fingerprint(tmp_path):
     baseline = tmp_path / "components" / "served_model_baseline.py"
     baseline.write_text(baseline.read_text() + "\n# edited\n")
     assert code_version.fingerprint("components/evaluator.py", root=tmp_path) != before
-    report = tmp_path / "components" / "ingestion_report.py"  # not imported by the Evaluator
+    report = tmp_path / "components" / "example_gen" / "ingestion_report.py"  # not imported by the Evaluator
     report.write_text(report.read_text() + "\n# edited\n")
     after = code_version.fingerprint("components/evaluator.py", root=tmp_path)
     baseline.write_text(baseline.read_text().removesuffix("\n# edited\n"))
@@ -124,9 +124,10 @@ def test_a_command_module_imports_nothing_noisy_before_its_quiet_switch(module):
 
 
 @pytest.mark.slow
-def test_a_new_knob_is_one_dataclass_field_in_both_runners_and_reaches_the_trainer(tmp_path):
-    """Add a field made with `knob` to TrainConfig in a copy of the project: both runners' --help list its flag,
-    and a spec compiled with it carries its value in the Trainer's custom_config."""
+def test_a_new_knob_is_one_dataclass_field_in_both_runners_and_reaches_its_executor(tmp_path):
+    """Add a field made with `knob` to TrainConfig, TransformConfig and IngestConfig in a copy of the project: both
+    runners' --help list each flag, and a spec compiled with them carries each value under the field's own name
+    in its stage's custom config (the Trainer's, Transform's, and ExampleGen's), with no other edit (issue 33)."""
     import json
     import shutil
     import subprocess
@@ -137,13 +138,15 @@ def test_a_new_knob_is_one_dataclass_field_in_both_runners_and_reaches_the_train
         shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("run_local.py", "run_kubeflow.py"):
         shutil.copy(ROOT / name, copy / name)
-    recipe_file = copy / "models" / "recipe.py"
-    text = recipe_file.read_text()
-    anchor = "    mask_padding: bool = knob("
-    assert anchor in text
-    recipe_file.write_text(
-        text.replace(anchor, '    label_smoothing: float = knob(0.0, "the new knob\'s help")\n' + anchor, 1)
-    )
+    new_knobs = {  # file, a line of the class the field goes before, the field
+        "label_smoothing": ("models/recipe.py", "    mask_padding: bool = knob(", "float = knob(0.0"),
+        "lowercase_only": ("models/recipe.py", "    ngrams: int = knob(", "int = knob(1"),
+        "min_file_bytes": ("components/example_gen/settings.py", "    max_file_bytes: int = knob(", "int = knob(0"),
+    }
+    for field, (path, anchor, declaration) in new_knobs.items():
+        text = (copy / path).read_text()
+        assert text.count(anchor) == 1, anchor
+        (copy / path).write_text(text.replace(anchor, f'    {field}: {declaration}, "the new knob\'s help")\n{anchor}'))
 
     def run(*argv):
         done = subprocess.run([sys.executable, *argv], cwd=copy, capture_output=True, text=True, timeout=300)
@@ -151,24 +154,24 @@ def test_a_new_knob_is_one_dataclass_field_in_both_runners_and_reaches_the_train
         return done.stdout
 
     for argv in (("run_local.py", "--help"), ("run_kubeflow.py", "compile", "--help")):
-        assert "--label-smoothing X" in run(*argv)
-        assert "the new knob's help (default: 0.0, or the recipe's)" in " ".join(run(*argv).split())
+        shown = " ".join(run(*argv).split())
+        for field in new_knobs:
+            assert f"--{field.replace('_', '-')} " in shown and "the new knob's help (default:" in shown, field
     spec = tmp_path / "spec.json"
-    run(
-        "run_kubeflow.py",
-        "compile",
-        "--dataset",
-        "imdb",
-        "--image",
-        "tc:1",
-        "--output",
-        str(spec),
-        "--label-smoothing",
-        "0.1",
-    )
-    trainer = json.loads(spec.read_text())["pipelineSpec"]["root"]["dag"]["tasks"]["Trainer"]
-    custom_config = trainer["inputs"]["parameters"]["custom_config"]["runtimeValue"]["constant"]
-    assert json.loads(custom_config)["label_smoothing"] == 0.1
+    values = ["--label-smoothing", "0.1", "--lowercase-only", "2", "--min-file-bytes", "3"]
+    run("run_kubeflow.py", "compile", "--dataset", "imdb", "--image", "tc:1", "--output", str(spec), *values)
+    tasks = json.loads(spec.read_text())["pipelineSpec"]["root"]["dag"]["tasks"]
+
+    def custom_config(task):
+        return json.loads(tasks[task]["inputs"]["parameters"]["custom_config"]["runtimeValue"]["constant"])
+
+    assert custom_config("Trainer")["label_smoothing"] == 0.1
+    assert custom_config("Transform")["lowercase_only"] == 2
+    assert custom_config("Trainer")["transform"]["lowercase_only"] == 2  # Transform's settings, unchanged
+    # ExampleGen's is TFX's CustomConfig proto: a Struct packed in an Any (IngestSettings.to_custom_config).
+    example_gen = custom_config("DirectoryExampleGen")
+    packed = next(v for v in example_gen.values() if isinstance(v, dict))
+    assert packed["value"]["min_file_bytes"] == 3, example_gen
 
 
 PACKAGES = ("models", "components", "pipeline", "tools")  # lowest first: each imports only those before it

@@ -14,15 +14,13 @@ from tfx.utils import proto_utils
 from components.example_gen import corpus_layout
 from components.example_gen.corpus import CorpusError
 from components.example_gen.directory_example_gen import DirectoryExampleGen, Executor
-from pipeline import configs
+from components.example_gen.settings import IngestConfig
 from pipeline.pipeline import ingest_settings
 from tests.helpers import examples_by_split, feature, make_corpus, read_records, write_doc
 
 
 def run_example_gen(root: Path, out: Path, layout=corpus_layout.TRAIN_AND_TEST, beam_args=None, **ingest):
-    component = DirectoryExampleGen(
-        input_base=str(root), settings=ingest_settings(configs.IngestConfig(**ingest), layout)
-    )
+    component = DirectoryExampleGen(input_base=str(root), settings=ingest_settings(IngestConfig(**ingest), layout))
     exec_properties = {
         k: proto_utils.proto_to_json(v) if isinstance(v, message.Message) else v
         for k, v in component.exec_properties.items()
@@ -204,7 +202,7 @@ def test_planted_duplicates_are_found_and_counted_in_the_report(corpus, tmp_path
 
     rng = random.Random(5)
     vocabulary = [f"dup{i}" for i in range(300)]
-    cuts = split_cuts(configs.IngestConfig().eval_percent, None)
+    cuts = split_cuts(IngestConfig().eval_percent, None)
 
     def text_in_train(*variants) -> list[str]:
         """A 150-word text (and its variants) whose group key the plan sends to train, not eval."""

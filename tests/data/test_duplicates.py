@@ -8,7 +8,7 @@ import pytest
 
 from components.example_gen import duplicates
 from components.example_gen.duplicates import find_duplicates, fingerprint
-from pipeline.configs import IngestConfig
+from components.example_gen.settings import IngestConfig
 
 NEAR = IngestConfig.near_duplicate_threshold
 

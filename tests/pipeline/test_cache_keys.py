@@ -18,7 +18,7 @@ def test_editing_a_module_that_example_gen_imports_re_runs_example_gen_and_only_
     copy = tmp_path / "project"
     for part in ("components", "models", "pipeline", "schemas"):
         shutil.copytree(REPO / part, copy / part)
-    report = copy / "components" / "ingestion_report.py"
+    report = copy / "components" / "example_gen" / "ingestion_report.py"
     report.write_text(report.read_text() + "\n# edited\n")
     monkeypatch.setattr(configs, "PROJECT_ROOT", copy)
 

@@ -9,7 +9,8 @@ import shutil
 from components.example_gen.corpus import split_for
 from components.example_gen.corpus_layout import split_cuts
 from components.example_gen.duplicates import fingerprint
-from pipeline import audit, configs, mlmd
+from components.example_gen.settings import IngestConfig
+from pipeline import audit, mlmd
 from tests.helpers import TINY_RUN_SETTINGS, make_corpus, run_cli, write_doc
 
 
@@ -51,7 +52,7 @@ def test_audit_ranks_planted_flipped_labels_above_clean_ones_and_test_twins_are_
         path.rename(root / "train" / "neg" / path.name)
         flipped.append(f"train/neg/{path.name}")
     # Two test files copied from train files that the split plan keeps in train: the seen_in_train slice.
-    cuts = split_cuts(configs.IngestConfig().eval_percent, None)
+    cuts = split_cuts(IngestConfig().eval_percent, None)
     for name in ("neg", "pos"):
         sources = sorted((root / "train" / name).iterdir())
         source = next(p for p in sources if split_for(fingerprint("", "", 0, p.read_text()).key, cuts) == "train")
