@@ -62,8 +62,10 @@ def project_modules(*entries: str, root: Path | None = None) -> list[str]:
         rel = todo.pop()
         if rel not in seen:
             seen.add(rel)
-            package_init = f"{rel.rsplit('/', 1)[0]}/__init__.py"  # Python runs it before any module of the package
-            todo.extend(({package_init} if (root / package_init).is_file() else set()) | _imported(rel, root))
+            # Python runs every enclosing package's __init__ before a module of it (components/ and example_gen/).
+            parts = rel.split("/")[:-1]
+            inits = {"/".join(parts[: i + 1]) + "/__init__.py" for i in range(len(parts))}
+            todo.extend({init for init in inits if (root / init).is_file()} | _imported(rel, root))
     return sorted(seen)
 
 
