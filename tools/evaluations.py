@@ -54,6 +54,13 @@ def find_evaluation(store, pipeline_name: str | None, run_id: str | None):
     raise InspectError("no run with a completed evaluation in this metadata store; run run_local.py first")
 
 
+def shown_path(path) -> str:
+    """A path as a page shows it: the home folder as ~ (a report is shared; whose machine made it is not its
+    content)."""
+    text, home = str(path), str(Path.home())
+    return "~" + text[len(home) :] if home not in ("", "/") and (text == home or text.startswith(home + "/")) else text
+
+
 def slice_label(feature: str | None, value: str, class_names: list[str]) -> str:
     """A slice value as a reader knows it: the label slice by class name (TFMA's slice is the label's index)."""
     if feature == LABEL_KEY and value.isdigit() and int(value) < len(class_names):

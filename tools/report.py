@@ -22,7 +22,7 @@ from pipeline import mlmd
 from tools import report_data_checks as data_checks
 from tools import report_figures, review_facts
 from tools import report_sections as sections
-from tools.evaluations import find_evaluation, fmt, slices_table
+from tools.evaluations import COUNT_METRICS, find_evaluation, fmt, shown_path, slices_table
 
 _E = html.escape
 
@@ -125,8 +125,9 @@ color:{verdict_color}}} .fail{{color:#c33}} .meta{{color:#555}}</style></head><b
 <h1>{_E(title)}</h1>
 <p class="meta">Evaluated in run <code>{_E(rid)}</code> of <code>{_E(str(facts["pipeline"]))}</code>{trained_in};
 report made {_E(time.strftime("%Y-%m-%d %H:%M:%S %Z"))}; corpus
-<code>{_E(str(facts["corpus"]))}</code>; classes {_E(", ".join(class_names))};
-{overall["example_count"]:.0f} test examples; {baseline_note}.<br>Evaluation: <code>{_E(evaluation.uri)}</code></p>
+<code>{_E(shown_path(facts["corpus"]))}</code>; classes {_E(", ".join(class_names))};
+{overall["example_count"]:.0f} test examples; {baseline_note}.<br>Evaluation:
+<code>{_E(shown_path(evaluation.uri))}</code></p>
 <p class="verdict">{"BLESSED" if table["blessed"] else "NOT BLESSED"}</p>
 <ul>{checks}</ul>
 <h2>Overall (test split)</h2>
@@ -154,9 +155,9 @@ def overall_rows(overall: dict, facts: dict) -> list[list[str]]:
     return [
         [
             _E(m),
-            fmt(v["value"], count=m == "example_count"),
-            fmt(v.get("baseline")),
-            fmt(v.get("diff"), True),
+            fmt(v["value"], count=m in COUNT_METRICS),
+            fmt(v.get("baseline"), count=m in COUNT_METRICS),
+            fmt(v.get("diff"), True, count=m in COUNT_METRICS),
             _E(f"{bound_text.get(m, '')}: {v['threshold']}" if v.get("threshold") else ""),
         ]
         for m, v in sorted(overall["metrics"].items())

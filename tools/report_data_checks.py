@@ -14,6 +14,7 @@ import os
 from pipeline import component_ids as ids
 from pipeline import mlmd
 from tools import report_figures
+from tools.evaluations import shown_path
 from tools.report_sections import figure, html_table
 
 _E = html.escape
@@ -105,7 +106,7 @@ def audit_html(store, examples) -> str:
     return f"""<h2>Suspect labels</h2>
 <p>{summary["suspects"]:,} of {summary["documents"]:,} training documents, from {summary["folds"]} out-of-fold
 trainings (out-of-fold accuracy {summary["out_of_fold_accuracy"]:.4f}); {_E(summary["method"])}. All in
-<code>{_E(os.path.join(report.uri, ISSUES_FILE))}</code>.</p>
+<code>{_E(shown_path(os.path.join(report.uri, ISSUES_FILE)))}</code>.</p>
 {html_table(["rank", "file", "label", "its probability", "the model says", "probability"], table)}"""
 
 

@@ -10,7 +10,7 @@ import os
 
 from pipeline import mlmd
 from tools import report_figures
-from tools.evaluations import fmt, slice_label
+from tools.evaluations import fmt, shown_path, slice_label
 
 _E = html.escape
 
@@ -116,7 +116,7 @@ def training_html(facts: dict, figures: dict[str, str]) -> str:
     pushed = (
         "not pushed: no pusher ran"
         if push is None
-        else f"pushed as version {_E(str(push['version']))} to <code>{_E(str(push['destination']))}</code>"
+        else f"pushed as version {_E(str(push['version']))} to <code>{_E(shown_path(push['destination']))}</code>"
         if push["pushed"]
         else "not pushed (not blessed): serving keeps its current model"
     )
@@ -129,7 +129,8 @@ def training_html(facts: dict, figures: dict[str, str]) -> str:
 {fmt(val_losses[-1] if val_losses else None)} on the eval split. Vocabulary: {facts["vocabulary_entries"]} words
 in the file (vocab_size {transform.get("vocab_size")} with padding and out-of-vocabulary), n-grams
 {transform.get("ngrams")}{hashed},
-{per_document}. {_E(facts.get("tokenization") or "")}. Model: <code>{_E(facts["model_uri"])}</code>; {pushed}.</p>
+{per_document}. {_E(facts.get("tokenization") or "")}.
+Model: <code>{_E(shown_path(facts["model_uri"]))}</code>; {pushed}.</p>
 {figure("Training curves", curve) if curve else ""}
 <h3>Split sizes</h3>{html_table(["split"] + classes + ["all"], split_rows)}
 <h3>Settings</h3><table>{settings}</table>"""
@@ -192,7 +193,7 @@ per occurrence among those seen at least {why["min_occurrences"]} times.</p>
 {tables}
 <h2>Most confident mistakes</h2>
 <p>{why["errors"]} of {why["examples"]} test examples misclassified; files under
-<code>{_E(str(why["corpus_root"]))}</code>.</p>
+<code>{_E(shown_path(why["corpus_root"]))}</code>.</p>
 <table><tr><th>file</th><th>true</th><th>predicted</th><th>probability</th><th>text</th></tr>{mistakes}</table>"""
 
 

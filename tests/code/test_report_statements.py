@@ -93,3 +93,14 @@ def test_runs_marks_a_rerun_whose_model_came_from_the_cache():
 
     trained, rerun = format_runs([row("first", "ran"), row("again", "cached")]).splitlines()[1:]
     assert "(model from the cache)" not in trained and rerun.endswith("(model from the cache)")
+
+
+def test_a_page_shows_the_home_folder_as_a_tilde():
+    from pathlib import Path
+
+    from tools.evaluations import shown_path
+
+    home = str(Path.home())
+    assert shown_path(f"{home}/.cache/text-classifier/datasets/imdb") == "~/.cache/text-classifier/datasets/imdb"
+    assert shown_path("/tmp/runs/imdb") == "/tmp/runs/imdb" and shown_path("s3://bucket/x") == "s3://bucket/x"
+    assert shown_path(home + "x/y") == home + "x/y"  # another folder that starts with the same letters
