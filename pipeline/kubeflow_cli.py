@@ -218,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 2
         return 0
-    from pipeline.kubeflow_schedule import SchedulingError, schedule, submit_vertex
+    from pipeline.kubeflow_schedule import SchedulingError, schedule
+    from pipeline.kubeflow_vertex import submit_vertex
 
     if args.command == "vertex":
         try:

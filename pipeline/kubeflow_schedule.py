@@ -1,8 +1,8 @@
-"""Kubeflow Pipelines and Vertex AI: upload a compiled spec and schedule it (pipeline/kubeflow.py compiles).
+"""Kubeflow Pipelines: upload a compiled spec and schedule it (pipeline/kubeflow.py compiles; Vertex AI's
+submission, from the same file: pipeline/kubeflow_vertex.py).
 
-`schedule` speaks KFP's v2beta1 REST API through the kfp SDK; `vertex` builds
-Vertex AI's PipelineJob from the same file. Both refuse what their backend would
-refuse before sending anything, and `--dry-run` prints the requests instead.
+`schedule` speaks KFP's v2beta1 REST API through the kfp SDK, as who pipeline/kubeflow_auth.py says. It refuses
+what the backend would refuse before sending anything, and `--dry-run` prints the requests instead.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def platform_spec_of(job_file: Path) -> dict | None:
 
 # ---------------------------------------------------------------------------- schedule
 
-_CRON_FIELD = re.compile(r"^[0-9A-Za-z*?/,\-#LW]+$")
+CRON_FIELD = re.compile(r"^[0-9A-Za-z*?/,\-#LW]+$")
 
 
 def normalize_cron(expression: str) -> str:
@@ -42,7 +42,7 @@ def normalize_cron(expression: str) -> str:
     fields = expression.split()
     if len(fields) == 5:
         fields = ["0"] + fields
-    if len(fields) != 6 or not all(_CRON_FIELD.match(f) for f in fields):
+    if len(fields) != 6 or not all(CRON_FIELD.match(f) for f in fields):
         raise SchedulingError(
             f"bad cron expression '{expression}': KFP takes 6 fields 'second minute hour day-of-month month "
             "day-of-week' (e.g. '0 0 3 * * *' for 03:00 every day) or the usual 5 without seconds"
@@ -254,86 +254,3 @@ def schedule(
         printer(f"run {run.run_id} started")
         result["run_id"] = run.run_id
     return result
-
-
-# ---------------------------------------------------------------------------- Vertex AI Pipelines
-
-
-def vertex_cron(expression: str) -> str:
-    """Vertex takes the usual 5-field cron; KFP's 6-field form is accepted when its seconds are 0."""
-    fields = expression.split()
-    if len(fields) == 6 and fields[0] == "0":
-        fields = fields[1:]
-    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
-        raise SchedulingError(
-            f"bad cron expression '{expression}' for Vertex AI: 5 fields 'minute hour "
-            "day-of-month month day-of-week' (e.g. '0 3 * * *')"
-        )
-    return " ".join(fields)
-
-
-def submit_vertex(
-    spec_file: Path,
-    project: str,
-    region: str,
-    pipeline_root: str | None = None,
-    service_account: str | None = None,
-    cron: str | None = None,
-    dry_run: bool = False,
-    printer=print,
-) -> dict:
-    """Submits the compiled job to Vertex AI Pipelines (a schedule with `cron`); `dry_run` sends nothing.
-
-    The job file is the one `compile` writes for Kubeflow; Vertex needs gs://
-    for the pipeline root and the serving destination (it mounts no MinIO and
-    ignores KFP's Kubernetes platform spec).
-    """
-    spec_file = Path(spec_file)
-    if not spec_file.is_file():
-        raise SchedulingError(f"no compiled spec at {spec_file}; run `python run_kubeflow.py compile` first")
-    root = pipeline_root or pipeline_root_of(spec_file)
-    if not root.startswith("gs://"):
-        raise SchedulingError(
-            f"Vertex AI Pipelines needs a gs:// pipeline root, got '{root}': pass --pipeline-root, "
-            "or compile with --pipeline-root gs://... --serving-dir gs://..."
-        )
-    if "s3://" in json.dumps(pipeline_spec_of(spec_file)):
-        raise SchedulingError(
-            f"{spec_file} was compiled for s3:// (MinIO); Vertex AI reads gs:// only: compile "
-            "with --pipeline-root gs://... --serving-dir gs://... --corpus-pvc none"
-        )
-    cron5 = vertex_cron(cron) if cron else None
-    from google.auth.credentials import AnonymousCredentials
-    from google.cloud import aiplatform
-
-    spec = pipeline_spec_of(spec_file)
-    name = spec["pipelineInfo"]["name"]
-    job = aiplatform.PipelineJob(
-        display_name=name,
-        template_path=str(spec_file),
-        pipeline_root=root,
-        project=project,
-        location=region,
-        enable_caching=None,
-        credentials=AnonymousCredentials() if dry_run else None,
-    )
-    request = {
-        "project": project,
-        "region": region,
-        "display_name": name,
-        "pipeline_root": job._gca_resource.runtime_config.gcs_output_directory,  # noqa: SLF001 (what would be sent)
-        "schema_version": job._gca_resource.pipeline_spec["schemaVersion"],  # noqa: SLF001
-        "tasks": sorted(spec["root"]["dag"]["tasks"]),
-        "service_account": service_account,
-        "schedule_cron": cron5,
-    }
-    if dry_run:
-        printer(json.dumps({"vertex_request": request}, indent=2))
-        return {"dry_run": True, **request}
-    if cron5:
-        schedule = job.create_schedule(cron=cron5, display_name=f"{name} [{cron5}]", service_account=service_account)
-        printer(f"Vertex schedule {schedule.resource_name}: '{cron5}'")
-        return {"schedule": schedule.resource_name, **request}
-    job.submit(service_account=service_account)
-    printer(f"Vertex pipeline job {job.resource_name} submitted")
-    return {"job": job.resource_name, **request}

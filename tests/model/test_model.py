@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 import tf_keras
 
+from models import devices
 from models import model as model_lib
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,7 +67,7 @@ def test_single_class_is_refused():
 def test_cpu_without_gpu_uses_the_default_strategy():
     if tf.config.list_logical_devices("GPU"):
         pytest.skip("this machine has a GPU")
-    assert model_lib.choose_strategy() is tf.distribute.get_strategy()
+    assert devices.choose_strategy() is tf.distribute.get_strategy()
 
 
 @pytest.mark.slow
@@ -78,8 +79,9 @@ def test_mirrored_strategy_trains_on_two_logical_cpus():
         import numpy as np, tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from models import devices
         from models import model as model_lib
-        strategy = model_lib.choose_strategy(["/cpu:0", "/cpu:1"])
+        strategy = devices.choose_strategy(["/cpu:0", "/cpu:1"])
         assert strategy.num_replicas_in_sync == 2, strategy.num_replicas_in_sync
         rng = np.random.default_rng(0)
         y = rng.integers(0, 3, 256)
