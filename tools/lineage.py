@@ -11,7 +11,7 @@ from models.features import REPORT_FILE
 from pipeline import component_ids as ids
 from pipeline import mlmd, tfma_results
 from tools.evaluations import COUNT_METRICS, InspectError, fmt, read_json
-from tools.infer import PREDICTIONS_PROPERTY
+from tools.predictions import PREDICTIONS_PROPERTY
 
 
 def lineage(store, model_dir: str) -> dict:

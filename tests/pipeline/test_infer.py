@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from pipeline import mlmd
 from tests.helpers import write_doc
-from tools import infer
+from tools import infer, predictions
 from tools import inspect as tc_inspect
 
 GOOD = {
@@ -114,7 +114,7 @@ def test_predictions_that_could_not_be_written_are_recorded_as_a_failure(tiny_ru
     store = mlmd.sqlite_store(str(tiny_run.metadata))
     inferrers = [e for e in store.get_executions() if mlmd.node_name(store, e) == "BulkInferrer"]
     inferrer = max(inferrers, key=lambda e: e.id)
-    assert mlmd.custom_property(inferrer, infer.PREDICTIONS_PROPERTY).startswith("not written: ")
+    assert mlmd.custom_property(inferrer, predictions.PREDICTIONS_PROPERTY).startswith("not written: ")
     assert tc_inspect.main(["runs", "--metadata", str(tiny_run.metadata)]) == 0
     [line] = [line for line in capsys.readouterr().out.splitlines() if "not written" in line]
     assert " inference " in line
@@ -155,7 +155,7 @@ def test_an_output_folder_gets_the_files_inside_it(tmp_path):
 
     folder, paths = tmp_path / "new-reviews", RunPaths(tmp_path, "run")
     (tmp_path / "out").mkdir()
-    assert infer.output_prefix(str(tmp_path / "out"), paths, folder) == tmp_path / "out" / "new-reviews"
-    assert infer.output_prefix(str(tmp_path / "later") + "/", paths, folder) == tmp_path / "later" / "new-reviews"
-    assert infer.output_prefix(str(tmp_path / "labels"), paths, folder) == tmp_path / "labels"
-    assert infer.output_prefix(None, paths, folder) == tmp_path / "run" / "predictions" / "new-reviews"
+    assert predictions.output_prefix(str(tmp_path / "out"), paths, folder) == tmp_path / "out" / "new-reviews"
+    assert predictions.output_prefix(str(tmp_path / "later") + "/", paths, folder) == tmp_path / "later" / "new-reviews"
+    assert predictions.output_prefix(str(tmp_path / "labels"), paths, folder) == tmp_path / "labels"
+    assert predictions.output_prefix(None, paths, folder) == tmp_path / "run" / "predictions" / "new-reviews"
