@@ -34,32 +34,14 @@ import dataclasses
 import errno
 import hashlib
 import os
-import re
 import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import tensorflow as tf
-
 from components.example_gen import decoding
 from components.example_gen.corpus_layout import TRAIN, CorpusError, Layout, class_folder
 from components.example_gen.decoding import SkipDocument, decode_document
-from models import features as feature_names
-
-_RATING_RE = re.compile(r"^\d+_(\d+)\.[A-Za-z0-9]+$")  # IMDB: <id>_<rating>.txt
-
-# Upper bounds (exclusive) of the document-length slices TFMA reports on.
-LENGTH_BUCKETS = (100, 250, 500)
-
-
-def length_bucket(words: int) -> str:
-    """'0-99', '100-249', '250-499', '500+': a slice key, since TFMA slices on feature values."""
-    lower = 0
-    for upper in LENGTH_BUCKETS:
-        if words < upper:
-            return f"{lower}-{upper - 1}"
-        lower = upper
-    return f"{lower}+"
+from components.example_gen.records import NO_LABEL, make_example
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,7 +195,6 @@ def scan_split_folder(
 
 
 UNLABELLED = "unlabelled"  # the one split of a folder of texts to label
-NO_LABEL = -1
 
 
 def scan_unlabelled(root: Path, max_file_bytes: int) -> tuple[list[Document], list[Skipped]]:
@@ -286,33 +267,6 @@ def _unreadable_reason(full: str, root_real: str, max_file_bytes: int) -> str | 
     if st.st_size > max_file_bytes:
         return f"too large: {st.st_size} bytes > max_file_bytes {max_file_bytes}"
     return None
-
-
-def make_example(text: bytes, label: int, filename: str, path: str | None = None) -> tf.train.Example:
-    """The features every later step sees; the slicing features are computed here once.
-
-    A document to label (NO_LABEL) has no label feature and carries its `path`
-    (relative to the folder) instead, so a prediction can name its file.
-    """
-    words = decoding.word_count(text)
-    feats = {
-        feature_names.TEXT_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[text])),
-        feature_names.WORD_COUNT_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=[words])),
-        feature_names.LENGTH_BUCKET_KEY: tf.train.Feature(
-            bytes_list=tf.train.BytesList(value=[length_bucket(words).encode()])
-        ),
-        feature_names.HAS_HTML_KEY: tf.train.Feature(
-            int64_list=tf.train.Int64List(value=[int(decoding.has_html(text))])
-        ),
-    }
-    if label == NO_LABEL:
-        feats[feature_names.PATH_KEY] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[path.encode("utf-8")]))
-    else:
-        feats[feature_names.LABEL_KEY] = tf.train.Feature(int64_list=tf.train.Int64List(value=[label]))
-    match = _RATING_RE.match(filename)
-    if match:
-        feats[feature_names.RATING_KEY] = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(match.group(1))]))
-    return tf.train.Example(features=tf.train.Features(feature=feats))
 
 
 def read_documents(docs: Iterable[Document], max_file_bytes: int):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from components.example_gen import corpus, corpus_layout
+from components.example_gen import corpus, corpus_layout, records
 from tests.helpers import feature, make_corpus, write_doc
 
 CUTS = corpus_layout.split_cuts(20, None)
@@ -166,13 +166,13 @@ def test_nested_folders_names_with_spaces_and_no_extension_are_documents(tmp_pat
 
 
 def test_example_features(tmp_path):
-    ex = corpus.make_example(b"Great film!<br /><br />Loved it", 1, "123_9.txt")
+    ex = records.make_example(b"Great film!<br /><br />Loved it", 1, "123_9.txt")
     assert feature(ex, "label") == [1]
     assert feature(ex, "word_count") == [4]
     assert feature(ex, "has_html") == [1]
     assert feature(ex, "rating") == [9]
     assert feature(ex, "length_bucket") == [b"0-99"]
-    assert [corpus.length_bucket(n) for n in (0, 99, 100, 249, 250, 499, 500, 10**6)] == [
+    assert [records.length_bucket(n) for n in (0, 99, 100, 249, 250, 499, 500, 10**6)] == [
         "0-99",
         "0-99",
         "100-249",
@@ -182,7 +182,7 @@ def test_example_features(tmp_path):
         "500+",
         "500+",
     ]
-    plain = corpus.make_example(b"if a < b and c > d", 0, "42.txt")
+    plain = records.make_example(b"if a < b and c > d", 0, "42.txt")
     assert feature(plain, "has_html") == [0]
     assert "rating" not in plain.features.feature
 
