@@ -19,8 +19,9 @@ $(STAMP): requirements.lock
 	  echo "creating $(VENV) with $$py"; rm -rf $(VENV); "$$py" -m venv $(VENV) || exit 1; \
 	fi
 	@echo "installing requirements.lock into $(VENV) (about 2 minutes the first time)"
-	@$(PY) -m pip install --quiet --disable-pip-version-check pip==$(PIP_VERSION)
-	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@# -qq: errors only (a machine-wide pip config may warn about each of its index folders)
+	@$(PY) -m pip install --quiet --quiet --disable-pip-version-check pip==$(PIP_VERSION)
+	@$(PY) -m pip install --quiet --quiet --disable-pip-version-check -r requirements.lock
 	@touch $@
 
 run: setup

@@ -340,7 +340,7 @@ def test_the_runtime_lock_is_the_full_locks_pins_without_the_test_tools_and_note
     makefile = (ROOT / "Makefile").read_text()
     assert (
         "scripts/lock-runtime.py" in makefile
-        and "$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock" in makefile
+        and "$(PY) -m pip install --quiet --quiet --disable-pip-version-check -r requirements.lock" in makefile
     )
 
 
