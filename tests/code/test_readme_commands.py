@@ -59,19 +59,21 @@ def _first_word(command: list[str]) -> int:
 def _parser_of(argv: list[str]):
     """The project parser that reads `python ARGV`'s flags, and the flags; None when ARGV is no project command."""
     from pipeline import cli, kubeflow_cli
-    from tools import infer, inspect, predict, retire
+    from tools import audit, infer, inspect, predict, retire
 
-    modules = {"tools.infer": infer, "tools.inspect": inspect, "tools.predict": predict, "tools.retire": retire}
+    modules = {
+        "tools.audit": audit,
+        "tools.infer": infer,
+        "tools.inspect": inspect,
+        "tools.predict": predict,
+        "tools.retire": retire,
+    }
     if argv[0] == "run_local.py":
         return cli.parse_args, argv[1:]
     if argv[0] == "run_kubeflow.py":
         return kubeflow_cli.parse_args, argv[1:]
     if argv[0] == "-m" and argv[1] in modules:
         return modules[argv[1]].parse_args, argv[2:]
-    if argv[0] == "-m" and argv[1] == "tools.audit":
-        from pipeline import audit
-
-        return audit.parse_args, argv[2:]
     return None
 
 

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from models import model as model_lib
 from models.recipe import TransformConfig
-from tests.model.test_preprocessing import analyze_and_transform
+from tests.model.test_transform_ids import analyze_and_transform
 
 FILLER = "的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年得就那要下以生会自着去之过家学对可里后"
 CLASS_CHARACTERS = ("猫犬鳥", "魚虫馬")
