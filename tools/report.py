@@ -40,11 +40,10 @@ def verdict_lines(table: dict, facts: dict) -> list[dict]:
     for bound in facts["bounds"]:
         metric = metric_short_name(bound["metric"])
         values = overall["metrics"].get(metric, {}) if bound["slice"] == "overall" else {}
-        failed = any(
-            f.startswith(f"{bound['slice']}: {metric} ")
-            and ("lower bound" in f if bound["kind"] == "lower_bound" else "no-regression" in f)
-            for f in table["failures"]
-        )
+        # From the records (metric, kind, bound, value), as TFMA's validator compares them (metrics_validator:
+        # value >= lower_bound, diff >= absolute change; NaN fails).
+        measured = values.get("value") if bound["kind"] == "lower_bound" else values.get("diff")
+        failed = measured is not None and not measured >= bound["bound"]
         if bound["kind"] == "lower_bound":
             lines.append(
                 {

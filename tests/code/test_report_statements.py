@@ -104,3 +104,23 @@ def test_a_page_shows_the_home_folder_as_a_tilde():
     assert shown_path(f"{home}/.cache/text-classifier/datasets/imdb") == "~/.cache/text-classifier/datasets/imdb"
     assert shown_path("/tmp/runs/imdb") == "/tmp/runs/imdb" and shown_path("s3://bucket/x") == "s3://bucket/x"
     assert shown_path(home + "x/y") == home + "x/y"  # another folder that starts with the same letters
+
+
+def test_the_verdict_is_read_from_the_records_not_from_prose():
+    """pass / FAIL from (metric, kind, bound, value) as TFMA compares them: under the bound fails, equal passes."""
+    from tools.report import verdict_lines
+
+    bounds = [
+        {"metric": "BinaryAccuracy", "slice": "overall", "kind": "lower_bound", "bound": 0.85},
+        {"metric": "BinaryAccuracy", "slice": "overall", "kind": "change", "bound": -0.01},
+    ]
+
+    def outcomes(value, diff, served="1796278794"):
+        table = {"slices": [{"slice": "overall", "metrics": {"binary_accuracy": {"value": value, "diff": diff}}}]}
+        facts = {"bounds": bounds, "served_baseline": served, "baseline_figures": "recorded"}
+        return [line["outcome"] for line in verdict_lines({**table, "failures": []}, facts)]
+
+    assert outcomes(0.84, -0.02) == ["FAIL", "FAIL"]
+    assert outcomes(0.85, -0.01) == ["pass", "pass"]
+    assert outcomes(0.90, 0.03) == ["pass", "pass"]
+    assert outcomes(0.90, None, served=None) == ["pass", "not applied"]
