@@ -37,17 +37,27 @@ def platform_spec_of(job_file: Path) -> dict | None:
 CRON_FIELD = re.compile(r"^[0-9A-Za-z*?/,\-#LW]+$")
 
 
+def cron_fields(expression: str, count: int, usage: str) -> str:
+    """`expression` as `count` (6: KFP's, seconds first; 5: the usual) fields: a 5-field one gets '0' seconds, a
+    6-field one with '0' seconds loses them; anything else is refused with `usage`."""
+    fields = expression.split()
+    if count == 6 and len(fields) == 5:
+        fields = ["0"] + fields
+    elif count == 5 and len(fields) == 6 and fields[0] == "0":
+        fields = fields[1:]
+    if len(fields) != count or not all(CRON_FIELD.match(f) for f in fields):
+        raise SchedulingError(f"bad cron expression '{expression}'{usage}")
+    return " ".join(fields)
+
+
 def normalize_cron(expression: str) -> str:
     """KFP's 6-field cron (seconds first). A 5-field expression gets '0' seconds."""
-    fields = expression.split()
-    if len(fields) == 5:
-        fields = ["0"] + fields
-    if len(fields) != 6 or not all(CRON_FIELD.match(f) for f in fields):
-        raise SchedulingError(
-            f"bad cron expression '{expression}': KFP takes 6 fields 'second minute hour day-of-month month "
-            "day-of-week' (e.g. '0 0 3 * * *' for 03:00 every day) or the usual 5 without seconds"
-        )
-    return " ".join(fields)
+    return cron_fields(
+        expression,
+        6,
+        ": KFP takes 6 fields 'second minute hour day-of-month month day-of-week' (e.g. '0 0 3 * * *' for 03:00 "
+        "every day) or the usual 5 without seconds",
+    )
 
 
 def plan(

@@ -5,20 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipeline.kubeflow_schedule import CRON_FIELD, SchedulingError, pipeline_root_of, pipeline_spec_of
+from pipeline.kubeflow_schedule import SchedulingError, cron_fields, pipeline_root_of, pipeline_spec_of
 
 
 def vertex_cron(expression: str) -> str:
     """Vertex takes the usual 5-field cron; KFP's 6-field form is accepted when its seconds are 0."""
-    fields = expression.split()
-    if len(fields) == 6 and fields[0] == "0":
-        fields = fields[1:]
-    if len(fields) != 5 or not all(CRON_FIELD.match(f) for f in fields):
-        raise SchedulingError(
-            f"bad cron expression '{expression}' for Vertex AI: 5 fields 'minute hour "
-            "day-of-month month day-of-week' (e.g. '0 3 * * *')"
-        )
-    return " ".join(fields)
+    return cron_fields(
+        expression, 5, " for Vertex AI: 5 fields 'minute hour day-of-month month day-of-week' (e.g. '0 3 * * *')"
+    )
 
 
 def submit_vertex(
