@@ -497,7 +497,8 @@ def kfp_server():
     FakeKfp.required_token = FakeKfp.required_cookie = None
     FakeKfp.forbidden = FakeKfp.login_redirect = False
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeKfp)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # A short poll: shutdown() waits for it (0.5 s by default, at the end of every test).
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()

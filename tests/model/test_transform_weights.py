@@ -10,6 +10,7 @@ import tensorflow as tf
 from tests.model.test_transform_ids import TUTORIAL_LAYOUT, analyze_and_transform
 
 
+@pytest.mark.slow  # a Beam run of its own (12-14 s): make test runs it, make test-fast does not
 def test_the_whole_document_keeps_every_id_of_a_5000_word_document():
     """max_len 0: nothing is cut. A 5,000-word document's row holds its 5,000 unigram ids and its 4,999 bigram
     ids; the last bigram ("w4998 end") is the row's last id."""
