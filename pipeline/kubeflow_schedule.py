@@ -184,13 +184,7 @@ def schedule(
 
     import kfp
 
-    try:
-        refused = kubeflow_auth.probe(host, credential, namespace)
-    except OSError as err:
-        raise SchedulingError(
-            f"cannot reach Kubeflow Pipelines at {host}: {getattr(err, 'reason', err)}. Check --host (e.g. "
-            "http://localhost:8080 after `kubectl port-forward -n kubeflow svc/ml-pipeline-ui 8080:80`)."
-        ) from err
+    refused = _reach_kfp(host, "healthz", kubeflow_auth.probe, host, credential, namespace)  # unreachable: one line
     if refused:
         raise SchedulingError(refused)
     auth = (credential.source, namespace)
