@@ -91,6 +91,9 @@ def make_eval_config(
     return tfma.EvalConfig(
         model_specs=[
             tfma.ModelSpec(
+                # Said, not detected: TFMA detects a model's type by loading it as a Keras model (seconds per
+                # model, and the export keeps no Keras traces: models/export.py); the signature is all it calls.
+                model_type=tfma_constants.TF_GENERIC,
                 signature_name="serving_default",
                 label_key=LABEL_KEY,
                 prediction_key="score" if binary else "probabilities",

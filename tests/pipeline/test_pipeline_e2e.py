@@ -175,7 +175,7 @@ def test_documents_without_tokens_train_evaluate_and_are_served_without_nan(cold
     }
     assert set(ZERO_TOKEN_TEXTS[:2]) <= texts["train"] | texts["eval"] and ZERO_TOKEN_TEXTS[2] in texts["test"]
     model = _pushed_model(cold)
-    assert all(np.all(np.isfinite(v.numpy())) for v in model.variables)
+    assert all(np.all(np.isfinite(v.numpy())) for v in model.signatures["serving_default"].variables)
     overall = cold.summary["evaluation"]["overall"]
     assert all(v is None or np.isfinite(v) for v in overall.values()) and overall["auc"] is not None
 
@@ -489,7 +489,7 @@ def test_multiclass_corpus_of_root_level_class_folders_trains_end_to_end_quietly
         assert evaluation["overall"][f"recall/{name}"] == pytest.approx(matrix[c, c] / matrix[c].sum(), abs=1e-6)
         assert evaluation["overall"][f"precision/{name}"] == pytest.approx(matrix[c, c] / matrix[:, c].sum(), abs=1e-6)
     model = tf.saved_model.load(s["push"]["path"])
-    assert all(np.all(np.isfinite(v.numpy())) for v in model.variables)
+    assert all(np.all(np.isfinite(v.numpy())) for v in model.signatures["serving_default"].variables)
     # Texts as long as the training documents: the pooling averages over padding too.
     out = model.signatures["predict_text"](
         text=tf.constant(
