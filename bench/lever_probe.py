@@ -166,7 +166,7 @@ class M(tf_keras.Model):
 
 
 def train(a, k, rows, tr, ytr, ev, yev, te, yte):
-    tf_keras.utils.set_random_seed(42)
+    tf_keras.utils.set_random_seed(a.seed)
     ids = tf_keras.Input(shape=(None,), dtype=tf.int64, ragged=True)
     w = tf_keras.Input(shape=(None,), dtype=tf.float32, ragged=True)
     x = Pool(rows, a.dim, a.dropout, name="emb")([ids, w])
@@ -189,7 +189,7 @@ def train(a, k, rows, tr, ytr, ev, yev, te, yte):
     def ds(f, y, shuf):
         d = tf.data.Dataset.from_tensor_slices((ragged(f), y))
         if shuf:
-            d = d.shuffle(50000, seed=42)
+            d = d.shuffle(50000, seed=a.seed)
         return d.batch(a.batch)
 
     t = time.time()
@@ -223,6 +223,7 @@ def main():
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--patience", type=int, default=2)
     p.add_argument("--baseline", type=int, default=1)
+    p.add_argument("--seed", type=int, default=42)
     a = p.parse_args()
     (tr, ytr), (ev, yev), (te, yte), classes = load(a.corpus)
     res = {"corpus": a.corpus, **{k: v for k, v in vars(a).items() if k != "corpus"}}

@@ -9,7 +9,7 @@ import time
 import traceback
 from pathlib import Path
 
-from pipeline import beam_workers, configs, datasets, quiet, run_lock, run_request, run_summary, temp_folder
+from pipeline import beam_workers, configs, datasets, downloads, quiet, run_lock, run_request, run_summary, temp_folder
 
 DESCRIPTION = """Train, check, gate and push a text classifier from a folder of labelled text (one folder per class),
 with TFX on this machine. Examples:
@@ -31,7 +31,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     corpus.add_argument(
         "--mirror",
         metavar="DIR_OR_URL",
-        help=f"directory or URL prefix holding the archives (default: ${datasets.MIRROR_ENV})",
+        help=f"directory or URL prefix holding the archives (default: ${downloads.MIRROR_ENV})",
     )
     corpus.add_argument(
         "--data-cache",
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         corpus.check_every_split_gets_each_class(
             root, layout, classes, ingest.eval_percent, ingest.test_percent, ingest.max_file_bytes, ingest.exclude_dirs
         )
-    except (datasets.AcquisitionError, corpus_layout.CorpusError, FileNotFoundError, ValueError) as err:
+    except (downloads.AcquisitionError, corpus_layout.CorpusError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import configs, datasets
+from pipeline import archives, configs, datasets, downloads
 
 
 def _add_file(tar: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -59,7 +59,7 @@ def toy(tmp_path, monkeypatch):
         exclude_dirs=("unsup",),
     )
     monkeypatch.setitem(configs.DATASETS, "toy", spec)
-    monkeypatch.delenv(datasets.MIRROR_ENV, raising=False)
+    monkeypatch.delenv(downloads.MIRROR_ENV, raising=False)
     return mirror
 
 
@@ -76,7 +76,7 @@ def test_offline_mirror_directory_extracts_class_files_only(toy, tmp_path):
 
 
 def test_mirror_from_environment_variable(toy, tmp_path, monkeypatch):
-    monkeypatch.setenv(datasets.MIRROR_ENV, str(toy))
+    monkeypatch.setenv(downloads.MIRROR_ENV, str(toy))
     root = datasets.acquire("toy", cache_dir=tmp_path / "cache", progress=False)
     assert len(_files(root)) == 12
 
@@ -92,7 +92,7 @@ def test_second_call_uses_cache_without_the_source(toy, tmp_path):
 def test_checksum_mismatch_is_rejected_and_nothing_is_cached(toy, tmp_path):
     (toy / "SHA256SUMS").write_text("0" * 64 + "  toy.tar.gz\n")
     cache = tmp_path / "cache"
-    with pytest.raises(datasets.ChecksumError, match="checksum mismatch.*toy.tar.gz"):
+    with pytest.raises(downloads.ChecksumError, match="checksum mismatch.*toy.tar.gz"):
         datasets.acquire("toy", mirror=str(toy), cache_dir=cache, progress=False)
     assert not (cache / "toy").exists()
 
@@ -108,7 +108,7 @@ def test_archive_with_escaping_member_is_rejected(toy, tmp_path, member, message
     archive = build_archive(toy / "toy.tar.gz", extra={member: b"gotcha"})
     (toy / "SHA256SUMS").write_text(f"{sha256(archive)}  toy.tar.gz\n")
     cache = tmp_path / "cache"
-    with pytest.raises(datasets.UnsafeArchiveError, match=message):
+    with pytest.raises(archives.UnsafeArchiveError, match=message):
         datasets.acquire("toy", mirror=str(toy), cache_dir=cache, progress=False)
     assert not (tmp_path / "escape.txt").exists()
     assert not (cache / "toy").exists()
@@ -121,19 +121,19 @@ def test_archive_with_link_member_is_rejected(tmp_path):
         link = tarfile.TarInfo("toy/train/pos/1.txt")
         link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
         tar.addfile(link)
-    with pytest.raises(datasets.UnsafeArchiveError, match="is a link"):
-        datasets.safe_extract(archive, tmp_path / "out")
+    with pytest.raises(archives.UnsafeArchiveError, match="is a link"):
+        archives.safe_extract(archive, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
 def test_missing_archive_in_mirror_names_file_and_variable(toy, tmp_path):
     (toy / "toy.tar.gz").unlink()
-    with pytest.raises(datasets.AcquisitionError, match=r"DATA_MIRROR=.*no toy.tar.gz there"):
+    with pytest.raises(downloads.AcquisitionError, match=r"DATA_MIRROR=.*no toy.tar.gz there"):
         datasets.acquire("toy", mirror=str(toy), cache_dir=tmp_path / "cache", progress=False)
 
 
 def test_unknown_dataset_lists_known_ones(tmp_path):
-    with pytest.raises(datasets.AcquisitionError, match="unknown dataset 'nope'.*imdb.*--data-dir"):
+    with pytest.raises(downloads.AcquisitionError, match="unknown dataset 'nope'.*imdb.*--data-dir"):
         datasets.acquire("nope", cache_dir=tmp_path)
 
 
@@ -180,13 +180,13 @@ def test_download_over_http_with_progress(http_mirror, tmp_path, capsys):
 
 def test_download_with_wrong_checksum_is_deleted(http_mirror, toy, tmp_path):
     (toy / "SHA256SUMS").write_text("f" * 64 + "  toy.tar.gz\n")
-    with pytest.raises(datasets.ChecksumError):
+    with pytest.raises(downloads.ChecksumError):
         datasets.acquire("toy", mirror=http_mirror, cache_dir=tmp_path / "cache", progress=False)
     assert not list((tmp_path / "cache" / "downloads").iterdir())
 
 
 def test_unreachable_host_gives_a_clear_error(toy, tmp_path):
-    with pytest.raises(datasets.AcquisitionError, match="could not read http://127.0.0.1:9/"):
+    with pytest.raises(downloads.AcquisitionError, match="could not read http://127.0.0.1:9/"):
         datasets.acquire("toy", mirror="http://127.0.0.1:9/", cache_dir=tmp_path / "cache", progress=False)
 
 
@@ -242,7 +242,7 @@ def _at_local_url(monkeypatch, name: str, url_prefix: str, **changes) -> configs
     spec = configs.DATASETS[name]
     spec = dataclasses.replace(spec, url=url_prefix + spec.archive, **changes)
     monkeypatch.setitem(configs.DATASETS, name, spec)
-    monkeypatch.delenv(datasets.MIRROR_ENV, raising=False)
+    monkeypatch.delenv(downloads.MIRROR_ENV, raising=False)
     return spec
 
 
@@ -266,7 +266,7 @@ def test_unpinned_download_is_trusted_on_first_use_then_held_to_it(tmp_path, mon
         assert len(files) == 16 and "README.md" not in files
         assert {f.split("/")[1] for f in files} == set(spec.class_names)
         trusted = cache / datasets.TRUSTED_FILE
-        assert datasets.parse_checksums(trusted.read_text()) == {spec.url: first}
+        assert downloads.parse_checksums(trusted.read_text()) == {spec.url: first}
 
         # The same file again (the corpus cache is gone): accepted quietly against the record.
         shutil.rmtree(root)
@@ -276,18 +276,18 @@ def test_unpinned_download_is_trusted_on_first_use_then_held_to_it(tmp_path, mon
         # Upstream now serves another file: refused, nothing cached, the record unchanged.
         shutil.rmtree(root)
         other = sha256(stackoverflow_shaped(served / "stack_overflow_16k.tar.gz", variant="v2"))
-        with pytest.raises(datasets.ChecksumError) as refused:
+        with pytest.raises(downloads.ChecksumError) as refused:
             datasets.acquire("stackoverflow", cache_dir=cache, progress=False)
         message = str(refused.value)
         assert other in message and first in message and str(trusted) in message
         assert "To accept the new file, delete the line naming that URL" in message
         assert not root.exists() and not list((cache / "downloads").iterdir())
-        assert datasets.parse_checksums(trusted.read_text()) == {spec.url: first}
+        assert downloads.parse_checksums(trusted.read_text()) == {spec.url: first}
 
         # Accepting it as the message says: delete the line, run again.
         trusted.write_text("")
         datasets.acquire("stackoverflow", cache_dir=cache, progress=False)
-        assert datasets.parse_checksums(trusted.read_text()) == {spec.url: other}
+        assert downloads.parse_checksums(trusted.read_text()) == {spec.url: other}
 
 
 def test_pinned_download_with_stanford_layout(tmp_path, monkeypatch):
@@ -298,7 +298,7 @@ def test_pinned_download_with_stanford_layout(tmp_path, monkeypatch):
     with _serve_directory(served) as prefix:
         # The registry's pinned sha256 is the real Stanford archive's, not this one's: refused.
         _at_local_url(monkeypatch, "imdb", prefix)
-        with pytest.raises(datasets.ChecksumError, match="checksum mismatch.*aclImdb_v1.tar.gz"):
+        with pytest.raises(downloads.ChecksumError, match="checksum mismatch.*aclImdb_v1.tar.gz"):
             datasets.acquire("imdb", cache_dir=cache, progress=False)
         assert not (cache / "imdb").exists() and not (cache / datasets.TRUSTED_FILE).exists()
 
