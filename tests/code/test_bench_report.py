@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import run_bench
+from bench import tables
 
 
 def run(accuracy: float, recipe: str, baseline: float) -> dict:
@@ -25,9 +25,9 @@ def test_each_recipe_is_compared_with_the_baseline_and_each_target_is_judged():
     }
     own = {"dataset": "bbc", "default_recipe_cold": run(0.9790, "default", 0.9848)}  # a corpus of --corpora
     results = {"datasets": [imdb, own]}
-    rows = {(r["corpus"], r["recipe"]): r["points"] for r in run_bench.linear_baseline.comparison_rows(results)}
+    rows = {(r["corpus"], r["recipe"]): r["points"] for r in tables.linear_baseline.comparison_rows(results)}
     assert rows == {("imdb", "tutorial"): -3.34, ("imdb", "default"): 0.35, ("bbc", "default"): -0.58}
-    lines = run_bench.target_rows(results)
+    lines = tables.target_rows(results)
 
     def verdict(corpus: str, label: str) -> str:
         (line,) = [x for x in lines if x.startswith(corpus + " ") and label in x]
