@@ -20,7 +20,7 @@ import time
 
 from pipeline import mlmd
 from tools import report_data_checks as data_checks
-from tools import report_figures, review_facts
+from tools import report_figures, report_why, review_facts
 from tools import report_sections as sections
 from tools.evaluations import COUNT_METRICS, find_evaluation, fmt, shown_path, slices_table
 
@@ -91,7 +91,7 @@ def html_report(store, pipeline_name: str | None = None, run_id: str | None = No
     progress("report: drawing the figures")
     images = report_figures.figures(table, class_names, min_accuracy, facts["history"])
     progress("report: explaining the model's answers on the test split")
-    why = sections.why_figures(store, evaluator, examples, class_names)
+    why = report_why.why_figures(store, evaluator, examples, class_names)
     own = explanations.per_slice_precision_recall(why["predictions"], why["labels"], why["slices"], class_names)
 
     overall = next(s for s in table["slices"] if s["slice"] == "overall")
@@ -139,7 +139,7 @@ report made {_E(time.strftime("%Y-%m-%d %H:%M:%S %Z"))}; corpus
 {sections.ingestion_html(facts["ingestion"])}
 {data_checks.drift_html(store, evaluator)}
 {data_checks.audit_html(store, examples)}
-{sections.why_html(why, class_names)}
+{report_why.why_html(why, class_names)}
 </body></html>
 """
 

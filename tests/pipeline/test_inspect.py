@@ -13,7 +13,7 @@ import pytest
 
 from pipeline import mlmd
 from tests.helpers import CLASS_WORDS
-from tools import evaluations, report, report_sections
+from tools import evaluations, report, report_why
 from tools import inspect as tc_inspect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,7 +103,7 @@ def test_report_explains_the_test_split_and_names_the_most_confident_mistakes(ti
     store = mlmd.sqlite_store(str(tiny_run.metadata))
     _, evaluator, _, _ = evaluations.find_evaluation(store, None, None)
     examples = mlmd.input_artifacts(store, evaluator.id)["examples"][0]
-    why = report_sections.why_figures(store, evaluator, examples, ["neg", "pos"])
+    why = report_why.why_figures(store, evaluator, examples, ["neg", "pos"])
     # The same predictions as TFMA's: the split's error rate is one minus the evaluated accuracy.
     assert 1 - why["errors"] / why["examples"] == pytest.approx(
         tiny_run.summary["evaluation"]["test_accuracy"], abs=1e-9
@@ -161,7 +161,7 @@ def test_report_precision_and_recall_per_slice_agree_with_tfma_accuracy(tiny_run
     store = mlmd.sqlite_store(str(tiny_run.metadata))
     _, evaluator, _, _ = evaluations.find_evaluation(store, None, None)
     examples = mlmd.input_artifacts(store, evaluator.id)["examples"][0]
-    why = report_sections.why_figures(store, evaluator, examples, ["neg", "pos"])
+    why = report_why.why_figures(store, evaluator, examples, ["neg", "pos"])
     own = explanations.per_slice_precision_recall(why["predictions"], why["labels"], why["slices"], ["neg", "pos"])
     tfma_slices = tiny_run.summary["evaluation"]["slices"]
     assert set(own) == {name for name in tfma_slices if name != "overall"}
@@ -172,9 +172,9 @@ def test_report_precision_and_recall_per_slice_agree_with_tfma_accuracy(tiny_run
 
 def test_excerpts_end_at_a_word():
     text = "word " * 100
-    cut = report_sections.excerpt(text, 22)
+    cut = report_why.excerpt(text, 22)
     assert cut == "word word word word …"
-    assert report_sections.excerpt("short text") == "short text"
+    assert report_why.excerpt("short text") == "short text"
 
 
 def test_runs_name_inference_runs_as_such(tiny_run, tmp_path, capsys):
