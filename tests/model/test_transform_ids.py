@@ -1,7 +1,7 @@
 """The Transform graph analysed by tf.Transform on Beam: ids, padding, OOV and n-gram ids of the tutorial's layout.
 
-Each Beam run costs about 12 s: two here, two in tests/model/test_transform_weights.py, so that `make test-fast`'s
-two workers share them. The graph functions alone: tests/model/test_preprocessing.py."""
+Each Beam run costs about 12 s: two here, two in tests/model/test_transform_weights.py; `make test-fast` runs one
+of each file (the others are marked slow). The graph functions alone: tests/model/test_preprocessing.py."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ def analyze_and_transform(config, train=None):
     return data
 
 
+@pytest.mark.slow  # a Beam run of its own (12.6 s): make test runs it, make test-fast does not
 def test_hashed_bigrams_follow_the_unigram_ids():
     config = {**TUTORIAL_LAYOUT, "vocab_size": 4, "max_len": 12, "ngrams": 2, "ngram_buckets": 7}
     first, second = (list(row["token_ids"]) for row in analyze_and_transform(config))
