@@ -19,12 +19,12 @@ STAGES_UNDER_10_S = ("DirectoryExampleGen", "StatisticsGen", "Transform", "Evalu
 
 
 def default_accuracy(d: dict) -> float:
-    return d["default_recipe_cold"]["test_accuracy"]
+    return d[DEFAULT]["test_accuracy"]
 
 
 def baseline_plus(points: float):
     """A bound: the linear baseline's accuracy on the same splits, plus `points` (percentage points)."""
-    return lambda d: d["default_recipe_cold"]["baseline"]["accuracy"] + points / 100
+    return lambda d: d[DEFAULT]["baseline"]["accuracy"] + points / 100
 
 
 # Targets (issues 29 and 32): (label, dataset, how the figure is read, bound, ">=" or "<="); dataset "*":
@@ -40,7 +40,7 @@ TARGETS = [
         (
             "default recipe Trainer s (bound: the old default's)",
             name,
-            lambda d: trainer_seconds(d["default_recipe_cold"]),
+            lambda d: trainer_seconds(d[DEFAULT]),
             lambda d: trainer_seconds(d["previous_default_cold"]),
             "<=",
         )

@@ -86,6 +86,12 @@ def unknown_words(transformed: dict) -> dict[str, tf.Tensor]:
     return {"word_count": count(is_word), "oov_count": count(is_word & tf.equal(ids, OOV_ID))}
 
 
+def _signature(input_name: str):
+    """A serving signature over a batch of strings, traced without AutoGraph: nothing in one branches on a tensor,
+    and converting them (with the layers they call) was most of the export's time (bench/NOTES.md)."""
+    return tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=input_name)], autograph=False)
+
+
 def export_serving_model(
     model: tf_keras.Model,
     tft_output: tft.TFTransformOutput,
@@ -128,27 +134,27 @@ def export_serving_model(
     def as_features(text):
         return {TEXT_KEY: tf.reshape(text, [-1, 1])}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")], autograph=False)
+    @_signature("examples")
     def serve_examples(serialized):
         return predict(tf.io.parse_example(serialized, text_spec))
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")], autograph=False)
+    @_signature("text")
     def predict_text(text):
         return predict(as_features(text))
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")], autograph=False)
+    @_signature("examples")
     def score_examples(serialized):
         outputs = predict(tf.io.parse_example(serialized, text_spec))
         return {key: outputs[key] for key in ("probabilities", "class_id", "token_count", "oov_count", "word_count")}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")], autograph=False)
+    @_signature("text")
     def tokenize(text):
         inputs = token_ids_of(as_features(text))
         if isinstance(inputs, dict):
             return {key: padded(values, 0 if key == TOKEN_IDS_KEY else 0.0) for key, values in inputs.items()}
         return {TOKEN_IDS_KEY: padded(inputs, 0)}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")], autograph=False)
+    @_signature("text")
     def explain_text(text):
         transformed = transformed_of(as_features(text))
         token_ids = model_inputs(transformed)
@@ -172,8 +178,8 @@ def export_serving_model(
     # Without the optimizer: serving needs no Adam or Adagrad slots (each as large as the table). Without Keras'
     # traces of every layer's call (save_traces): the signatures are what every reader calls (TFMA told so by
     # models/evaluation.py, tf.saved_model.load elsewhere), and tracing them through AutoGraph cost the export
-    # most of its time. With the signatures traced without AutoGraph too (autograph=False above: nothing in
-    # them branches on a tensor), IMDB's export took 5.2 s against 17.9 s (bench/NOTES.md).
+    # most of its time. With the signatures traced without AutoGraph too (_signature), IMDB's export took 5.78 s
+    # against 13.17 s (bench/NOTES.md).
     model.save(export_dir, save_format="tf", signatures=signatures, include_optimizer=False, save_traces=False)
     tf.io.gfile.makedirs(os.path.join(export_dir, "assets.extra"))
     with tf.io.gfile.GFile(os.path.join(export_dir, "assets.extra", CLASS_NAMES_FILE), "w") as f:

@@ -8,7 +8,7 @@ import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
-from pipeline.downloads import _CHUNK, AcquisitionError
+from pipeline.downloads import CHUNK_BYTES, AcquisitionError
 
 
 class UnsafeArchiveError(AcquisitionError):
@@ -60,7 +60,7 @@ def safe_extract(
                 dest = target.joinpath(*out_parts)
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 with tar.extractfile(m) as src, open(dest, "wb") as out:
-                    shutil.copyfileobj(src, out, _CHUNK)
+                    shutil.copyfileobj(src, out, CHUNK_BYTES)
                 written += 1
             return written
     except tarfile.TarError as err:

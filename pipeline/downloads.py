@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 
 MIRROR_ENV = "DATA_MIRROR"
-_CHUNK = 1 << 20
+CHUNK_BYTES = 1 << 20
 
 
 class AcquisitionError(RuntimeError):
@@ -38,7 +38,7 @@ def parse_checksums(text: str) -> dict[str, str]:
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(_CHUNK), b""):
+        for chunk in iter(lambda: f.read(CHUNK_BYTES), b""):
             digest.update(chunk)
     return digest.hexdigest()
 
@@ -83,7 +83,7 @@ def download(url: str, dest: Path, progress: bool = True, timeout: float = 60.0)
         with urllib.request.urlopen(url, timeout=timeout) as response, open(partial, "wb") as out:
             length = response.headers.get("Content-Length")
             bar = _Progress(dest.name, int(length) if length else None) if progress else None
-            for chunk in iter(lambda: response.read(_CHUNK), b""):
+            for chunk in iter(lambda: response.read(CHUNK_BYTES), b""):
                 out.write(chunk)
                 if bar:
                     bar.update(len(chunk))
