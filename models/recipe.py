@@ -85,9 +85,11 @@ class TrainConfig:
     )
     embedding_learning_rate: float = knob(0.1, "Adagrad's, for the embedding table")
     embedding_dim: int = knob(32, "the embedding's width")
-    dropout: float = knob(0.5, "on each token's vector and on the pooled vector")
+    # 0.7 and patience 1 (from 0.5 and 2, 2026-12-03; bench/NOTES.md): Stack Overflow +0.3 points over four probe
+    # seeds and two pipeline seeds, IMDB's accuracy and epoch count unchanged.
+    dropout: float = knob(0.7, "on each token's vector and on the pooled vector")
     early_stopping_patience: int = knob(
-        2, "early stopping: epochs without a better eval loss, 0 off", flag="--patience"
+        1, "early stopping: epochs without a better eval loss, 0 off", flag="--patience"
     )
     seed: int = knob(42, "one seed for every random choice of training")
     pooling: str = knob("sqrtn", "mean: sum / tokens; sqrtn: sum / sqrt(tokens)", choices=POOLINGS)
