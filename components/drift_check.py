@@ -33,7 +33,7 @@ from tfx.proto.orchestration import driver_output_pb2
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
-from components.served_model_baseline import NOTHING_SERVED, folder_digest, served_versions
+from components.served_model_baseline import NOTHING_SERVED, folder_digest, path_of_state, served_versions, state_of
 from models import corpus_profile
 from models.features import CLASS_NAMES_FILE
 
@@ -52,15 +52,12 @@ def served_profile_dir(serving_dir: str) -> str | None:
     return os.path.join(versions[-1], "assets.extra", corpus_profile.PROFILE_DIR) if versions else None
 
 
-_STATE_SEPARATOR = " sha256:"
-
-
 def served_state(serving_dir: str) -> str:
     """The newest served version's profile folder and digest: what the measures depend on besides the corpus."""
     folder = served_profile_dir(serving_dir)
     if folder is None:
         return NOTHING_SERVED
-    return f"{folder}{_STATE_SEPARATOR}{folder_digest(folder) if fileio.isdir(folder) else 'none'}"
+    return state_of(folder, folder_digest(folder) if fileio.isdir(folder) else "none")
 
 
 def measure(examples_uri: str, serving_dir: str, limits: dict[str, float], state: str = "") -> tuple[dict, tuple]:
@@ -73,7 +70,7 @@ def measure(examples_uri: str, serving_dir: str, limits: dict[str, float], state
         class_names = json.load(f)
     current = corpus_profile.profile_examples([os.path.join(examples_uri, "Split-train", "*")], class_names)
     if state:
-        folder = None if state == NOTHING_SERVED else state.rsplit(_STATE_SEPARATOR, 1)[0]
+        folder = path_of_state(state)
     else:
         folder = served_profile_dir(serving_dir)
     reference = corpus_profile.read(folder) if folder else None

@@ -85,15 +85,21 @@ def choose_baseline(serving_dir: str, candidate_model_dir: str) -> str | None:
 _STATE_SEPARATOR = " sha256:"
 
 
+def state_of(path: str, digest: str) -> str:
+    """A served path and its content's digest as one string: what a served-state driver adds to the cache key
+    (this one's, and DriftCheck's)."""
+    return f"{path}{_STATE_SEPARATOR}{digest}"
+
+
+def path_of_state(state: str) -> str | None:
+    """The path a `state_of` string names (None for NOTHING_SERVED)."""
+    return None if state == NOTHING_SERVED else state.rsplit(_STATE_SEPARATOR, 1)[0]
+
+
 def served_state(serving_dir: str, candidate_model_dir: str) -> str:
     """What the choice depends on, as one string: the cache key part the driver adds."""
     chosen = _choose(serving_dir, candidate_model_dir)
-    return f"{chosen[0]}{_STATE_SEPARATOR}{chosen[1]}" if chosen else NOTHING_SERVED
-
-
-def version_of_state(state: str) -> str | None:
-    """The version path a `served_state` names (None for NOTHING_SERVED)."""
-    return None if state == NOTHING_SERVED else state.rsplit(_STATE_SEPARATOR, 1)[0]
+    return state_of(*chosen) if chosen else NOTHING_SERVED
 
 
 def has_model(baseline: types.Artifact) -> bool:
@@ -118,7 +124,7 @@ class Executor(BaseExecutor):
         # The driver's choice where it ran (local runner): the copy is then the
         # version the cache key names; on Kubeflow no driver runs, so choose here.
         chosen = (
-            version_of_state(state)
+            path_of_state(state)
             if state
             else choose_baseline(exec_properties["serving_dir"], path_utils.serving_model_path(candidate.uri))
         )

@@ -1,7 +1,8 @@
 """The one pipeline factory every runner (local, Kubeflow) builds from.
 
-DirectoryExampleGen -> StatisticsGen -> ImportSchemaGen -> StrictExampleValidator
-  -> Transform -> Trainer -> ServedModelBaseline -> Evaluator (vs. the served model) -> Pusher
+DirectoryExampleGen -> DriftCheck (vs. the served model's training profile) -> StatisticsGen -> ImportSchemaGen
+  -> StrictExampleValidator -> Transform -> Trainer -> ServedModelBaseline -> Evaluator (vs. the served model)
+  -> Pusher
 """
 
 from __future__ import annotations

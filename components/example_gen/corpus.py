@@ -2,7 +2,7 @@
 
 The layouts and class folders are components/example_gen/corpus_layout.py.
 
-Pure Python with no Beam or TFX, so every policy here is unit-tested directly.
+No Beam or TFX (TensorFlow only through records.make_example), so every policy here is unit-tested directly.
 
 Policy for what is not a clean document (each skipped file is reported with
 its reason; nothing is dropped silently):
