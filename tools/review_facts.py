@@ -16,14 +16,7 @@ from models import recipe
 from models.features import REPORT_FILE
 from pipeline import component_ids as ids
 from pipeline import mlmd
-
-
-def _read_json(path: str) -> dict:
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except OSError:
-        return {}
+from tools.evaluations import executions_of_run, read_json
 
 
 def pipeline_name_of(store, execution) -> str | None:
@@ -33,10 +26,8 @@ def pipeline_name_of(store, execution) -> str | None:
 
 def executions_of_run_of(store, execution) -> dict[str, object]:
     """{component id: execution} of the pipeline run `execution` belongs to."""
-    runs = [c for c in store.get_contexts_by_execution(execution.id) if c.type == "pipeline_run"]
-    if not runs:
-        return {}
-    return {mlmd.node_name(store, e): e for e in store.get_executions_by_context(runs[0].id)}
+    runs = [c.name for c in store.get_contexts_by_execution(execution.id) if c.type == "pipeline_run"]
+    return executions_of_run(store, runs[0]) if runs else {}
 
 
 def gate_bounds(evaluator) -> list[dict]:
@@ -150,7 +141,7 @@ def review_facts(store, evaluator, evaluation) -> dict:
                 "version": mlmd.custom_property(artifact, "pushed_version"),
                 "destination": mlmd.custom_property(artifact, "pushed_destination"),
             }
-    ingest = _read_json(os.path.join(examples.uri, REPORT_FILE))
+    ingest = read_json(os.path.join(examples.uri, REPORT_FILE))
     return {
         "pipeline": pipeline_name_of(store, evaluator),
         "corpus": mlmd.custom_property(example_gen, "input_base"),
