@@ -131,7 +131,11 @@ def main(argv: list[str] | None = None) -> int:
         if not lines:
             p.error("give texts as arguments or --file")
         model_dir = resolve_model_dir(args.model)
-        return _predict(model_dir, lines, args)
+        progress = quiet.terminal_progress()
+        try:
+            return _predict(model_dir, lines, args, progress)
+        finally:
+            progress("")  # an error's line, like the answers, starts on a clean line
     except PredictError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -148,12 +152,16 @@ def _reading(oov: int | None, words: int | None) -> str:
     return f"\t(most words unknown to the model: {oov} of {words})"
 
 
-def _predict(model_dir: Path, lines: list[tuple[int | None, str]], args: argparse.Namespace) -> int:
+def _predict(model_dir: Path, lines: list[tuple[int | None, str]], args: argparse.Namespace, progress) -> int:
+    """Prints each text's answer; `progress(step)` is told the slow steps (3-4 s to import TensorFlow, 2 s to
+    load a model: quiet.terminal_progress shows them on a terminal, and the empty step clears the line)."""
     texts = [text for _, text in lines]
+    progress("predict: loading TensorFlow")
     import tensorflow as tf  # slow import, after the argument checks
 
     from models.features import CLASS_NAMES_FILE
 
+    progress(f"predict: loading the model {model_dir}")
     try:
         model = tf.saved_model.load(str(model_dir))
         classes = json.loads((model_dir / "assets.extra" / CLASS_NAMES_FILE).read_text())
@@ -162,6 +170,7 @@ def _predict(model_dir: Path, lines: list[tuple[int | None, str]], args: argpars
             f"--model {model_dir}: not a model this project exported ({type(err).__name__}: "
             f"{str(err).splitlines()[0] if str(err) else ''}); pass a version a run pushed"
         ) from err
+    progress(f"predict: classifying {len(texts)} text{'s' if len(texts) != 1 else ''}")
     out = model.signatures["predict_text"](text=tf.constant(texts))
     probabilities = out["probabilities"].numpy()
     if not all(math.isfinite(v) for v in probabilities.flat):
@@ -175,6 +184,7 @@ def _predict(model_dir: Path, lines: list[tuple[int | None, str]], args: argpars
 
     counts, oov, words = column("token_count"), column("oov_count"), column("word_count")
     explanations = explain(model, texts, classes) if args.explain else [None] * len(texts)
+    progress("")
     for i, (number, text) in enumerate(lines):
         name = out["class_name"][i].numpy().decode()
         probs = probabilities[i].tolist()

@@ -225,7 +225,10 @@ def test_predict_says_when_most_words_are_unknown_and_numbers_the_lines_of_a_fil
     assert second.startswith("line 3\t") and second.endswith("(most words unknown to the model: 3 of 4)")
 
 
-def test_predict_command_classifies_texts(cold, capsys):
+def test_predict_command_classifies_texts(cold, capsys, monkeypatch):
+    steps = []
+    # On a terminal the slow steps show on one line (quiet.terminal_progress), cleared before the answers.
+    monkeypatch.setattr(predict.quiet, "terminal_progress", lambda: steps.append)
     code = predict.main(
         [
             "--model",
@@ -237,6 +240,13 @@ def test_predict_command_classifies_texts(cold, capsys):
     assert code == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert [line.split("\t")[0] for line in lines] == ["pos", "neg"]
+    version = predict.resolve_model_dir(cold.serving)
+    assert steps[:3] == [
+        "predict: loading TensorFlow",
+        f"predict: loading the model {version}",
+        "predict: classifying 2 texts",
+    ]
+    assert steps[3:] and set(steps[3:]) == {""}
 
 
 def test_explained_contributions_and_bias_sum_to_the_logit(cold, capsys):
