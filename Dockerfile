@@ -41,10 +41,11 @@ ENV PATH=/opt/venv/bin:$PATH \
     TF_USE_LEGACY_KERAS=1 \
     PYTHONPATH=/pipeline
 
-# Must equal pipeline/kubeflow.py CONTAINER_PROJECT_ROOT: the steps import
+# Must equal kubeflow_runner/compiler.py CONTAINER_PROJECT_ROOT: the steps import
 # components/ and models/ from here and read schemas/ relative to it (their working directory).
 WORKDIR /pipeline
 COPY pipeline/ pipeline/
+COPY kubeflow_runner/ kubeflow_runner/
 COPY components/ components/
 COPY models/ models/
 COPY schemas/ schemas/
@@ -52,4 +53,4 @@ COPY run_local.py run_kubeflow.py ./
 
 # What the compiled spec runs (configs.CONTAINER_COMMAND: TFX's KFP v2 entrypoint, wrapped for s3://).
 # Kubernetes replaces it with the spec's command, as `podman run --entrypoint` does in make image-check.
-ENTRYPOINT ["python", "-m", "pipeline.container_entrypoint"]
+ENTRYPOINT ["python", "-m", "kubeflow_runner.container_entrypoint"]

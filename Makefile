@@ -67,7 +67,7 @@ report-check: report check-tools
 # VARIANT=gpu (default: the Trainer asks Kubeflow for a GPU) or cpu; `make image` prints the image's digest.
 VARIANT ?= gpu
 # The name and version as pipeline/configs.py spells them (read as text: no venv needed yet).
-IMAGE_NAME := $(shell sed -n 's/^KUBEFLOW_IMAGE_NAME = "\([^"]*\)".*/\1/p' pipeline/kubeflow.py)
+IMAGE_NAME := $(shell sed -n 's/^KUBEFLOW_IMAGE_NAME = "\([^"]*\)".*/\1/p' kubeflow_runner/compiler.py)
 IMAGE_TAG := $(shell sed -n 's/^PROJECT_VERSION = "\([^"]*\)".*/\1/p' pipeline/configs.py)
 IMAGE ?= $(IMAGE_NAME):$(IMAGE_TAG)-$(VARIANT)
 LOCK_cpu := requirements-runtime.lock

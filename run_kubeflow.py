@@ -8,7 +8,8 @@ python run_kubeflow.py schedule --spec build/kubeflow/imdb.json --host http://lo
 
 from __future__ import annotations
 
-from pipeline import kubeflow_cli, quiet
+from kubeflow_runner import command_line
+from pipeline import quiet
 
 if __name__ == "__main__":
-    quiet.exit_with(kubeflow_cli.main)
+    quiet.exit_with(command_line.main)

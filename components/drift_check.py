@@ -16,7 +16,7 @@ profiles existed): nothing to compare, reported as such, never a failure.
 
 Caching: on the local runner `ServedProfileDriver` puts the served version and
 its profile's digest into the cache key, as ServedStateDriver does for the
-baseline; on Kubeflow the task's cache is off (pipeline/kubeflow.py).
+baseline; on Kubeflow the task's cache is off (kubeflow_runner/compiler.py).
 """
 
 from __future__ import annotations

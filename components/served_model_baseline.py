@@ -19,7 +19,7 @@ sees by itself.
     parameter: a new push changes the key, an unchanged destination is a cache
     hit (so an unchanged re-run stays all cached).
   * Kubeflow: no driver runs; the compiled spec turns caching off for this task
-    (pipeline/kubeflow.py), and the executor chooses at run time.
+    (kubeflow_runner/compiler.py), and the executor chooses at run time.
 """
 
 from __future__ import annotations

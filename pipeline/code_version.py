@@ -18,7 +18,8 @@ from pathlib import Path
 
 from pipeline import configs
 
-PROJECT_PACKAGES = ("components", "models", "pipeline", "tools")
+# The project's own packages, lowest layer first (tests/code/test_structure.py checks the order).
+PROJECT_PACKAGES = ("models", "components", "pipeline", "kubeflow_runner", "tools")
 
 
 def _module_file(module: str, root: Path) -> str | None:

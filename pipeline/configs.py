@@ -5,7 +5,7 @@ recipes) lives in models/recipe.py, ingestion's settings (IngestConfig) in
 components/example_gen/settings.py and the drift limit (DriftConfig) in
 components/drift_check.py, each beside the code that reads it: an executor
 gets its stage's settings under their own names. Kubeflow's own
-settings (image, bucket, volume, resources) are in pipeline/kubeflow.py. A
+settings (image, bucket, volume, resources) are in kubeflow_runner/compiler.py. A
 field made with `knob` is a per-run setting with a flag in both runners,
 derived from the field (pipeline/run_request.py).
 """

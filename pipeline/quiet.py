@@ -10,7 +10,7 @@ module imports nothing heavy at its top; tests/code/test_structure.py checks it.
 Without -v: Python warnings are ignored, TensorFlow's C++ logs are cut below
 FATAL, and log records below ERROR pass only when they come from this
 project's code. Errors from anywhere still show: a failure is never hidden.
-This module imports nothing but the standard library.
+This module imports nothing heavy: the standard library, and the project's package list (pipeline/code_version.py).
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ import os
 import sys
 import warnings
 
+from pipeline.code_version import PROJECT_PACKAGES
+
 _PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-_PROJECT_CODE = tuple(_PROJECT_ROOT + package + os.sep for package in ("components", "models", "pipeline", "tools"))
+_PROJECT_CODE = tuple(_PROJECT_ROOT + package + os.sep for package in PROJECT_PACKAGES)
 
 
 def setup(verbose: bool) -> None:

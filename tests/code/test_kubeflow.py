@@ -17,8 +17,9 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 
 from components.example_gen import corpus_layout
 from components.example_gen.settings import IngestSettings
+from kubeflow_runner import command_line, compiler, scheduling
 from models import recipe
-from pipeline import cli, configs, kubeflow, kubeflow_cli, kubeflow_schedule, run_request
+from pipeline import cli, configs, run_request
 from pipeline.pipeline import create_pipeline
 from tests.stand_ins.kfp_backend import Backend
 
@@ -28,7 +29,7 @@ IMAGE = "registry.example/team/text-classifier:test"
 
 def compile_spec(tmp_path: Path, *extra) -> dict:
     out = tmp_path / "spec.json"
-    kubeflow_cli.main(["compile", "--output", str(out), "--image", IMAGE, *extra])
+    command_line.main(["compile", "--output", str(out), "--image", IMAGE, *extra])
     return json.loads(out.read_text())
 
 
@@ -89,13 +90,13 @@ def test_every_executor_uses_the_configured_image_and_command(imdb_job):
     containers = [e["container"] for e in executors(imdb_job).values()]
     assert len(containers) == len(tasks(imdb_job)) == 10
     assert {c["image"] for c in containers} == {IMAGE}
-    assert all(c["command"] == list(kubeflow.CONTAINER_COMMAND) for c in containers)
+    assert all(c["command"] == list(compiler.CONTAINER_COMMAND) for c in containers)
 
 
 def test_trainer_asks_for_the_configured_gpu(imdb_job):
     resources = executors(imdb_job)["Trainer_executor"]["container"]["resources"]
     assert resources["accelerator"] == {"type": "NVIDIA_L4", "count": "2"}
-    assert resources["cpuLimit"] == kubeflow.KUBEFLOW_RESOURCES["Trainer"].cpu
+    assert resources["cpuLimit"] == compiler.KUBEFLOW_RESOURCES["Trainer"].cpu
     assert "accelerator" not in executors(imdb_job)["Transform_executor"]["container"].get("resources", {})
 
 
@@ -156,7 +157,7 @@ def test_layout_flags_reach_example_gen(tmp_path, flags, layout):
 
 
 def test_classes_at_the_root_leave_no_validation_or_test_folder_to_name(tmp_path, capsys):
-    code = kubeflow_cli.main(
+    code = command_line.main(
         [
             "compile",
             "--name",
@@ -177,7 +178,7 @@ def test_classes_at_the_root_leave_no_validation_or_test_folder_to_name(tmp_path
 
 
 def test_s3_roots_get_the_endpoint_and_the_secret_keys(imdb_job):
-    s3 = kubeflow.S3Settings()
+    s3 = compiler.S3Settings()
     for label, executor in executors(imdb_job).items():
         env = {e["name"]: e["value"] for e in executor["container"]["env"]}
         assert env["S3_ENDPOINT"] == env["AWS_ENDPOINT_URL"] == s3.endpoint
@@ -213,7 +214,7 @@ def test_gcs_roots_need_no_s3_settings(tmp_path):
 
 @pytest.mark.parametrize("flag", ["--pipeline-root", "--serving-dir"])
 def test_a_local_path_is_refused_naming_the_flag(tmp_path, capsys, flag):
-    code = kubeflow_cli.main(
+    code = command_line.main(
         ["compile", "--dataset", "imdb", "--output", str(tmp_path / "x.json"), "--image", IMAGE, flag, "/mnt/x"]
     )
     assert code == 2
@@ -241,7 +242,7 @@ def test_beam_args_pass_through_unchanged(tmp_path):
 def test_a_remote_beam_runner_without_the_workers_code_is_refused_before_compiling(tmp_path, capsys):
     flink = ["--beam-arg=--runner=FlinkRunner", "--beam-arg=--flink_master=flink:8081"]
     out = tmp_path / "spec.json"
-    code = kubeflow_cli.main(["compile", "--output", str(out), "--image", IMAGE, "--dataset", "imdb", *flink])
+    code = command_line.main(["compile", "--output", str(out), "--image", IMAGE, "--dataset", "imdb", *flink])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: --beam-arg=--runner=FlinkRunner") and len(err.splitlines()) == 1
     assert "--sdk_container_image=IMAGE" in err and not out.exists()
@@ -292,11 +293,11 @@ def test_dockerfile_builds_in_a_compiler_stage_and_runs_in_a_clean_one():
     run = " ".join(v for k, v in builder if k == "RUN")
     assert "pip==${PIP_VERSION}" in run and "--no-deps -r /tmp/locks/${LOCK}" in run and "--no-cache-dir" in run
     assert ["ARG", "LOCK=requirements-runtime.lock"] in inst
-    assert ["WORKDIR", kubeflow.CONTAINER_PROJECT_ROOT] in runtime
+    assert ["WORKDIR", compiler.CONTAINER_PROJECT_ROOT] in runtime
     copied = {v.split()[0].rstrip("/") for k, v in runtime if k == "COPY"}
     assert {"pipeline", "components", "models", "schemas"} <= copied
     entrypoint = json.loads(dict(runtime)["ENTRYPOINT"])
-    assert entrypoint == list(kubeflow.CONTAINER_COMMAND)
+    assert entrypoint == list(compiler.CONTAINER_COMMAND)
 
 
 def _pins(name: str) -> dict:
@@ -357,21 +358,21 @@ def test_the_beam_worker_image_copies_the_boot_of_the_locked_beam():
 def test_make_image_builds_the_tag_the_compiler_writes():
     out = subprocess.run(["make", "-n", "image"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert "build --network host --build-arg PIP_VERSION=" in out and "--build-arg LOCK=requirements-gpu.lock" in out
-    assert f"-t {kubeflow.image_tag()} ." in out
+    assert f"-t {compiler.image_tag()} ." in out
     cpu = subprocess.run(
         ["make", "-n", "image", "VARIANT=cpu"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
-    assert "--build-arg LOCK=requirements-runtime.lock" in cpu and f"-t {kubeflow.image_tag('cpu')} ." in cpu
+    assert "--build-arg LOCK=requirements-runtime.lock" in cpu and f"-t {compiler.image_tag('cpu')} ." in cpu
     compiled = subprocess.run(
         ["make", "-n", "compile-kubeflow"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
-    assert f"--image {kubeflow.image_tag()} " in compiled
+    assert f"--image {compiler.image_tag()} " in compiled
 
 
 def test_compile_names_no_image_of_its_own(capsys):
     """Without --image a spec would name a tag that no registry holds: refused, naming the flag."""
     with pytest.raises(SystemExit):
-        kubeflow_cli.parse_args(["compile", "--dataset", "imdb"])
+        command_line.parse_args(["compile", "--dataset", "imdb"])
     assert "the following arguments are required: --image" in capsys.readouterr().err
 
 
@@ -396,7 +397,7 @@ def test_an_image_reference_by_tag_or_digest_is_written_into_every_task(tmp_path
 def test_a_malformed_image_reference_is_refused_naming_the_flag(tmp_path, capsys, reference):
     code = None
     with pytest.raises(SystemExit) as exit_:
-        kubeflow_cli.main(["compile", "--dataset", "imdb", "--output", str(tmp_path / "x.json"), "--image", reference])
+        command_line.main(["compile", "--dataset", "imdb", "--output", str(tmp_path / "x.json"), "--image", reference])
     code = exit_.value.code
     err = capsys.readouterr().err
     assert code == 2 and "argument --image" in err and "is not an image reference" in err
@@ -520,7 +521,7 @@ def posts(path):
 
 
 def test_schedule_uploads_the_spec_and_creates_a_recurring_run(kfp_server, spec_file, imdb_job):
-    code = kubeflow_cli.main(
+    code = command_line.main(
         [
             "schedule",
             "--spec",
@@ -565,7 +566,7 @@ def test_schedule_uploads_the_spec_and_creates_a_recurring_run(kfp_server, spec_
 
 def test_existing_pipeline_gets_a_new_version_and_disabled_schedule(kfp_server, spec_file):
     FakeKfp.existing_pipeline = True
-    code = kubeflow_cli.main(
+    code = command_line.main(
         ["schedule", "--spec", str(spec_file), "--host", kfp_server, "--cron", "0 0 3 * * *", "--disable"]
     )
     assert code == 0
@@ -578,7 +579,7 @@ def test_existing_pipeline_gets_a_new_version_and_disabled_schedule(kfp_server, 
 
 
 def test_dry_run_sends_nothing(kfp_server, spec_file, capsys):
-    code = kubeflow_cli.main(
+    code = command_line.main(
         ["schedule", "--spec", str(spec_file), "--host", kfp_server, "--cron", "0 3 * * *", "--dry-run"]
     )
     assert code == 0 and FakeKfp.requests == []
@@ -588,13 +589,13 @@ def test_dry_run_sends_nothing(kfp_server, spec_file, capsys):
 
 @pytest.mark.parametrize("cron", ["every night", "0 3 * *", "0 0 3 * * * *", "0 3 * * mon;rm"])
 def test_bad_cron_is_refused_before_any_request(kfp_server, spec_file, capsys, cron):
-    code = kubeflow_cli.main(["schedule", "--spec", str(spec_file), "--host", kfp_server, "--cron", cron])
+    code = command_line.main(["schedule", "--spec", str(spec_file), "--host", kfp_server, "--cron", cron])
     assert code == 2 and FakeKfp.requests == []
     assert f"bad cron expression '{cron}'" in capsys.readouterr().err
 
 
 def test_unreachable_host_is_a_clear_error(spec_file, capsys):
-    code = kubeflow_cli.main(
+    code = command_line.main(
         ["schedule", "--spec", str(spec_file), "--host", "http://127.0.0.1:9", "--cron", "0 3 * * *"]
     )
     assert code == 2
@@ -602,8 +603,8 @@ def test_unreachable_host_is_a_clear_error(spec_file, capsys):
 
 
 def test_normalize_cron():
-    assert kubeflow_schedule.normalize_cron("0 3 * * *") == "0 0 3 * * *"
-    assert kubeflow_schedule.normalize_cron("0 0 9 ? * 2-6") == "0 0 9 ? * 2-6"
+    assert scheduling.normalize_cron("0 3 * * *") == "0 0 3 * * *"
+    assert scheduling.normalize_cron("0 0 9 ? * 2-6") == "0 0 9 ? * 2-6"
 
 
 # ------------------------------------------------------------------ Vertex AI Pipelines
@@ -612,7 +613,7 @@ def test_normalize_cron():
 def test_vertex_dry_run_builds_the_pipeline_job_offline(tmp_path, capsys):
     job = tmp_path / "gcs.json"
     assert (
-        kubeflow_cli.main(
+        command_line.main(
             [
                 "compile",
                 "--dataset",
@@ -634,7 +635,7 @@ def test_vertex_dry_run_builds_the_pipeline_job_offline(tmp_path, capsys):
         == 0
     )
     capsys.readouterr()
-    code = kubeflow_cli.main(
+    code = command_line.main(
         [
             "vertex",
             "--spec",
@@ -656,7 +657,7 @@ def test_vertex_dry_run_builds_the_pipeline_job_offline(tmp_path, capsys):
 
 
 def test_vertex_refuses_a_spec_compiled_for_minio(spec_file, capsys):
-    code = kubeflow_cli.main(
+    code = command_line.main(
         [
             "vertex",
             "--spec",

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from pipeline import kubeflow_auth, kubeflow_cli
+from kubeflow_runner import command_line, credentials
 from tests.code.test_kubeflow import FakeKfp, kfp_server, posts  # noqa: F401 - kfp_server is a fixture
 from tests.helpers import REPO
 
@@ -33,12 +33,12 @@ def spec_file(tmp_path):
 
 @pytest.fixture(autouse=True)
 def no_credential_in_the_environment(monkeypatch):
-    monkeypatch.delenv(kubeflow_auth.TOKEN_ENV, raising=False)
-    monkeypatch.delenv(kubeflow_auth.SA_TOKEN_PATH_ENV, raising=False)
+    monkeypatch.delenv(credentials.TOKEN_ENV, raising=False)
+    monkeypatch.delenv(credentials.SA_TOKEN_PATH_ENV, raising=False)
 
 
 def schedule(host, spec, *extra):
-    return kubeflow_cli.main(["schedule", "--spec", str(spec), "--host", host, "--cron", "0 3 * * *", *extra])
+    return command_line.main(["schedule", "--spec", str(spec), "--host", host, "--cron", "0 3 * * *", *extra])
 
 
 def sent_everywhere(header_value, kind=0):
@@ -54,12 +54,12 @@ def test_a_token_file_is_sent_as_the_bearer_token_of_every_request(kfp_server, s
     assert sent_everywhere(f"Bearer {TOKEN}")
 
 
-@pytest.mark.parametrize("variable", [kubeflow_auth.TOKEN_ENV, kubeflow_auth.SA_TOKEN_PATH_ENV])
+@pytest.mark.parametrize("variable", [credentials.TOKEN_ENV, credentials.SA_TOKEN_PATH_ENV])
 def test_the_token_from_the_environment(kfp_server, spec_file, tmp_path, monkeypatch, variable):  # noqa: F811
     """$KF_PIPELINES_TOKEN holds the token; $KF_PIPELINES_SA_TOKEN_PATH names a pod's token file (kfp's variable)."""
     FakeKfp.required_token = TOKEN
     (tmp_path / "sa-token").write_text(TOKEN)
-    monkeypatch.setenv(variable, TOKEN if variable == kubeflow_auth.TOKEN_ENV else str(tmp_path / "sa-token"))
+    monkeypatch.setenv(variable, TOKEN if variable == credentials.TOKEN_ENV else str(tmp_path / "sa-token"))
     assert schedule(kfp_server, spec_file) == 0
     assert len(posts("/apis/v2beta1/recurringruns")) == 1 and sent_everywhere(f"Bearer {TOKEN}")
 
@@ -77,7 +77,7 @@ def test_no_credential_is_refused_saying_what_to_pass_and_creates_nothing(kfp_se
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("error: ")
     assert f"Kubeflow Pipelines at {kfp_server} asks who you are (HTTP 401" in err
-    assert "--token-file FILE" in err and kubeflow_auth.TOKEN_ENV in err
+    assert "--token-file FILE" in err and credentials.TOKEN_ENV in err
     assert FakeKfp.requests == []
 
 
@@ -143,7 +143,7 @@ def test_the_dry_run_names_the_credential_and_never_prints_it(kfp_server, spec_f
 def test_as_a_user_runs_it_a_missing_credential_is_one_line(kfp_server, spec_file):  # noqa: F811
     """`run_kubeflow.py schedule` in its own process, no -v: exit 2 and the one error line, nothing else."""
     FakeKfp.required_token = TOKEN
-    env = {k: v for k, v in os.environ.items() if k not in (kubeflow_auth.TOKEN_ENV, kubeflow_auth.SA_TOKEN_PATH_ENV)}
+    env = {k: v for k, v in os.environ.items() if k not in (credentials.TOKEN_ENV, credentials.SA_TOKEN_PATH_ENV)}
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)
     done = subprocess.run(
         [sys.executable, "run_kubeflow.py", "schedule", "--spec", str(spec_file), "--host", kfp_server]

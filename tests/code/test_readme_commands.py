@@ -58,7 +58,8 @@ def _first_word(command: list[str]) -> int:
 
 def _parser_of(argv: list[str]):
     """The project parser that reads `python ARGV`'s flags, and the flags; None when ARGV is no project command."""
-    from pipeline import cli, kubeflow_cli
+    from kubeflow_runner import command_line
+    from pipeline import cli
     from tools import audit, infer, inspect, predict, retire
 
     modules = {
@@ -71,7 +72,7 @@ def _parser_of(argv: list[str]):
     if argv[0] == "run_local.py":
         return cli.parse_args, argv[1:]
     if argv[0] == "run_kubeflow.py":
-        return kubeflow_cli.parse_args, argv[1:]
+        return command_line.parse_args, argv[1:]
     if argv[0] == "-m" and argv[1] in modules:
         return modules[argv[1]].parse_args, argv[2:]
     return None

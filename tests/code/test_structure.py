@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import code_version
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -104,7 +106,7 @@ def test_each_setting_has_one_default_the_dataclass():
         assert name == "default" or not missing, (name, missing)
 
 
-COMMAND_MODULES = ["pipeline.cli", "tools.predict", "tools.infer", "tools.inspect", "pipeline.kubeflow_cli"]
+COMMAND_MODULES = ["pipeline.cli", "tools.predict", "tools.infer", "tools.inspect", "kubeflow_runner.command_line"]
 
 
 @pytest.mark.parametrize("module", COMMAND_MODULES)
@@ -134,7 +136,7 @@ def test_a_new_knob_is_one_dataclass_field_in_both_runners_and_reaches_its_execu
     import sys
 
     copy = tmp_path / "project"
-    for name in ("components", "models", "pipeline", "schemas", "tools"):
+    for name in (*code_version.PROJECT_PACKAGES, "schemas"):
         shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("run_local.py", "run_kubeflow.py"):
         shutil.copy(ROOT / name, copy / name)
@@ -174,7 +176,7 @@ def test_a_new_knob_is_one_dataclass_field_in_both_runners_and_reaches_its_execu
     assert packed["value"]["min_file_bytes"] == 3, example_gen
 
 
-PACKAGES = ("models", "components", "pipeline", "tools")  # lowest first: each imports only those before it
+PACKAGES = code_version.PROJECT_PACKAGES  # lowest first: each imports only those before it
 
 
 def _project_imports():

@@ -151,6 +151,9 @@ def test_adagrad_leaves_the_rows_a_batch_did_not_use_and_their_slots_unchanged(m
         max_len=max_len,
         embedding_optimizer="adagrad",
         steps_per_execution=1,
+        # No dropout: at the default 0.7 a row used once can have every dimension dropped in its one step, and
+        # then nothing to update; what is tested is the optimizer's sparse update.
+        dropout=0.0,
     )
     rows = [[2, 3, 5], [5, 9], [3]]
     x = ragged(rows) if max_len == 0 else tf.constant([r + [0] * (max_len - len(r)) for r in rows], tf.int64)

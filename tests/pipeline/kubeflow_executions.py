@@ -15,7 +15,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from pipeline import kubeflow_cli, tfma_results
+from kubeflow_runner import command_line
+from pipeline import tfma_results
 from tests.helpers import TINY_RUN_SETTINGS, make_tiny_run_corpus
 from tests.stand_ins import kfp_backend
 from tests.stand_ins.s3_server import ACCESS_KEY, SECRET_KEY
@@ -39,7 +40,7 @@ TASKS = (
 def compile_tiny(base: Path, s3, output: str, *flags, image: str = "stand-in:latest") -> Path:
     corpora = base / "corpora"
     job = base / output
-    code = kubeflow_cli.main(
+    code = command_line.main(
         [
             "compile",
             "--name",

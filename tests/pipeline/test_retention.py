@@ -126,7 +126,7 @@ for n in (1, 2):
 policy = configs.RetentionPolicy(keep_runs=1, keep_versions=1)
 print(json.dumps(retention.retire(metadata, "text-classifier-s3", serving, policy).to_json()), flush=True)
 import os
-os._exit(0)  # the AWS SDK's teardown crashes at exit (pipeline/container_entrypoint.py does the same)
+os._exit(0)  # the AWS SDK's teardown crashes at exit (kubeflow_runner/container_entrypoint.py does the same)
 """
 
 

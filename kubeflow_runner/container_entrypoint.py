@@ -1,6 +1,6 @@
 """The command of every Kubeflow step: TFX's KFP v2 executor entrypoint, made fit for s3://.
 
-    python -m pipeline.container_entrypoint --executor_class_path ... --json_serialized_invocation_args {{$}}
+    python -m kubeflow_runner.container_entrypoint --executor_class_path ... --json_serialized_invocation_args {{$}}
 
 Two things TFX's own entrypoint (`kubeflow_v2_run_executor`) lacks:
   * TensorFlow knows `gs://` but not `s3://`: tensorflow-io's file system

@@ -1,7 +1,7 @@
-"""Kubeflow Pipelines: upload a compiled spec and schedule it (pipeline/kubeflow.py compiles; Vertex AI's
-submission, from the same file: pipeline/kubeflow_vertex.py).
+"""Kubeflow Pipelines: upload a compiled spec and schedule it (kubeflow_runner/compiler.py compiles; Vertex AI's
+submission, from the same file: kubeflow_runner/vertex.py).
 
-`schedule` speaks KFP's v2beta1 REST API through the kfp SDK, as who pipeline/kubeflow_auth.py says. It refuses
+`schedule` speaks KFP's v2beta1 REST API through the kfp SDK, as who kubeflow_runner/credentials.py says. It refuses
 what the backend would refuse before sending anything, and `--dry-run` prints the requests instead.
 """
 
@@ -14,7 +14,8 @@ import re
 import tempfile
 from pathlib import Path
 
-from pipeline import configs, kubeflow_auth
+from kubeflow_runner import credentials
+from pipeline import configs
 
 
 class SchedulingError(RuntimeError):
@@ -115,7 +116,7 @@ def pipeline_root_of(job_file: Path) -> str:
 
 def _reach_kfp(endpoint: str, what: str, fn, *args, _auth: tuple[str, str | None] = ("", None), **kwargs):
     """Calls the KFP API; connection failures become a SchedulingError naming the host, and a refused or missing
-    credential one saying which (`_auth`: the credential's source and the namespace, pipeline/kubeflow_auth.py)."""
+    credential one saying which (`_auth`: the credential's source and the namespace, kubeflow_runner/credentials.py)."""
     import kfp_server_api
     import urllib3
 
@@ -128,7 +129,7 @@ def _reach_kfp(endpoint: str, what: str, fn, *args, _auth: tuple[str, str | None
             "`kubectl port-forward -n kubeflow svc/ml-pipeline-ui 8080:80`)."
         ) from err
     except kfp_server_api.exceptions.ApiException as err:
-        message = kubeflow_auth.refusal(err.status, endpoint, what, *_auth)
+        message = credentials.refusal(err.status, endpoint, what, *_auth)
         if message:
             raise SchedulingError(message) from err
         raise SchedulingError(
@@ -150,7 +151,7 @@ def schedule(
     run_now: bool = False,
     dry_run: bool = False,
     printer=print,
-    credential: kubeflow_auth.Credential = kubeflow_auth.Credential({}, ""),
+    credential: credentials.Credential = credentials.Credential({}, ""),
 ) -> dict:
     """Uploads the compiled spec and creates a recurring run; returns the ids created."""
     spec_file = Path(spec_file)
@@ -184,7 +185,7 @@ def schedule(
 
     import kfp
 
-    refused = _reach_kfp(host, "healthz", kubeflow_auth.probe, host, credential, namespace)  # unreachable: one line
+    refused = _reach_kfp(host, "healthz", credentials.probe, host, credential, namespace)  # unreachable: one line
     if refused:
         raise SchedulingError(refused)
     auth = (credential.source, namespace)

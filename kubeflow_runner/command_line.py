@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 from components.example_gen import corpus_layout
+from kubeflow_runner import compiler, credentials
 from pipeline import component_ids as ids
-from pipeline import configs, kubeflow, kubeflow_auth, output_files, quiet, run_request
+from pipeline import configs, output_files, quiet, run_request
 
 # A container image reference as registries parse it (distribution/reference's grammar): [DOMAIN[:PORT]/]PATH
 # [:TAG][@sha256:DIGEST]; a sha256 digest has 64 hex digits.
@@ -70,21 +71,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     c.add_argument(
         "--corpus-pvc",
-        default=kubeflow.CORPUS_PVC,
+        default=compiler.CORPUS_PVC,
         help="PersistentVolumeClaim holding the corpora, mounted into ExampleGen's pod at "
         "--corpus-mount; 'none' mounts nothing (default: %(default)s)",
     )
-    c.add_argument("--corpus-mount", default=kubeflow.CORPUS_MOUNT, help="default: %(default)s")
+    c.add_argument("--corpus-mount", default=compiler.CORPUS_MOUNT, help="default: %(default)s")
     c.add_argument("--data-root", help="corpus folder as ExampleGen's pod sees it (default: CORPUS_MOUNT/NAME)")
     c = compile_parser.add_argument_group("where the run lives, and the cluster")
     c.add_argument(
-        "--pipeline-root", help=f"gs:// or s3:// URI (default: {kubeflow.KUBEFLOW_BUCKET}/tfx/NAME/pipeline_root)"
+        "--pipeline-root", help=f"gs:// or s3:// URI (default: {compiler.KUBEFLOW_BUCKET}/tfx/NAME/pipeline_root)"
     )
     c.add_argument(
         "--serving-dir",
-        help=f"where blessed models are pushed, gs:// or s3:// (default: {kubeflow.KUBEFLOW_BUCKET}/tfx/NAME/serving)",
+        help=f"where blessed models are pushed, gs:// or s3:// (default: {compiler.KUBEFLOW_BUCKET}/tfx/NAME/serving)",
     )
-    s3 = kubeflow.S3Settings()
+    s3 = compiler.S3Settings()
     c.add_argument("--s3-endpoint", default=s3.endpoint, help="for s3:// URIs (default: %(default)s)")
     c.add_argument("--s3-region", default=s3.region, help="default: %(default)s")
     c.add_argument(
@@ -98,11 +99,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=image_reference,
         required=True,
         help="the container image every step runs, as your cluster pulls it: the image 'make image' "
-        f"built ({kubeflow.image_tag()}) pushed to your registry, best pinned by its digest "
+        f"built ({compiler.image_tag()}) pushed to your registry, best pinned by its digest "
         "(REGISTRY/NAME@sha256:...), so a recurring run keeps running the image it was tested with",
     )
     c.add_argument("--output", type=Path, metavar="FILE", help="spec file (default: build/kubeflow/NAME.json)")
-    default_gpu = kubeflow.KUBEFLOW_RESOURCES[ids.TRAINER]
+    default_gpu = compiler.KUBEFLOW_RESOURCES[ids.TRAINER]
     c.add_argument(
         "--trainer-gpu",
         type=_gpu,
@@ -127,7 +128,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     s.add_argument("--dry-run", action="store_true", help="print the requests, send nothing")
     who = s.add_argument_group(
         "who you are to a multi-user Kubeflow (first found wins; never a token as a flag's value: ps shows those)",
-        f"--token-file, ${kubeflow_auth.TOKEN_ENV} (the token), ${kubeflow_auth.SA_TOKEN_PATH_ENV} (a pod's token "
+        f"--token-file, ${credentials.TOKEN_ENV} (the token), ${credentials.SA_TOKEN_PATH_ENV} (a pod's token "
         "file), --cookie-file",
     )
     who.add_argument("--token-file", type=Path, metavar="FILE", help="a file holding a bearer token")
@@ -165,7 +166,7 @@ def layout_from_flags(args: argparse.Namespace):
 
 def run_compile(args: argparse.Namespace) -> Path:
     """Resolves the run request as run_local.py does, then compiles; raises ValueError naming a flag."""
-    from pipeline.kubeflow import compile_pipeline
+    from kubeflow_runner.compiler import compile_pipeline
 
     dataset = configs.DATASETS[args.dataset] if args.dataset else None
     if dataset:
@@ -179,10 +180,10 @@ def run_compile(args: argparse.Namespace) -> Path:
     request = run_request.resolve(args, dataset)
     for line in run_request.notices(request):
         print(line, file=sys.stderr)
-    trainer = kubeflow.KUBEFLOW_RESOURCES[ids.TRAINER]
+    trainer = compiler.KUBEFLOW_RESOURCES[ids.TRAINER]
     resources = {
-        **kubeflow.KUBEFLOW_RESOURCES,
-        ids.TRAINER: kubeflow.Resources(
+        **compiler.KUBEFLOW_RESOURCES,
+        ids.TRAINER: compiler.Resources(
             cpu=trainer.cpu,
             memory_gib=trainer.memory_gib,
             accelerator_type=args.trainer_gpu[0],
@@ -193,15 +194,15 @@ def run_compile(args: argparse.Namespace) -> Path:
     output = compile_pipeline(
         output=output,
         name=name,
-        pipeline_root=args.pipeline_root or f"{kubeflow.KUBEFLOW_BUCKET}/tfx/{name}/pipeline_root",
+        pipeline_root=args.pipeline_root or f"{compiler.KUBEFLOW_BUCKET}/tfx/{name}/pipeline_root",
         data_root=args.data_root or f"{args.corpus_mount.rstrip('/')}/{name}",
-        serving_dir=args.serving_dir or f"{kubeflow.KUBEFLOW_BUCKET}/tfx/{name}/serving",
+        serving_dir=args.serving_dir or f"{compiler.KUBEFLOW_BUCKET}/tfx/{name}/serving",
         image=args.image,
         num_classes=num_classes,
         request=request,
         layout=layout_from_flags(args),
         resources=resources,
-        s3=kubeflow.S3Settings(endpoint=args.s3_endpoint, region=args.s3_region, secret=args.s3_secret),
+        s3=compiler.S3Settings(endpoint=args.s3_endpoint, region=args.s3_region, secret=args.s3_secret),
         corpus_volume=(pvc, args.corpus_mount) if pvc else None,
     )
     print(f"wrote {output} (image {args.image})")
@@ -218,8 +219,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 2
         return 0
-    from pipeline.kubeflow_schedule import SchedulingError, schedule
-    from pipeline.kubeflow_vertex import submit_vertex
+    from kubeflow_runner.scheduling import SchedulingError, schedule
+    from kubeflow_runner.vertex import submit_vertex
 
     if args.command == "vertex":
         try:
@@ -237,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return 0
     try:
-        credential = kubeflow_auth.credential(args.token_file, args.cookie_file, args.ca_bundle)
+        credential = credentials.credential(args.token_file, args.cookie_file, args.ca_bundle)
         result = schedule(
             args.spec,
             host=args.host,
@@ -252,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             dry_run=args.dry_run,
             credential=credential,
         )
-    except (SchedulingError, kubeflow_auth.CredentialError) as err:
+    except (SchedulingError, credentials.CredentialError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if not args.dry_run:

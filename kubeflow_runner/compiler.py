@@ -60,8 +60,8 @@ KUBEFLOW_BUCKET = "s3://mlpipeline"
 # The corpora reach ExampleGen's pod on a PersistentVolumeClaim (run_kubeflow.py --corpus-pvc).
 CORPUS_PVC = "text-classifier-corpora"
 CORPUS_MOUNT = "/corpus"
-# Every step's command: TFX's KFP v2 entrypoint, wrapped for s3:// (pipeline/container_entrypoint.py).
-CONTAINER_COMMAND = ("python", "-m", "pipeline.container_entrypoint")
+# Every step's command: TFX's KFP v2 entrypoint, wrapped for s3:// (kubeflow_runner/container_entrypoint.py).
+CONTAINER_COMMAND = ("python", "-m", "kubeflow_runner.container_entrypoint")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipeline.kubeflow_schedule import SchedulingError, cron_fields, pipeline_root_of, pipeline_spec_of
+from kubeflow_runner.scheduling import SchedulingError, cron_fields, pipeline_root_of, pipeline_spec_of
 
 
 def vertex_cron(expression: str) -> str:
