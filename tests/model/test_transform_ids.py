@@ -1,7 +1,8 @@
 """The Transform graph analysed by tf.Transform on Beam: ids, padding, OOV and n-gram ids of the tutorial's layout.
 
-Each Beam run costs about 12 s: two here, two in tests/model/test_transform_weights.py; `make test-fast` runs one
-of each file (the others are marked slow). The graph functions alone: tests/model/test_preprocessing.py."""
+Each Beam run costs 12 s or more: two here, two in tests/model/test_transform_weights.py; all four are in the slow
+tier (`make test` runs them, `make test-fast` does not: with two of them it took 116-126 s, over its 90 s). The
+graph functions alone, on tensors: tests/model/test_preprocessing.py (fast tier)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def analyze_and_transform(config, train=None):
     return data
 
 
-@pytest.mark.slow  # a Beam run of its own (12.6 s): make test runs it, make test-fast does not
+@pytest.mark.slow  # a Beam run of its own (12.6 s)
 def test_hashed_bigrams_follow_the_unigram_ids():
     config = {**TUTORIAL_LAYOUT, "vocab_size": 4, "max_len": 12, "ngrams": 2, "ngram_buckets": 7}
     first, second = (list(row["token_ids"]) for row in analyze_and_transform(config))
@@ -64,6 +65,7 @@ def transformed():
     return data
 
 
+@pytest.mark.slow  # the fixture is a Beam run of its own (17-27 s with make test-fast's other tests)
 def test_ids_padding_oov_and_frequency_order(transformed):
     # Counts in the training data: b=5, a=3, c=1. vocab_size 4 keeps b, a.
     # b -> 2, a -> 3, c and anything else -> 1 (OOV), padding 0.

@@ -10,7 +10,7 @@ import tensorflow as tf
 from tests.model.test_transform_ids import TUTORIAL_LAYOUT, analyze_and_transform
 
 
-@pytest.mark.slow  # a Beam run of its own (12-14 s): make test runs it, make test-fast does not
+@pytest.mark.slow  # a Beam run of its own (12-14 s)
 def test_the_whole_document_keeps_every_id_of_a_5000_word_document():
     """max_len 0: nothing is cut. A 5,000-word document's row holds its 5,000 unigram ids and its 4,999 bigram
     ids; the last bigram ("w4998 end") is the row's last id."""
@@ -37,6 +37,7 @@ def default_rows():
     return analyze_and_transform({"vocab_size": 20, "ngram_buckets": 50}, train)
 
 
+@pytest.mark.slow  # default_rows is a Beam run of its own (36-42 s with make test-fast's other tests)
 def test_tfidf_rows_hold_each_distinct_term_once_with_unit_norm(default_rows):
     texts = [t.decode() for t in default_rows[0]["token_texts$ragged_values"]]
     weights = dict(zip(texts, default_rows[0]["token_weights$ragged_values"], strict=True))
@@ -48,6 +49,7 @@ def test_tfidf_rows_hold_each_distinct_term_once_with_unit_norm(default_rows):
     assert np.isclose(weights["good"] / weights["film"], 1 + np.log(2))
 
 
+@pytest.mark.slow  # default_rows is a Beam run of its own (36-42 s with make test-fast's other tests)
 def test_auto_gives_character_trigrams_to_the_documents_written_without_spaces(default_rows):
     """Per document: the Japanese one gets character trigrams, the English ones of the same corpus bigrams."""
     english, japanese = default_rows[0], default_rows[3]
