@@ -85,11 +85,13 @@ class TrainConfig:
     )
     embedding_learning_rate: float = knob(0.1, "Adagrad's, for the embedding table")
     embedding_dim: int = knob(32, "the embedding's width")
-    # 0.7 and patience 1 (from 0.5 and 2, 2026-12-03; bench/NOTES.md): Stack Overflow +0.3 points over four probe
-    # seeds and two pipeline seeds, IMDB's accuracy and epoch count unchanged.
+    # Dropout 0.7 (from 0.5, 2026-12-03; bench/NOTES.md): Stack Overflow +0.3 points over four probe seeds and two
+    # pipeline seeds, IMDB's accuracy unchanged. Patience 2: with 1, livedoor (Japanese, 9 classes) stopped at
+    # epoch 16 on a bump of its eval loss and fell from 0.9582 to 0.9534 (the baseline: 0.9561), for one epoch
+    # less on IMDB and the same accuracy on Stack Overflow.
     dropout: float = knob(0.7, "on each token's vector and on the pooled vector")
     early_stopping_patience: int = knob(
-        1, "early stopping: epochs without a better eval loss, 0 off", flag="--patience"
+        2, "early stopping: epochs without a better eval loss, 0 off", flag="--patience"
     )
     seed: int = knob(42, "one seed for every random choice of training")
     pooling: str = knob("sqrtn", "mean: sum / tokens; sqrtn: sum / sqrt(tokens)", choices=POOLINGS)
