@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import baseline as linear_baseline  # noqa: E402
 from bench.tables import RUNS, format_tables, linearity  # noqa: E402
-from pipeline import datasets  # noqa: E402
+from pipeline import datasets, quiet  # noqa: E402
 
 PY = sys.executable
 
@@ -219,7 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--json", type=Path, default=ROOT / "build" / "bench.json")
     p.add_argument("--keep", action="store_true", help="keep the work folder")
+    quiet.add_flag(p)
     args = p.parse_args(argv)
+    quiet.setup(args.verbose)  # the baseline reads the splits with TensorFlow in this process
 
     work = Path(tempfile.mkdtemp(prefix="tc-bench-"))
     results: dict = {
