@@ -86,7 +86,7 @@ image:
 	@echo "push it, then compile with the digest the registry reports: run_kubeflow.py compile --image REGISTRY/$(IMAGE_NAME)@sha256:..."
 
 # The CPU image built with podman (on a local stand-in of the base when no registry answers), checked
-# for what it must not hold, and the compiled tiny spec executed twice with every task inside it.
+# for what it must not hold, and the compiled tiny spec executed with every task inside it.
 image-check: setup check-tools
 	@$(PODMAN) image exists $(BASE_IMAGE) || $(PODMAN) pull -q $(BASE_IMAGE) >/dev/null 2>&1 \
 	  || scripts/standin-base.sh docker.io/library/$(BASE_IMAGE)

@@ -1,9 +1,9 @@
 """The two executions of the compiled tiny spec that the KFP stand-in runs, in either of its modes.
 
-tests/pipeline/test_kubeflow_backend.py runs them in venv mode (`make test`), test_kubeflow_image.py with every
-task inside the built image (`make image-check`). The first blesses and pushes to s3://, with the test metrics
-of the local tiny run; the second, with a worse candidate, is refused against the served model and pushes
-nothing.
+tests/pipeline/test_kubeflow_backend.py runs both in venv mode (`make test`); test_kubeflow_image.py runs the
+first with every task inside the built image (`make image-check`). The first blesses and pushes to s3://, with
+the test metrics of the local tiny run; the second, with a worse candidate, is refused against the served model
+and pushes nothing.
 """
 
 from __future__ import annotations
