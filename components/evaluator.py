@@ -1,7 +1,10 @@
 """The Evaluator: TFX's component (spec, outputs) with a served baseline, recorded figures and cheaper slices.
 
 What it does beyond TFX's executor, which it replaces for this project's
-configuration (an eval config, example splits; no module file):
+configuration (example splits; no module file):
+* Its settings are the runners' EvaluationConfig, handed over unchanged as
+  its custom config (by the fields' own names), with the number of classes;
+  it builds TFMA's config from them (models/evaluation.make_eval_config).
 * The baseline comes from ServedModelBaseline, whose output always exists (a
   Kubeflow task always provisions its outputs) but holds no model when nothing
   else is served. Such a baseline is ignored: TFMA evaluates the candidate
@@ -19,6 +22,8 @@ configuration (an eval config, example splits; no module file):
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import os
 
@@ -31,15 +36,19 @@ from tfx.dsl.components.base import base_beam_component, base_beam_executor, exe
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.types import standard_component_specs as specs
 from tfx.types.component_spec import ExecutionParameter
-from tfx.utils import io_utils, json_utils, path_utils, proto_utils
+from tfx.utils import io_utils, json_utils, path_utils
 
 from components import evaluation_record
 from components.served_model_baseline import has_model
-from models.evaluation import ACCURACY_METRICS, split_evaluators
+from models.evaluation import ACCURACY_METRICS, make_eval_config, split_evaluators
+from models.evaluation_settings import EvaluationConfig
 from models.features import TEST_ACCURACY_PROPERTY
 
 METRICS_STORE_KEY = "metrics_store"
 CODE_VERSION_KEY = "code_version"
+# EvaluationConfig's fields as JSON, and the corpus's number of classes: what TFMA's config is built from.
+CUSTOM_CONFIG_KEY = "custom_config"
+NUM_CLASSES_KEY = "num_classes"
 # Custom property of the evaluation: where the baseline's figures came from.
 BASELINE_FIGURES_PROPERTY = "baseline_figures"
 
@@ -62,6 +71,16 @@ def overall_accuracy(evaluation_uri: str) -> float | None:
 
 
 NO_BASELINE, EVALUATED, RECORDED = "none", "evaluated", "recorded"
+
+
+def settings_of(exec_properties) -> EvaluationConfig:
+    """The runners' EvaluationConfig, as the Evaluator received it (its fields by their own names)."""
+    return EvaluationConfig(**json.loads(exec_properties[CUSTOM_CONFIG_KEY]))
+
+
+def eval_config_of(exec_properties) -> tfma.EvalConfig:
+    """TFMA's config from the Evaluator's exec properties (an execution's, read back from ML Metadata, too)."""
+    return make_eval_config(int(exec_properties[NUM_CLASSES_KEY]), settings_of(exec_properties))
 
 
 def _split_uris(input_dict, exec_properties) -> list[str]:
@@ -96,7 +115,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             baseline = None
         evaluation = artifact_utils.get_single_instance(output_dict[specs.EVALUATION_KEY])
         split_uris = _split_uris(input_dict, exec_properties)
-        raw_config = proto_utils.json_to_proto(exec_properties[specs.EVAL_CONFIG_KEY], tfma.EvalConfig())
+        raw_config = eval_config_of(exec_properties)
 
         examples_digest = evaluation_record.examples_digest(split_uris) if store else ""
 
@@ -196,6 +215,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 class EvaluatorSpec(specs.EvaluatorSpec):
     PARAMETERS = {
         **specs.EvaluatorSpec.PARAMETERS,
+        CUSTOM_CONFIG_KEY: ExecutionParameter(type=str),
+        NUM_CLASSES_KEY: ExecutionParameter(type=int),
         METRICS_STORE_KEY: ExecutionParameter(type=str, optional=True),
         # A fingerprint of the evaluation code: in the cache key and in the records' key.
         CODE_VERSION_KEY: ExecutionParameter(type=str, optional=True),
@@ -214,7 +235,8 @@ class ServedBaselineEvaluator(base_beam_component.BaseBeamComponent):
         model: types.BaseChannel,
         baseline_model: types.BaseChannel,
         example_splits: list[str],
-        eval_config: tfma.EvalConfig,
+        num_classes: int,
+        settings: EvaluationConfig,
         metrics_store: str,
         code_version: str,
     ):
@@ -224,7 +246,8 @@ class ServedBaselineEvaluator(base_beam_component.BaseBeamComponent):
                 model=model,
                 baseline_model=baseline_model,
                 example_splits=json_utils.dumps(example_splits),
-                eval_config=eval_config,
+                custom_config=json.dumps(dataclasses.asdict(settings), sort_keys=True),
+                num_classes=num_classes,
                 metrics_store=metrics_store,
                 code_version=code_version,
                 evaluation=types.Channel(type=standard_artifacts.ModelEvaluation),

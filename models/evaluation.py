@@ -20,6 +20,7 @@ from tensorflow_model_analysis import constants as tfma_constants
 from tensorflow_model_analysis.evaluators import metrics_plots_and_validations_evaluator as mpv
 from tensorflow_model_analysis.slicer import slicer_lib
 
+from models.evaluation_settings import EvaluationConfig
 from models.features import LABEL_KEY, SLICE_FEATURES
 
 BINARY_ACCURACY = "binary_accuracy"
@@ -33,15 +34,15 @@ def accuracy_metric_name(num_classes: int) -> str:
     return BINARY_ACCURACY if num_classes == 2 else MULTICLASS_ACCURACY
 
 
-def _accuracy_gate(min_accuracy: float, max_accuracy_drop: float) -> list[tfma.PerSliceMetricThreshold]:
+def _accuracy_gate(settings: EvaluationConfig) -> list[tfma.PerSliceMetricThreshold]:
     """The blessing thresholds, on the overall slice only (slices are for looking, not gating)."""
     return [
         tfma.PerSliceMetricThreshold(
             slicing_specs=[tfma.SlicingSpec()],
             threshold=tfma.MetricThreshold(
-                value_threshold=tfma.GenericValueThreshold(lower_bound={"value": min_accuracy}),
+                value_threshold=tfma.GenericValueThreshold(lower_bound={"value": settings.min_accuracy}),
                 change_threshold=tfma.GenericChangeThreshold(
-                    direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -max_accuracy_drop}
+                    direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -settings.max_accuracy_drop}
                 ),
             ),
         )
@@ -53,13 +54,11 @@ def _metric(class_name: str, **kwargs) -> tfma.MetricConfig:
 
 
 def make_eval_config(
-    num_classes: int,
-    min_accuracy: float,
-    max_accuracy_drop: float,
-    slice_features: Sequence[str] = SLICE_FEATURES,
+    num_classes: int, settings: EvaluationConfig, slice_features: Sequence[str] = SLICE_FEATURES
 ) -> tfma.EvalConfig:
+    """TFMA's config for a corpus of `num_classes` classes under the Evaluator's `settings`."""
     binary = num_classes == 2
-    gate = _accuracy_gate(min_accuracy, max_accuracy_drop)
+    gate = _accuracy_gate(settings)
     if binary:
         metrics: list[tfma.MetricConfig] = [
             _metric("ExampleCount"),

@@ -1,9 +1,10 @@
-"""The runners' settings: where runs and corpora live, the known datasets, the blessing's bounds, retention.
+"""The runners' settings: where runs and corpora live, the known datasets (with their gates), retention.
 
 What the model is and how it is trained (TransformConfig, TrainConfig, the
 recipes) lives in models/recipe.py, ingestion's settings (IngestConfig) in
-components/example_gen/settings.py and the drift limit (DriftConfig) in
-components/drift_check.py, each beside the code that reads it: an executor
+components/example_gen/settings.py, the drift limit (DriftConfig) in
+models/corpus_profile.py and the blessing's bounds (EvaluationConfig) in
+models/evaluation_settings.py, each beside the code that reads it: an executor
 gets its stage's settings under their own names. Kubeflow's own
 settings (image, bucket, volume, resources) are in kubeflow_runner/compiler.py. A
 field made with `knob` is a per-run setting with a flag in both runners,
@@ -118,19 +119,6 @@ DATASETS = {
         knob_values={"min_accuracy": 0.70},
     ),
 }
-
-
-@dataclasses.dataclass(frozen=True)
-class EvaluationConfig:
-    min_accuracy: float = knob(0.5, "blessing: lowest test accuracy")
-    max_accuracy_drop: float = knob(0.01, "blessing: largest accuracy drop against the served model")
-
-    def validate(self) -> None:
-        """An accuracy is in [0, 1]: a bound outside it passes or fails every model, so it is a typo."""
-        for field, flag in (("min_accuracy", "--min-accuracy"), ("max_accuracy_drop", "--max-accuracy-drop")):
-            value = getattr(self, field)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{flag} (EvaluationConfig.{field}) must be between 0 and 1, got {value}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,7 +24,6 @@ from components.example_gen.directory_example_gen import DirectoryExampleGen
 from components.example_gen.settings import IngestConfig, IngestSettings
 from components.served_model_baseline import ServedModelBaseline
 from components.strict_example_validator import StrictExampleValidator
-from models.evaluation import make_eval_config
 from pipeline import code_version, configs
 from pipeline import component_ids as ids
 from pipeline.run_request import RunRequest
@@ -138,7 +137,8 @@ def create_pipeline(
             model=trainer.outputs["model"],
             baseline_model=baseline.outputs["baseline_model"],
             example_splits=["test"],
-            eval_config=make_eval_config(num_classes, evaluation.min_accuracy, evaluation.max_accuracy_drop),
+            num_classes=num_classes,
+            settings=evaluation,  # unchanged: the executor builds TFMA's config from it (models/evaluation.py)
             # Blessed models' figures, so that a served baseline is not evaluated twice on the same examples.
             metrics_store=os.path.join(pipeline_root, EVALUATION_RECORDS),
             code_version=code_version.fingerprint(EVALUATOR_CODE),

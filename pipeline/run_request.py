@@ -17,6 +17,7 @@ from pathlib import Path
 
 from components.example_gen.settings import IngestConfig
 from models.corpus_profile import DriftConfig
+from models.evaluation_settings import EvaluationConfig
 from models.recipe import RECIPES, TrainConfig, TransformConfig
 from pipeline import beam_workers, configs
 
@@ -27,14 +28,14 @@ KNOB_CLASSES = (
     (TrainConfig, True),
     (IngestConfig, False),
     (DriftConfig, False),
-    (configs.EvaluationConfig, False),
+    (EvaluationConfig, False),
 )
 GROUP_TITLES = {
     TransformConfig: "model: tokens and weights (Transform; --recipe sets these, a flag wins)",
     TrainConfig: "model: training (Trainer; --recipe sets these, a flag wins)",
     IngestConfig: "ingestion and duplicates (DirectoryExampleGen)",
     DriftConfig: "drift against the served model (DriftCheck)",
-    configs.EvaluationConfig: "evaluation and the gate (Evaluator)",
+    EvaluationConfig: "evaluation and the gate (Evaluator)",
     configs.RetentionPolicy: "retention (applied after each run; python -m tools.retire applies it on request)",
 }
 _TYPES = {"int": int, "float": float, "str": str}
@@ -51,7 +52,7 @@ class RunRequest:
     drift: DriftConfig
     transform: TransformConfig
     train: TrainConfig
-    evaluation: configs.EvaluationConfig
+    evaluation: EvaluationConfig
     beam_args: tuple[str, ...]
 
 
@@ -177,9 +178,7 @@ def resolve(args: argparse.Namespace, dataset: configs.DatasetSpec | None) -> Ru
     exclude = tuple(args.exclude_dir) if args.exclude_dir is not None else (dataset.exclude_dirs if dataset else ())
     ingest = IngestConfig(exclude_dirs=exclude, eval_dir=args.eval_dir, **_given(args, IngestConfig))
     transform, train = recipe_configs(args)
-    evaluation = configs.EvaluationConfig(
-        **{**_preset(dataset, configs.EvaluationConfig), **_given(args, configs.EvaluationConfig)}
-    )
+    evaluation = EvaluationConfig(**{**_preset(dataset, EvaluationConfig), **_given(args, EvaluationConfig)})
     drift = DriftConfig(**_given(args, DriftConfig))
     for config in (ingest, drift, transform, train, evaluation):
         config.validate()

@@ -33,13 +33,20 @@ def executions_of_run_of(store, execution) -> dict[str, object]:
 def gate_bounds(evaluator) -> list[dict]:
     """The blessing's thresholds as the pipeline gave them to the Evaluator: metric, slice, kind, bound.
 
-    Read from the execution's `eval_config` property, not from the evaluation's
-    own config: without a baseline, TFMA drops the change thresholds from that.
+    Built from the execution's own settings (its `custom_config` and `num_classes`) by the function its executor
+    used, not read from the evaluation's config: without a baseline, TFMA drops the change thresholds from that.
+    An execution recorded before the settings were handed over whole has TFMA's config as `eval_config`.
     """
     import tensorflow_model_analysis as tfma
     from google.protobuf import json_format
 
-    config = json_format.Parse(mlmd.custom_property(evaluator, "eval_config") or "{}", tfma.EvalConfig())
+    from components.evaluator import CUSTOM_CONFIG_KEY, NUM_CLASSES_KEY, eval_config_of
+
+    properties = {key: mlmd.custom_property(evaluator, key) for key in (CUSTOM_CONFIG_KEY, NUM_CLASSES_KEY)}
+    if all(value not in (None, "") for value in properties.values()):
+        config = eval_config_of(properties)
+    else:
+        config = json_format.Parse(mlmd.custom_property(evaluator, "eval_config") or "{}", tfma.EvalConfig())
     bounds = []
     for spec in config.metrics_specs:
         for metric in spec.metrics:

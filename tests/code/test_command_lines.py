@@ -47,6 +47,7 @@ def test_progress_lines_go_to_a_terminal_only():
 def test_a_datasets_gate_is_a_knobs_preset_and_its_flag_wins():
     """--dataset imdb's 0.85 is EvaluationConfig.min_accuracy's value for that corpus, as a recipe's values are:
     the field's default < the dataset's < the flag, one name from flag to executor (issue 33)."""
+    from models.evaluation_settings import EvaluationConfig
     from pipeline import cli, configs, run_request
 
     every_knob = {f.name for c in run_request.GROUP_TITLES for f, _ in run_request.knobs(c)}
@@ -59,4 +60,4 @@ def test_a_datasets_gate_is_a_knobs_preset_and_its_flag_wins():
     imdb = configs.DATASETS["imdb"]
     assert gate(["--dataset", "imdb"], imdb) == imdb.knob_values["min_accuracy"] == 0.85
     assert gate(["--dataset", "imdb", "--min-accuracy", "0.6"], imdb) == 0.6
-    assert gate(["--data-dir", "/corpus"], None) == configs.EvaluationConfig.min_accuracy == 0.5
+    assert gate(["--data-dir", "/corpus"], None) == EvaluationConfig.min_accuracy == 0.5

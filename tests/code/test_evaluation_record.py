@@ -10,6 +10,7 @@ from tensorflow_model_analysis.proto import metrics_for_slice_pb2
 
 from components import evaluation_record
 from models.evaluation import make_eval_config
+from models.evaluation_settings import EvaluationConfig
 
 
 def _folder(path: Path, files) -> str:
@@ -22,14 +23,16 @@ def _folder(path: Path, files) -> str:
 def test_the_key_sees_model_examples_metrics_and_code_but_not_thresholds(tmp_path):
     model = _folder(tmp_path / "model", {"saved_model.pb": b"m", "variables/v": b"w"})
     split = evaluation_record.examples_digest([_folder(tmp_path / "Split-test", {"data.gz": b"examples"})])
-    key = evaluation_record.record_key(model, split, make_eval_config(2, 0.7, 0.01), "code")
-    assert key == evaluation_record.record_key(model, split, make_eval_config(2, 0.5, 0.2), "code")  # gate only
-    assert key != evaluation_record.record_key(model, split, make_eval_config(2, 0.7, 0.01, ["label"]), "code")
-    assert key != evaluation_record.record_key(model, split, make_eval_config(2, 0.7, 0.01), "other code")
+    gate, other_gate = make_eval_config(2, EvaluationConfig(0.7, 0.01)), make_eval_config(2, EvaluationConfig(0.5, 0.2))
+    key = evaluation_record.record_key(model, split, gate, "code")
+    assert key == evaluation_record.record_key(model, split, other_gate, "code")  # the gate only
+    sliced = make_eval_config(2, EvaluationConfig(0.7, 0.01), ["label"])
+    assert key != evaluation_record.record_key(model, split, sliced, "code")
+    assert key != evaluation_record.record_key(model, split, gate, "other code")
     other_split = evaluation_record.examples_digest([_folder(tmp_path / "other", {"data.gz": b"examples!"})])
-    assert key != evaluation_record.record_key(model, other_split, make_eval_config(2, 0.7, 0.01), "code")
+    assert key != evaluation_record.record_key(model, other_split, gate, "code")
     other_model = _folder(tmp_path / "model2", {"saved_model.pb": b"m", "variables/v": b"w2"})
-    assert key != evaluation_record.record_key(other_model, split, make_eval_config(2, 0.7, 0.01), "code")
+    assert key != evaluation_record.record_key(other_model, split, gate, "code")
 
 
 def _tfma_output(folder: Path, model_name: str) -> str:

@@ -135,7 +135,10 @@ def test_recipe_flags_configure_the_spec_as_they_configure_a_local_run(tmp_path)
     assert json.loads(constant(job, "Trainer", "custom_config"))["epochs"] == 7
     default = compile_spec(tmp_path, "--dataset", "imdb")
     assert constant(default, "Transform", "custom_config") != constant(job, "Transform", "custom_config")
-    assert "0.8" in constant(job, "Evaluator", "eval_config")
+    evaluator = json.loads(constant(job, "Evaluator", "custom_config"))  # EvaluationConfig's fields, unchanged
+    assert evaluator == json.loads(local["Evaluator"].exec_properties["custom_config"])
+    assert evaluator["min_accuracy"] == 0.8 != configs.DATASETS["imdb"].knob_values["min_accuracy"]  # the flag wins
+    assert constant(job, "Evaluator", "num_classes") == 2
 
 
 @pytest.mark.parametrize(

@@ -127,9 +127,10 @@ def test_a_command_module_imports_nothing_noisy_before_its_quiet_switch(module):
 
 @pytest.mark.slow
 def test_a_new_knob_is_one_dataclass_field_in_both_runners_and_reaches_its_executor(tmp_path):
-    """Add a field made with `knob` to TrainConfig, TransformConfig and IngestConfig in a copy of the project: both
-    runners' --help list each flag, and a spec compiled with them carries each value under the field's own name
-    in its stage's custom config (the Trainer's, Transform's, and ExampleGen's), with no other edit (issue 33)."""
+    """Add a field made with `knob` to TrainConfig, TransformConfig, IngestConfig and EvaluationConfig in a copy of
+    the project: both runners' --help list each flag, and a spec compiled with them carries each value under the
+    field's own name in its stage's custom config (the Trainer's, Transform's, ExampleGen's and the Evaluator's),
+    with no other edit (issue 33)."""
     import json
     import shutil
     import subprocess
@@ -144,6 +145,11 @@ def test_a_new_knob_is_one_dataclass_field_in_both_runners_and_reaches_its_execu
         "label_smoothing": ("models/recipe.py", "    mask_padding: bool = knob(", "float = knob(0.0"),
         "lowercase_only": ("models/recipe.py", "    ngrams: int = knob(", "int = knob(1"),
         "min_file_bytes": ("components/example_gen/settings.py", "    max_file_bytes: int = knob(", "int = knob(0"),
+        "min_slice_accuracy": (
+            "models/evaluation_settings.py",
+            "    max_accuracy_drop: float = knob(",
+            "float = knob(0.0",
+        ),
     }
     for field, (path, anchor, declaration) in new_knobs.items():
         text = (copy / path).read_text()
@@ -160,7 +166,16 @@ def test_a_new_knob_is_one_dataclass_field_in_both_runners_and_reaches_its_execu
         for field in new_knobs:
             assert f"--{field.replace('_', '-')} " in shown and "the new knob's help (default:" in shown, field
     spec = tmp_path / "spec.json"
-    values = ["--label-smoothing", "0.1", "--lowercase-only", "2", "--min-file-bytes", "3"]
+    values = [
+        "--label-smoothing",
+        "0.1",
+        "--lowercase-only",
+        "2",
+        "--min-file-bytes",
+        "3",
+        "--min-slice-accuracy",
+        "0.4",
+    ]
     run("run_kubeflow.py", "compile", "--dataset", "imdb", "--image", "tc:1", "--output", str(spec), *values)
     tasks = json.loads(spec.read_text())["pipelineSpec"]["root"]["dag"]["tasks"]
 
@@ -170,6 +185,14 @@ def test_a_new_knob_is_one_dataclass_field_in_both_runners_and_reaches_its_execu
     assert custom_config("Trainer")["label_smoothing"] == 0.1
     assert custom_config("Transform")["lowercase_only"] == 2
     assert custom_config("Trainer")["transform"]["lowercase_only"] == 2  # Transform's settings, unchanged
+    assert custom_config("Evaluator")["min_slice_accuracy"] == 0.4
+    # ... and the Evaluator's executor reads it back by its own name.
+    read = "import json, sys; from components.evaluator import settings_of; print(settings_of(json.load(sys.stdin)))"
+    parameters = {"custom_config": json.dumps(custom_config("Evaluator")), "num_classes": 2}
+    done = subprocess.run(
+        [sys.executable, "-c", read], cwd=copy, input=json.dumps(parameters), capture_output=True, text=True
+    )
+    assert "min_slice_accuracy=0.4" in done.stdout, done.stderr[-3000:]
     # ExampleGen's is TFX's CustomConfig proto: a Struct packed in an Any (IngestSettings.to_custom_config).
     example_gen = custom_config("DirectoryExampleGen")
     packed = next(v for v in example_gen.values() if isinstance(v, dict))
