@@ -8,7 +8,8 @@ models/corpus_profile.py). No ML Metadata query, so Kubeflow finds it too.
 
 Output (an ExampleAnomalies artifact, TFDV's kind for drift): `drift.json`
 (every measure, the served version, the limits and which were exceeded) and
-this corpus's own profile under `training_profile/`. With `max_drift` limits
+this corpus's own profile under `training_profile/`. Its settings are the runners' DriftConfig, handed over
+unchanged as its custom config (by the fields' own names). With `max_drift` limits
 set (`--max-drift token_js=0.1,...`; none by default: report only), a measure
 over its limit fails the component, and Transform, which waits for it, never
 starts. Nothing served, or a served model without a profile (exported before
@@ -21,6 +22,7 @@ baseline; on Kubeflow the task's cache is off (kubeflow_runner/compiler.py).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -101,7 +103,7 @@ def summary_line(drift: dict) -> str:
 class DriftCheckSpec(ComponentSpec):
     PARAMETERS = {
         "serving_dir": ExecutionParameter(type=str),
-        "max_drift": ExecutionParameter(type=str),  # 'measure=limit,...'; '' reports only
+        "custom_config": ExecutionParameter(type=str),  # DriftConfig's fields as JSON
         "served_state": ExecutionParameter(type=str, optional=True),  # filled by ServedProfileDriver (local)
         "code_version": ExecutionParameter(type=str),  # this code's fingerprint: part of the cache key
     }
@@ -113,7 +115,8 @@ class Executor(BaseExecutor):
     def Do(self, input_dict, output_dict, exec_properties) -> None:
         examples = artifact_utils.get_single_instance(input_dict["examples"])
         output = artifact_utils.get_single_instance(output_dict["drift"])
-        limits = corpus_profile.parse_limits(exec_properties.get("max_drift") or "")
+        settings = corpus_profile.DriftConfig(**json.loads(exec_properties["custom_config"]))
+        limits = corpus_profile.parse_limits(settings.max_drift)
         state = exec_properties.get("served_state") or ""
         drift, current = measure(examples.uri, exec_properties["serving_dir"], limits, state)
         corpus_profile.write(os.path.join(output.uri, corpus_profile.PROFILE_DIR), *current)
@@ -144,12 +147,14 @@ class DriftCheck(base_component.BaseComponent):
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)
     DRIVER_CLASS = ServedProfileDriver
 
-    def __init__(self, examples: types.BaseChannel, serving_dir: str, max_drift: str, code_version: str):
+    def __init__(
+        self, examples: types.BaseChannel, serving_dir: str, settings: corpus_profile.DriftConfig, code_version: str
+    ):
         super().__init__(
             spec=DriftCheckSpec(
                 examples=examples,
                 serving_dir=serving_dir,
-                max_drift=max_drift,
+                custom_config=json.dumps(dataclasses.asdict(settings), sort_keys=True),
                 code_version=code_version,
                 served_state="",
                 drift=types.Channel(type=standard_artifacts.ExampleAnomalies),

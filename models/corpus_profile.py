@@ -185,8 +185,8 @@ def exceeded(measures: dict, limits: dict[str, float]) -> list[str]:
 
 @dataclasses.dataclass(frozen=True)
 class DriftConfig:
-    """DriftCheck's knob (a flag of both runners), handed to the component under its own name; beside its
-    parser (parse_limits) so that the runners read it without loading the component."""
+    """DriftCheck's settings (each a flag of both runners), handed to its executor unchanged as its custom
+    config; beside their parser (parse_limits) so that the runners read them without loading the component."""
 
     # Off by default: a changed corpus is reported (the summary, the report), and stops a run only when asked.
     max_drift: str = knob(

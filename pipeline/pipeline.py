@@ -108,7 +108,7 @@ def create_pipeline(
         drift_check = DriftCheck(
             examples=example_gen.outputs["examples"],
             serving_dir=serving_dir,
-            max_drift=request.drift.max_drift,
+            settings=request.drift,  # unchanged, as the Evaluator's
             code_version=code_version.fingerprint(DRIFT_CHECK_CODE),
         ).with_id(ids.DRIFT_CHECK)
         # Bad data never reaches Transform: it waits for the validator's verdict and the drift check.

@@ -127,10 +127,10 @@ def test_a_command_module_imports_nothing_noisy_before_its_quiet_switch(module):
 
 @pytest.mark.slow
 def test_a_new_knob_is_one_dataclass_field_in_both_runners_and_reaches_its_executor(tmp_path):
-    """Add a field made with `knob` to TrainConfig, TransformConfig, IngestConfig and EvaluationConfig in a copy of
-    the project: both runners' --help list each flag, and a spec compiled with them carries each value under the
-    field's own name in its stage's custom config (the Trainer's, Transform's, ExampleGen's and the Evaluator's),
-    with no other edit (issue 33)."""
+    """Add a field made with `knob` to TrainConfig, TransformConfig, IngestConfig, DriftConfig and EvaluationConfig
+    in a copy of the project: both runners' --help list each flag, and a spec compiled with them carries each value
+    under the field's own name in its stage's custom config (the Trainer's, Transform's, ExampleGen's, DriftCheck's
+    and the Evaluator's), with no other edit (issue 33)."""
     import json
     import shutil
     import subprocess
@@ -150,6 +150,7 @@ def test_a_new_knob_is_one_dataclass_field_in_both_runners_and_reaches_its_execu
             "    max_accuracy_drop: float = knob(",
             "float = knob(0.0",
         ),
+        "min_drift_documents": ("models/corpus_profile.py", "    max_drift: str = knob(", "int = knob(0"),
     }
     for field, (path, anchor, declaration) in new_knobs.items():
         text = (copy / path).read_text()
@@ -166,16 +167,8 @@ def test_a_new_knob_is_one_dataclass_field_in_both_runners_and_reaches_its_execu
         for field in new_knobs:
             assert f"--{field.replace('_', '-')} " in shown and "the new knob's help (default:" in shown, field
     spec = tmp_path / "spec.json"
-    values = [
-        "--label-smoothing",
-        "0.1",
-        "--lowercase-only",
-        "2",
-        "--min-file-bytes",
-        "3",
-        "--min-slice-accuracy",
-        "0.4",
-    ]
+    values = ["--label-smoothing", "0.1", "--lowercase-only", "2", "--min-file-bytes", "3"]
+    values += ["--min-slice-accuracy", "0.4", "--min-drift-documents", "5"]
     run("run_kubeflow.py", "compile", "--dataset", "imdb", "--image", "tc:1", "--output", str(spec), *values)
     tasks = json.loads(spec.read_text())["pipelineSpec"]["root"]["dag"]["tasks"]
 
@@ -186,6 +179,7 @@ def test_a_new_knob_is_one_dataclass_field_in_both_runners_and_reaches_its_execu
     assert custom_config("Transform")["lowercase_only"] == 2
     assert custom_config("Trainer")["transform"]["lowercase_only"] == 2  # Transform's settings, unchanged
     assert custom_config("Evaluator")["min_slice_accuracy"] == 0.4
+    assert custom_config("DriftCheck")["min_drift_documents"] == 5
     # ... and the Evaluator's executor reads it back by its own name.
     read = "import json, sys; from components.evaluator import settings_of; print(settings_of(json.load(sys.stdin)))"
     parameters = {"custom_config": json.dumps(custom_config("Evaluator")), "num_classes": 2}
