@@ -2,8 +2,9 @@
 
 The soak test runs the pipeline 3 times on a corpus that grows between runs, with a policy of 1 run and 2
 served versions: the second newest run stays because it pushed a kept version, the first is retired; every bound
-is computed from the policy. Its corpus is templated (issue 30): 60 files per class written from one form each,
-which near-duplicate chains used to take whole into one split.
+is computed from the policy. `make soak` runs it 10 times under the default policy (TC_SOAK_RUNS). Its corpus
+is templated (issue 30): 60 files per class written from one form each, which near-duplicate chains used to
+take whole into one split.
 """
 
 from __future__ import annotations
@@ -16,9 +17,17 @@ from pathlib import Path
 from pipeline import configs, retention
 from tests.helpers import run_cli, write_doc
 
-# Three runs and a policy of its own, not the ten runs under the default policy that issue 30 asked for: a run of
-# this corpus takes 70-95 s in `make test` (ten took 726.57 s, six 565.63 s), and CI must stay under 45 minutes.
-KEEP_RUNS, KEEP_VERSIONS, RUNS = 1, 2, 3
+# In `make test`: three runs and a policy of its own, not the ten runs under the default policy that issue 30 asked
+# for: a run of this corpus takes 70-95 s in `make test` (ten took 726.57 s, six 565.63 s), and CI must stay under
+# 45 minutes. `make soak` runs this same test as issue 30 asked (TC_SOAK_RUNS=10, the default policy, no flags).
+SOAK_RUNS = int(os.environ.get("TC_SOAK_RUNS") or 0)
+if SOAK_RUNS:
+    DEFAULT = configs.RetentionPolicy()
+    KEEP_RUNS, KEEP_VERSIONS, RUNS = DEFAULT.keep_runs, DEFAULT.keep_versions, SOAK_RUNS
+    POLICY_FLAGS: list[str] = []
+else:
+    KEEP_RUNS, KEEP_VERSIONS, RUNS = 1, 2, 3
+    POLICY_FLAGS = ["--keep-runs", str(KEEP_RUNS), "--keep-versions", str(KEEP_VERSIONS)]
 KEPT = max(KEEP_RUNS, KEEP_VERSIONS)  # every run pushes: the runs of the kept versions are the newest
 FORMS = {
     "good": "a wonderful delightful film, great acting and a lovely story number",
@@ -39,7 +48,7 @@ def test_scheduled_runs_on_a_growing_corpus_keep_the_folders_bounded_and_the_his
     temp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
     work = tmp_path / "runs"
-    policy = ["--keep-runs", str(KEEP_RUNS), "--keep-versions", str(KEEP_VERSIONS)]
+    policy = POLICY_FLAGS
     # Every run blessed and pushed; a small model (the default's million n-gram ids train slower).
     gate = ["--max-accuracy-drop", "1", "--epochs", "3", "--ngram-buckets", "1000"]
     paths = configs.RunPaths(work, "corpus")

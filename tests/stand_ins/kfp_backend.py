@@ -481,9 +481,12 @@ class Backend:
             env: dict[str, str] = {}
         else:
             image_env, _ = image_environment()
+            pod_temp = self._local("/tmp")  # a pod's /tmp is its own: the libraries' temp folders go with the pod
+            pod_temp.mkdir(parents=True, exist_ok=True)
             env = {
                 "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
                 "HOME": str(self._local("/root")),
+                "TMPDIR": str(pod_temp),
                 "TF_CPP_MIN_LOG_LEVEL": "2",
                 **image_env,
             }
