@@ -259,7 +259,9 @@ def evaluator_run(metadata: Path, run_id: str):
             [artifact] = store.get_artifacts_by_id([event.artifact_id])
             [kind] = store.get_artifact_types_by_id([artifact.type_id])
             inputs.setdefault(event.path.steps[0].key, []).append(artifact_utils.deserialize_artifact(kind, artifact))
-    properties = {k: v.string_value for k, v in execution.custom_properties.items() if k in EvaluatorSpec.PARAMETERS}
+    properties = {
+        k: mlmd.custom_property(execution, k) for k in execution.custom_properties if k in EvaluatorSpec.PARAMETERS
+    }
     [evaluation] = [
         a
         for a in mlmd.output_artifacts(store, execution.id)
