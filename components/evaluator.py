@@ -16,7 +16,7 @@ configuration (example splits; no module file):
   output (metrics with baseline and diff, plots, validation, blessing) is what
   the two-model evaluation writes. Without a record, TFMA evaluates both.
 * Every metric on the overall slice, counts and accuracy on the feature slices
-  (models/evaluation.py, `split_evaluators`).
+  (components/slice_evaluators.py).
 * Every blessed candidate's figures are recorded in `metrics_store`.
 """
 
@@ -40,7 +40,8 @@ from tfx.utils import io_utils, json_utils, path_utils
 
 from components import evaluation_record
 from components.served_model_baseline import has_model
-from models.evaluation import ACCURACY_METRICS, make_eval_config, split_evaluators
+from components.slice_evaluators import split_evaluators
+from models.evaluation import ACCURACY_METRICS, make_eval_config
 from models.evaluation_settings import EvaluationConfig
 from models.features import TEST_ACCURACY_PROPERTY
 
