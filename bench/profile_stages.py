@@ -29,7 +29,7 @@ STAGES = [
     ("StatisticsGen", "tfx/components/statistics_gen/executor.py"),
     ("Transform", "tfx/components/transform/executor.py"),
     ("Trainer", "tfx/components/trainer/executor.py"),
-    ("Evaluator", "components/evaluator.py"),
+    ("Evaluator", "components/evaluator/component.py"),
     ("Pusher", "components/atomic_pusher.py"),
 ]
 

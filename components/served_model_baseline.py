@@ -6,7 +6,7 @@ That baseline is the newest version in the serving destination
 whose content differs from the candidate's: a candidate that is already served
 (an unchanged re-run) is compared with the version before it. With nothing
 served yet the output holds no model, and the Evaluator skips the change
-threshold (see `components/evaluator.py`).
+threshold (see `components/evaluator/component.py`).
 
 It replaces a Resolver node (TFX's LatestBlessedModelStrategy), which the
 Kubeflow Pipelines open-source backend refuses to compile, so that the local

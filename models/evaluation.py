@@ -5,7 +5,7 @@ Blessing = test accuracy at least `min_accuracy` AND no drop of more than
 the change threshold when there is no baseline, i.e. while nothing else is served).
 
 Every metric is computed on the overall slice; the feature slices get the
-example count and the accuracy only (components/slice_evaluators.py): TFMA's
+example count and the accuracy only (components/evaluator/slices.py): TFMA's
 cost is per example, per slice and per metric family, and the slices are for looking.
 """
 

@@ -1,6 +1,6 @@
 """The Evaluator's settings (the blessing's bounds): a light module, as the runners' flags are made from it.
 
-models/evaluation.py builds TFMA's config from them; components/evaluator.py receives them unchanged.
+models/evaluation.py builds TFMA's config from them; components/evaluator/component.py receives them unchanged.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from tfx.orchestration import pipeline as tfx_pipeline
 from components.atomic_pusher import AtomicPusher
 from components.curated_schema_gen import CuratedSchemaGen
 from components.drift_check import DriftCheck
-from components.evaluator import ServedBaselineEvaluator
+from components.evaluator.component import ServedBaselineEvaluator
 from components.example_gen import corpus_layout
 from components.example_gen.directory_example_gen import DirectoryExampleGen
 from components.example_gen.settings import IngestConfig, IngestSettings
@@ -35,7 +35,7 @@ RUN_FN = "models.trainer.run_fn"
 EXAMPLE_GEN_CODE = "components/example_gen/directory_example_gen.py"
 DRIFT_CHECK_CODE = "components/drift_check.py"
 TRANSFORM_CODE = "models/preprocessing.py"
-EVALUATOR_CODE = "components/evaluator.py"
+EVALUATOR_CODE = "components/evaluator/component.py"
 TRAINER_CODE = "models/trainer.py"
 EVALUATION_RECORDS = "evaluation_records"  # under the pipeline root
 

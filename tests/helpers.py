@@ -247,7 +247,7 @@ def evaluator_run(metadata: Path, run_id: str):
     from ml_metadata.proto import metadata_store_pb2
     from tfx.types import artifact_utils
 
-    from components.evaluator import EvaluatorSpec
+    from components.evaluator.component import EvaluatorSpec
     from pipeline import mlmd
 
     store = mlmd.sqlite_store(str(metadata))
@@ -277,7 +277,7 @@ def evaluate_again_with_both_models(inputs, properties, out: Path):
     """
     from tfx.types import standard_artifacts
 
-    from components import evaluator
+    from components.evaluator import component as evaluator
 
     evaluation, blessing = standard_artifacts.ModelEvaluation(), standard_artifacts.ModelBlessing()
     for artifact, name in ((evaluation, "evaluation"), (blessing, "blessing")):

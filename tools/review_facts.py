@@ -40,7 +40,7 @@ def gate_bounds(evaluator) -> list[dict]:
     import tensorflow_model_analysis as tfma
     from google.protobuf import json_format
 
-    from components.evaluator import CUSTOM_CONFIG_KEY, NUM_CLASSES_KEY, eval_config_of
+    from components.evaluator.component import CUSTOM_CONFIG_KEY, NUM_CLASSES_KEY, eval_config_of
 
     properties = {key: mlmd.custom_property(evaluator, key) for key in (CUSTOM_CONFIG_KEY, NUM_CLASSES_KEY)}
     if all(value not in (None, "") for value in properties.values()):
@@ -117,7 +117,7 @@ def matching_recipe(transform: dict, train: dict) -> str | None:
 
 def review_facts(store, evaluator, evaluation) -> dict:
     """Everything the report states besides TFMA's figures (see the module docstring)."""
-    from components.evaluator import BASELINE_FIGURES_PROPERTY
+    from components.evaluator.component import BASELINE_FIGURES_PROPERTY
     from components.served_model_baseline import SERVED_VERSION_PROPERTY
 
     inputs = mlmd.input_artifacts(store, evaluator.id)

@@ -62,15 +62,15 @@ def test_a_change_to_an_imported_module_changes_the_fingerprint(tmp_path):
 
     for package in ("components", "models"):
         shutil.copytree(ROOT / package, tmp_path / package)
-    before = code_version.fingerprint("components/evaluator.py", root=tmp_path)
+    before = code_version.fingerprint("components/evaluator/component.py", root=tmp_path)
     baseline = tmp_path / "components" / "served_model_baseline.py"
     baseline.write_text(baseline.read_text() + "\n# edited\n")
-    assert code_version.fingerprint("components/evaluator.py", root=tmp_path) != before
+    assert code_version.fingerprint("components/evaluator/component.py", root=tmp_path) != before
     report = tmp_path / "components" / "example_gen" / "ingestion_report.py"  # not imported by the Evaluator
     report.write_text(report.read_text() + "\n# edited\n")
-    after = code_version.fingerprint("components/evaluator.py", root=tmp_path)
+    after = code_version.fingerprint("components/evaluator/component.py", root=tmp_path)
     baseline.write_text(baseline.read_text().removesuffix("\n# edited\n"))
-    assert code_version.fingerprint("components/evaluator.py", root=tmp_path) == before != after
+    assert code_version.fingerprint("components/evaluator/component.py", root=tmp_path) == before != after
 
 
 def test_each_setting_has_one_default_the_dataclass():
@@ -181,7 +181,8 @@ def test_a_new_knob_is_one_dataclass_field_in_both_runners_and_reaches_its_execu
     assert custom_config("Evaluator")["min_slice_accuracy"] == 0.4
     assert custom_config("DriftCheck")["min_drift_documents"] == 5
     # ... and the Evaluator's executor reads it back by its own name.
-    read = "import json, sys; from components.evaluator import settings_of; print(settings_of(json.load(sys.stdin)))"
+    read = "import json, sys; from components.evaluator import component; "
+    read += "print(component.settings_of(json.load(sys.stdin)))"
     parameters = {"custom_config": json.dumps(custom_config("Evaluator")), "num_classes": 2}
     done = subprocess.run(
         [sys.executable, "-c", read], cwd=copy, input=json.dumps(parameters), capture_output=True, text=True
@@ -198,7 +199,10 @@ PACKAGES = code_version.PROJECT_PACKAGES  # lowest first: each imports only thos
 
 def _project_imports():
     """{module: {project modules it imports, at any depth of its code}} from the AST of every project file."""
-    files = {f"{p.parent.name}.{p.stem}": p for pkg in PACKAGES for p in (ROOT / pkg).glob("*.py")}
+    # Every module at any depth (components/example_gen/ is a package of its own).
+    files = {
+        ".".join(p.relative_to(ROOT).with_suffix("").parts): p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")
+    }
     files.update({p.stem: p for p in ROOT.glob("run_*.py")})
     modules = {name.removesuffix(".__init__") for name in files}
     graph = {}

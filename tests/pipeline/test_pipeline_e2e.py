@@ -18,7 +18,7 @@ import tensorflow as tf
 import tensorflow_model_analysis as tfma
 
 from components import atomic_pusher
-from components.evaluator import BASELINE_FIGURES_PROPERTY, EVALUATED, RECORDED
+from components.evaluator.component import BASELINE_FIGURES_PROPERTY, EVALUATED, RECORDED
 from pipeline import tfma_results
 from tests.helpers import (
     NOISE,

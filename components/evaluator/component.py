@@ -9,14 +9,14 @@ configuration (example splits; no module file):
   Kubeflow task always provisions its outputs) but holds no model when nothing
   else is served. Such a baseline is ignored: TFMA evaluates the candidate
   alone and skips the change threshold, as TFX does for an empty channel.
-* A baseline with a record (components/evaluation_record.py: its figures on
+* A baseline with a record (components/evaluator/record.py: its figures on
   the same examples, under the same config and code, recorded when it was
   blessed) is not evaluated again: TFMA evaluates the candidate alone, and the
   record is merged in, with TFMA's own validation over the merged figures. The
   output (metrics with baseline and diff, plots, validation, blessing) is what
   the two-model evaluation writes. Without a record, TFMA evaluates both.
 * Every metric on the overall slice, counts and accuracy on the feature slices
-  (components/slice_evaluators.py).
+  (components/evaluator/slices.py).
 * Every blessed candidate's figures are recorded in `metrics_store`.
 """
 
@@ -38,9 +38,9 @@ from tfx.types import standard_component_specs as specs
 from tfx.types.component_spec import ExecutionParameter
 from tfx.utils import io_utils, json_utils, path_utils
 
-from components import evaluation_record
+from components.evaluator import record as evaluation_record
+from components.evaluator.slices import split_evaluators
 from components.served_model_baseline import has_model
-from components.slice_evaluators import split_evaluators
 from models.evaluation import ACCURACY_METRICS, make_eval_config
 from models.evaluation_settings import EvaluationConfig
 from models.features import TEST_ACCURACY_PROPERTY

@@ -1,6 +1,6 @@
 """The Evaluator's two TFMA evaluators over one pass of the model: every metric on the overall slice, the
 example count and the accuracy on the feature slices (TFMA's cost is per example, per slice and per metric
-family; the slices are for looking). Beam plumbing that only components/evaluator.py uses.
+family; the slices are for looking). Beam plumbing that only components/evaluator/component.py uses.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from pathlib import Path
 import tensorflow as tf
 from tensorflow_model_analysis.proto import metrics_for_slice_pb2
 
-from components import evaluation_record
+from components.evaluator import record as evaluation_record
 from models.evaluation import make_eval_config
 from models.evaluation_settings import EvaluationConfig
 
