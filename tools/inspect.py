@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             except output_files.OutputPathError as err:
                 raise InspectError(str(err)) from err
             store = open_store(args)
-            from tools.report import html_report  # matplotlib: only for this command
+            from tools.report.page import html_report  # matplotlib: only for this command
 
             html = html_report(store, run_id=args.run, progress=quiet.terminal_progress())
             args.html.parent.mkdir(parents=True, exist_ok=True)

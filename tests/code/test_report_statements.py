@@ -4,7 +4,10 @@ itself draws no drift chart, and a re-run's model from the cache is said to be o
 
 from __future__ import annotations
 
-from tools import explanations, report_data_checks, report_sections, review_facts
+from tools import explanations
+from tools.report import data_checks as report_data_checks
+from tools.report import facts as review_facts
+from tools.report import sections as report_sections
 
 
 def _slice(feature: str, value: str, accuracy: float, count: int) -> dict:
@@ -108,7 +111,7 @@ def test_a_page_shows_the_home_folder_as_a_tilde():
 
 def test_the_verdict_is_read_from_the_records_not_from_prose():
     """pass / FAIL from (metric, kind, bound, value) as TFMA compares them: under the bound fails, equal passes."""
-    from tools.report import verdict_lines
+    from tools.report.page import verdict_lines
 
     bounds = [
         {"metric": "BinaryAccuracy", "slice": "overall", "kind": "lower_bound", "bound": 0.85},

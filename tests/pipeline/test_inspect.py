@@ -13,8 +13,10 @@ import pytest
 
 from pipeline import mlmd
 from tests.helpers import CLASS_WORDS
-from tools import evaluations, report, report_why
+from tools import evaluations
 from tools import inspect as tc_inspect
+from tools.report import page as report
+from tools.report import why as report_why
 
 ROOT = Path(__file__).resolve().parents[2]
 

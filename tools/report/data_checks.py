@@ -13,16 +13,16 @@ import os
 
 from pipeline import component_ids as ids
 from pipeline import mlmd
-from tools import report_figures
 from tools.evaluations import shown_path
-from tools.report_sections import figure, html_table
+from tools.report import figures
+from tools.report.sections import figure, html_table
 
 _E = html.escape
 SHOWN_SUSPECTS = 20
 
 
 def _drift_figure(differences: list[dict]) -> str:
-    plt = report_figures._pyplot()
+    plt = figures._pyplot()
     tokens = [d["token"] for d in differences][::-1]
     fig, ax = plt.subplots(figsize=(6, 0.25 * len(tokens) + 1))
     y = range(len(tokens))
@@ -31,7 +31,7 @@ def _drift_figure(differences: list[dict]) -> str:
     ax.set_yticks(list(y), tokens, fontsize=8)
     ax.set_xlabel("share of tokens")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 2.0 / (len(tokens) + 4)), ncol=2)
-    return report_figures._png(fig)
+    return figures._png(fig)
 
 
 def drift_html(store, evaluator) -> str:
@@ -72,7 +72,7 @@ def drift_section(drift: dict) -> str:
 
 
 def mlmd_run(store, evaluator) -> dict:
-    from tools.review_facts import executions_of_run_of
+    from tools.report.facts import executions_of_run_of
 
     return executions_of_run_of(store, evaluator)
 

@@ -1,15 +1,15 @@
-"""The sections of the HTML report (tools/report.py): per class, thresholds, slices, training, ingestion
-(the why section: tools/report_why.py).
+"""The sections of the HTML report (tools/report/page.py): per class, thresholds, slices, training, ingestion
+(the why section: tools/report/why.py).
 
-Each returns HTML; figures come from tools/report_figures.py, the facts from tools/review_facts.py.
+Each returns HTML; figures come from tools/report/figures.py, the facts from tools/report/facts.py.
 """
 
 from __future__ import annotations
 
 import html
 
-from tools import report_figures
 from tools.evaluations import fmt, shown_path, slice_label
+from tools.report import figures
 
 _E = html.escape
 
@@ -138,7 +138,7 @@ the class's documents, the share found.</p>
 
 def thresholds_html(evaluation_table: dict, class_names: list[str], images: dict[str, str]) -> str:
     """Two classes: the metrics at each decision threshold of THRESHOLDS_SHOWN, and the curves."""
-    curve = report_figures.threshold_curve(evaluation_table["evaluation_uri"]) if len(class_names) == 2 else []
+    curve = figures.threshold_curve(evaluation_table["evaluation_uri"]) if len(class_names) == 2 else []
     if not curve:
         return ""
     rows = []

@@ -1,4 +1,4 @@
-"""The report's why section (tools/report.py): the tokens that moved the test split's decisions, and the most
+"""The report's why section (tools/report/page.py): the tokens that moved the test split's decisions, and the most
 confident mistakes with their files."""
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ curves; the slices (class names for the label slice) with per-class precision
 and recall; how the model was trained (recipe, settings, epochs and loss curves,
 vocabulary, split sizes); ingestion; and why (the tokens that moved the test
 split's decisions, the most confident mistakes with their files). Figures are
-PNGs embedded in the page (tools/report_figures.py).
+PNGs embedded in the page (tools/report/figures.py).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import html
 import time
 
 from pipeline import mlmd
-from tools import report_data_checks as data_checks
-from tools import report_figures, report_why, review_facts
-from tools import report_sections as sections
 from tools.evaluations import COUNT_METRICS, find_evaluation, fmt, shown_path, slices_table
+from tools.report import data_checks, figures, sections
+from tools.report import facts as review_facts
+from tools.report import why as report_why
 
 _E = html.escape
 
@@ -89,7 +89,7 @@ def html_report(store, pipeline_name: str | None = None, run_id: str | None = No
     class_names = facts["ingestion"].get("class_names") or []
     min_accuracy = next((b["bound"] for b in facts["bounds"] if b["kind"] == "lower_bound"), None)
     progress("report: drawing the figures")
-    images = report_figures.figures(table, class_names, min_accuracy, facts["history"])
+    images = figures.figures(table, class_names, min_accuracy, facts["history"])
     progress("report: explaining the model's answers on the test split")
     why = report_why.why_figures(store, evaluator, examples, class_names)
     own = explanations.per_slice_precision_recall(why["predictions"], why["labels"], why["slices"], class_names)
@@ -102,7 +102,7 @@ def html_report(store, pipeline_name: str | None = None, run_id: str | None = No
         f"<li class='{'fail' if v['outcome'] == 'FAIL' else ''}'><b>{_E(v['outcome'])}</b>: {_E(v['text'])}</li>"
         for v in verdict_lines(table, facts)
     )
-    matrix = report_figures.confusion(table["evaluation_uri"], len(class_names))
+    matrix = figures.confusion(table["evaluation_uri"], len(class_names))
     progress("")
     baseline_note = (
         f"compared with the served model, version {_E(facts['served_baseline'])}"

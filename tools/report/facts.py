@@ -2,7 +2,7 @@
 corpus and model version, the gate's bounds and whether a baseline was served, how the model was trained
 (settings, recipe, epochs and loss curve, vocabulary, split sizes) and where it was pushed.
 
-The HTML report (tools/report.py) shows these; nothing here draws or formats.
+The HTML report (tools/report/page.py) shows these; nothing here draws or formats.
 """
 
 from __future__ import annotations
