@@ -36,7 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench import baseline as linear_baseline  # noqa: E402
 from bench.tables import RUNS, format_tables, linearity  # noqa: E402
-from pipeline import datasets, quiet  # noqa: E402
+from pipeline import quiet  # noqa: E402
+from pipeline.corpora import datasets  # noqa: E402
 
 PY = sys.executable
 

@@ -9,7 +9,8 @@ import time
 import traceback
 from pathlib import Path
 
-from pipeline import beam_workers, configs, datasets, downloads, quiet, run_lock, run_request, run_summary, temp_folder
+from pipeline import beam_workers, configs, quiet, run_lock, run_request, run_summary, temp_folder
+from pipeline.corpora import datasets, downloads
 
 DESCRIPTION = """Train, check, gate and push a text classifier from a folder of labelled text (one folder per class),
 with TFX on this machine. Examples:

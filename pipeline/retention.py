@@ -33,8 +33,8 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx.dsl.io import fileio
 
 from components.served_model_baseline import served_versions
-from pipeline import mlmd
 from pipeline.configs import RetentionPolicy
+from pipeline.recorded import mlmd
 
 RETIRED_TYPES = ("Examples", "TransformGraph", "TransformCache", "Model", "ModelRun", "PushedModel")
 LIVE, MARKED, DELETED = (

@@ -9,8 +9,8 @@ import os
 import sys
 
 from pipeline import component_ids as ids
-from pipeline.mlmd import component_executions, custom_property, latest_run_id, output_artifacts, sqlite_store
-from pipeline.tfma_results import (
+from pipeline.recorded.mlmd import component_executions, custom_property, latest_run_id, output_artifacts, sqlite_store
+from pipeline.recorded.tfma_results import (
     confusion_matrix,
     evaluation_metrics,
     unseen_accuracy,

@@ -208,7 +208,7 @@ def read_until(stream, needle: str) -> str:
 
 def outputs_of(metadata: Path, run_id: str) -> dict[str, dict[str, str]]:
     """{component: {artifact type: uri}} for one run."""
-    from pipeline import mlmd
+    from pipeline.recorded import mlmd
 
     store = mlmd.sqlite_store(str(metadata))
     return {
@@ -248,7 +248,7 @@ def evaluator_run(metadata: Path, run_id: str):
     from tfx.types import artifact_utils
 
     from components.evaluator.component import EvaluatorSpec
-    from pipeline import mlmd
+    from pipeline.recorded import mlmd
 
     store = mlmd.sqlite_store(str(metadata))
     [row] = [r for r in mlmd.component_executions(store, run_id) if r["component"] == "Evaluator"]

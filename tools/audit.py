@@ -29,7 +29,8 @@ import tempfile
 import time
 
 from pipeline import component_ids as ids
-from pipeline import configs, mlmd, quiet
+from pipeline import configs, quiet
+from pipeline.recorded import mlmd
 
 AUDIT_TYPE, REPORT_TYPE = "LabelAudit", "LabelAuditReport"
 ISSUES_FILE, AUDIT_FILE = "label_issues.csv", "audit.json"

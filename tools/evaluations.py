@@ -10,7 +10,8 @@ from pathlib import Path
 
 from models.features import LABEL_KEY
 from pipeline import component_ids as ids
-from pipeline import configs, mlmd, tfma_results
+from pipeline import configs
+from pipeline.recorded import mlmd, tfma_results
 
 
 class InspectError(RuntimeError):

@@ -28,8 +28,9 @@ import time
 from pathlib import Path
 
 from components.example_gen.settings import IngestConfig
-from pipeline import beam_workers, configs, mlmd, output_files, quiet, run_lock, temp_folder
+from pipeline import beam_workers, configs, output_files, quiet, run_lock, temp_folder
 from pipeline import component_ids as ids
+from pipeline.recorded import mlmd
 from tools.predictions import (
     NOT_WRITTEN,
     InferError,

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from models.features import TEST_ACCURACY_PROPERTY
 from pipeline import component_ids as ids
-from pipeline import configs, mlmd, output_files, quiet, tfma_results
+from pipeline import configs, output_files, quiet
+from pipeline.recorded import mlmd, tfma_results
 from tools.evaluations import COUNT_METRICS, InspectError, executions_of_run, fmt, open_store, slices_table
 from tools.lineage import format_lineage, lineage
 from tools.predictions import NOT_WRITTEN, PREDICTIONS_PROPERTY

@@ -9,7 +9,7 @@ import time
 
 from models.features import REPORT_FILE
 from pipeline import component_ids as ids
-from pipeline import mlmd, tfma_results
+from pipeline.recorded import mlmd, tfma_results
 from tools.evaluations import COUNT_METRICS, InspectError, fmt, read_json
 from tools.predictions import PREDICTIONS_PROPERTY
 

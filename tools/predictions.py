@@ -10,7 +10,8 @@ import math
 import os
 from pathlib import Path
 
-from pipeline import configs, mlmd
+from pipeline import configs
+from pipeline.recorded import mlmd
 
 INFERENCE_PIPELINE_SUFFIX = "-inference"
 SHOWN_SKIPS = 20  # skipped files listed one per line up to this many; all are in the ingestion report

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import archives, configs, datasets, downloads
+from pipeline import configs
+from pipeline.corpora import archives, datasets, downloads
 
 
 def _add_file(tar: tarfile.TarFile, name: str, data: bytes) -> None:

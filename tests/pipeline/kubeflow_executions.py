@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import pytest
 
 from kubeflow_runner import command_line
-from pipeline import tfma_results
+from pipeline.recorded import tfma_results
 from tests.helpers import TINY_RUN_SETTINGS, make_tiny_run_corpus
 from tests.stand_ins import kfp_backend
 from tests.stand_ins.s3_server import ACCESS_KEY, SECRET_KEY

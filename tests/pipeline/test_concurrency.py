@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from pipeline import cli, mlmd, run_lock
+from pipeline import cli, run_lock
+from pipeline.recorded import mlmd
 from tests.helpers import make_corpus, read_until, start_run_local
 
 

@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import pytest
 
 from components import atomic_pusher
-from pipeline import mlmd
+from pipeline.recorded import mlmd
 from tests.helpers import make_corpus, run_cli, same_tree, start_run_local, states
 
 UPSTREAM = ("DirectoryExampleGen", "ImportSchemaGen", "StatisticsGen", "StrictExampleValidator", "Transform")

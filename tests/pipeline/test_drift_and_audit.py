@@ -10,7 +10,7 @@ from components.example_gen.corpus import split_for
 from components.example_gen.corpus_layout import split_cuts
 from components.example_gen.duplicates import fingerprint
 from components.example_gen.settings import IngestConfig
-from pipeline import mlmd
+from pipeline.recorded import mlmd
 from tests.helpers import TINY_RUN_SETTINGS, make_corpus, run_cli, write_doc
 from tools import audit
 

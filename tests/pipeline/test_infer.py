@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pipeline import mlmd
+from pipeline.recorded import mlmd
 from tests.helpers import write_doc
 from tools import infer, predictions
 from tools import inspect as tc_inspect

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import mlmd
+from pipeline.recorded import mlmd
 from tests.helpers import CLASS_WORDS
 from tools import evaluations
 from tools import inspect as tc_inspect

@@ -19,7 +19,7 @@ import tensorflow_model_analysis as tfma
 
 from components import atomic_pusher
 from components.evaluator.component import BASELINE_FIGURES_PROPERTY, EVALUATED, RECORDED
-from pipeline import tfma_results
+from pipeline.recorded import tfma_results
 from tests.helpers import (
     NOISE,
     SKEW_TEXTS,

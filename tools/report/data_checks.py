@@ -12,7 +12,7 @@ import json
 import os
 
 from pipeline import component_ids as ids
-from pipeline import mlmd
+from pipeline.recorded import mlmd
 from tools.evaluations import shown_path
 from tools.report import figures
 from tools.report.sections import figure, html_table

@@ -15,7 +15,7 @@ import os
 from models import recipe
 from models.features import REPORT_FILE
 from pipeline import component_ids as ids
-from pipeline import mlmd
+from pipeline.recorded import mlmd
 from tools.evaluations import executions_of_run, read_json
 
 

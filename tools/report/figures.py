@@ -9,7 +9,7 @@ import base64
 import io
 
 from models.evaluation import accuracy_metric_name
-from pipeline import tfma_results
+from pipeline.recorded import tfma_results
 from tools.evaluations import slice_label
 
 

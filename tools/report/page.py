@@ -18,7 +18,7 @@ from __future__ import annotations
 import html
 import time
 
-from pipeline import mlmd
+from pipeline.recorded import mlmd
 from tools.evaluations import COUNT_METRICS, find_evaluation, fmt, shown_path, slices_table
 from tools.report import data_checks, figures, sections
 from tools.report import facts as review_facts

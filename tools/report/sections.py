@@ -184,7 +184,7 @@ table; slices are for looking, not gating. n/a: the slice holds no document of t
 def unseen_html(table: dict, class_names: list[str]) -> str:
     """The test accuracy without the documents that have a twin in train, beside the overall one."""
     from models.evaluation import accuracy_metric_name
-    from pipeline.tfma_results import unseen_accuracy, unseen_line
+    from pipeline.recorded.tfma_results import unseen_accuracy, unseen_line
 
     accuracy = accuracy_metric_name(len(class_names))
     metrics = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import os
 
-from pipeline import mlmd
+from pipeline.recorded import mlmd
 from tools.evaluations import shown_path
 
 _E = html.escape

@@ -15,7 +15,7 @@ Sources, first match wins:
 
 The registry is a convenience: any directory corpus in the
 `ROOT/<split>/<class>/<file>` layout works with `run_local.py --data-dir`. The transport and its checksums:
-pipeline/downloads.py; the safe extraction: pipeline/archives.py.
+pipeline/corpora/downloads.py; the safe extraction: pipeline/corpora/archives.py.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from components.example_gen import corpus_layout
-from pipeline import archives, configs, downloads
+from pipeline import configs
+from pipeline.corpora import archives, downloads
 
 CHECKSUMS_FILE = "SHA256SUMS"
 # sha256 of canonical downloads that upstream publishes no checksum for, as

@@ -8,7 +8,7 @@ import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
-from pipeline.downloads import CHUNK_BYTES, AcquisitionError
+from pipeline.corpora.downloads import CHUNK_BYTES, AcquisitionError
 
 
 class UnsafeArchiveError(AcquisitionError):
