@@ -22,7 +22,6 @@ baseline; on Kubeflow the task's cache is off (kubeflow_runner/compiler.py).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
@@ -38,6 +37,7 @@ from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionP
 from components.served_model_baseline import NOTHING_SERVED, folder_digest, path_of_state, served_versions, state_of
 from models import corpus_profile
 from models.features import CLASS_NAMES_FILE
+from models.recipe import settings_from_json, settings_json
 
 DRIFT_FILE = "drift.json"
 
@@ -115,7 +115,7 @@ class Executor(BaseExecutor):
     def Do(self, input_dict, output_dict, exec_properties) -> None:
         examples = artifact_utils.get_single_instance(input_dict["examples"])
         output = artifact_utils.get_single_instance(output_dict["drift"])
-        settings = corpus_profile.DriftConfig(**json.loads(exec_properties["custom_config"]))
+        settings = settings_from_json(corpus_profile.DriftConfig, exec_properties["custom_config"])
         limits = corpus_profile.parse_limits(settings.max_drift)
         state = exec_properties.get("served_state") or ""
         drift, current = measure(examples.uri, exec_properties["serving_dir"], limits, state)
@@ -154,7 +154,7 @@ class DriftCheck(base_component.BaseComponent):
             spec=DriftCheckSpec(
                 examples=examples,
                 serving_dir=serving_dir,
-                custom_config=json.dumps(dataclasses.asdict(settings), sort_keys=True),
+                custom_config=settings_json(settings),
                 code_version=code_version,
                 served_state="",
                 drift=types.Channel(type=standard_artifacts.ExampleAnomalies),

@@ -11,12 +11,23 @@ the runners import this before deciding to load it.
 from __future__ import annotations
 
 import dataclasses
+import json
 
 
 def knob(default, help: str, flag: str = "", choices: tuple[str, ...] = ()):  # noqa: A002 - argparse's word
     """A field that is a per-run setting: its flag is `--field-name` (or `flag`), its help `help`, and for a
     setting that names one of a few things, `choices` (shown in the usage; validate() checks the same tuple)."""
     return dataclasses.field(default=default, metadata={"help": help, "flag": flag, "choices": choices})
+
+
+def settings_json(settings) -> str:
+    """A stage's settings as its component hands them to the executor: every field by its own name (JSON)."""
+    return json.dumps(dataclasses.asdict(settings), sort_keys=True)
+
+
+def settings_from_json(settings_class, text: str):
+    """The settings back in the executor, the same fields under the same names (`settings_json`'s inverse)."""
+    return settings_class(**json.loads(text))
 
 
 TOKENIZERS = ("auto", "words", "characters", "tutorial")

@@ -22,8 +22,6 @@ configuration (example splits; no module file):
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
 import os
 
@@ -44,6 +42,7 @@ from components.served_model_baseline import has_model
 from models.evaluation import ACCURACY_METRICS, make_eval_config
 from models.evaluation_settings import EvaluationConfig
 from models.features import TEST_ACCURACY_PROPERTY
+from models.recipe import settings_from_json, settings_json
 
 METRICS_STORE_KEY = "metrics_store"
 CODE_VERSION_KEY = "code_version"
@@ -76,7 +75,7 @@ NO_BASELINE, EVALUATED, RECORDED = "none", "evaluated", "recorded"
 
 def settings_of(exec_properties) -> EvaluationConfig:
     """The runners' EvaluationConfig, as the Evaluator received it (its fields by their own names)."""
-    return EvaluationConfig(**json.loads(exec_properties[CUSTOM_CONFIG_KEY]))
+    return settings_from_json(EvaluationConfig, exec_properties[CUSTOM_CONFIG_KEY])
 
 
 def eval_config_of(exec_properties) -> tfma.EvalConfig:
@@ -215,7 +214,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
 class EvaluatorSpec(specs.EvaluatorSpec):
     PARAMETERS = {
-        **specs.EvaluatorSpec.PARAMETERS,
+        # Not TFX's eval_config: the executor builds TFMA's config from the settings, so one would be ignored.
+        **{k: v for k, v in specs.EvaluatorSpec.PARAMETERS.items() if k != specs.EVAL_CONFIG_KEY},
         CUSTOM_CONFIG_KEY: ExecutionParameter(type=str),
         NUM_CLASSES_KEY: ExecutionParameter(type=int),
         METRICS_STORE_KEY: ExecutionParameter(type=str, optional=True),
@@ -247,7 +247,7 @@ class ServedBaselineEvaluator(base_beam_component.BaseBeamComponent):
                 model=model,
                 baseline_model=baseline_model,
                 example_splits=json_utils.dumps(example_splits),
-                custom_config=json.dumps(dataclasses.asdict(settings), sort_keys=True),
+                custom_config=settings_json(settings),
                 num_classes=num_classes,
                 metrics_store=metrics_store,
                 code_version=code_version,
