@@ -46,7 +46,7 @@ lint: setup
 	$(PY) -m ruff format --check .
 
 # Issue 30's soak: the retention test's scheduled runs, 10 of them under the default policy (make test runs 3
-# under a policy of its own, for CI's time). About 15 minutes.
+# under a policy of its own, for CI's time). About 25 minutes here (bench/NOTES.md).
 soak: setup
 	TC_SOAK_RUNS=10 $(PY) -m pytest tests/pipeline/test_retention.py -k scheduled_runs -p no:cacheprovider -q
 
