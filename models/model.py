@@ -169,6 +169,14 @@ class MeanEmbedding(tf_keras.layers.Layer):
         super().build(input_shape)
 
     def call(self, token_ids, training=None):
+        return self._pooled(token_ids, training)
+
+    # Not converted by AutoGraph (no Python control flow on tensors): Keras converts a layer's call, and what it
+    # calls, when it builds the model; converting this (with the Dropout and Keras code it calls) took 5.8 of the
+    # IMDB Trainer's seconds before its first step (bench/NOTES.md). A helper, not call itself, is decorated:
+    # Keras reads call's signature to know which of training and mask to pass, and the decorator hides it.
+    @tf.autograph.experimental.do_not_convert
+    def _pooled(self, token_ids, training):
         if isinstance(token_ids, (tuple, list)):
             ids, weights = token_ids
             if not isinstance(ids, tf.RaggedTensor):  # padded: the padding's weight is 0
@@ -216,6 +224,10 @@ class MeanOfTokens(tf_keras.layers.Layer):
         self.pooling = pooling
 
     def call(self, inputs, mask=None):
+        return self._pooled(inputs, mask)
+
+    @tf.autograph.experimental.do_not_convert  # as MeanEmbedding._pooled
+    def _pooled(self, inputs, mask):
         if mask is None:
             count = tf.cast(tf.shape(inputs)[1], inputs.dtype)
             return tf.reduce_sum(inputs, axis=1) / divisor(count, self.pooling)
