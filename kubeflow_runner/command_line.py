@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from components.example_gen import corpus_layout
+from components.retention_policy import RetentionPolicy
 from kubeflow_runner import compiler, credentials
 from pipeline import component_ids as ids
 from pipeline import configs, output_files, quiet, run_request
@@ -112,6 +113,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         f"(default: {default_gpu.accelerator_type}:{default_gpu.accelerator_count})",
     )
     run_request.add_flags(compile_parser)
+    run_request.add_knob_flags(compile_parser, RetentionPolicy)
     quiet.add_flag(compile_parser)
 
     s = sub.add_parser("schedule", help="upload the spec and create a recurring run")
@@ -204,6 +206,7 @@ def run_compile(args: argparse.Namespace) -> Path:
         resources=resources,
         s3=compiler.S3Settings(endpoint=args.s3_endpoint, region=args.s3_region, secret=args.s3_secret),
         corpus_volume=(pvc, args.corpus_mount) if pvc else None,
+        retention=run_request.given(args, RetentionPolicy),
     )
     print(f"wrote {output} (image {args.image})")
     return output

@@ -16,7 +16,8 @@ backend's source (kubeflow/pipelines, backend/src/v2):
   * No cache may serve a stale step. The backend never runs TFX's
     `lifecycle.preCacheCheck` hook, so ExampleGen's cache key would be its
     parameters alone, blind to the corpus; caching is off for ExampleGen and
-    for ServedModelBaseline and DriftCheck (whose answers depend on the serving destination).
+    for ServedModelBaseline and DriftCheck (whose answers depend on the serving destination), and for
+    RunRetention (which reads the bucket as it is).
   * Artifact URIs must be gs://, s3:// or minio:// (the launcher's
     LocalPathForURI; objectstore.ParseBucketPathToConfig refuses anything else).
     For s3:// every step gets the endpoint as environment variables and its keys
@@ -30,6 +31,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from components.retention_policy import RetentionPolicy
 from pipeline import component_ids as ids
 from pipeline import configs
 from pipeline.run_request import RunRequest
@@ -126,7 +128,7 @@ def resource_spec(r: Resources):
 # ---------------------------------------------------------------------------- compile
 
 # Component ids whose KFP tasks must never be served from KFP's cache (see the module docstring).
-UNCACHED_COMPONENTS = (ids.EXAMPLE_GEN, ids.BASELINE, ids.DRIFT_CHECK)
+UNCACHED_COMPONENTS = (ids.EXAMPLE_GEN, ids.BASELINE, ids.DRIFT_CHECK, ids.RUN_RETENTION)
 OBJECT_STORE_SCHEMES = ("gs://", "s3://", "minio://")
 
 
@@ -152,12 +154,14 @@ def compile_pipeline(
     resources: dict[str, Resources] | None = None,
     s3: S3Settings | None = None,
     corpus_volume: tuple[str, str] | None = None,
+    retention: RetentionPolicy | None = None,
 ) -> Path:
     """Writes the KFP v2 pipeline job (JSON) for `image` to `output`; returns the path.
 
     `layout`: the corpus's (default train/ and test/); the corpus is not on this machine, so it is the
     caller's word, and ExampleGen refuses a corpus laid out otherwise when it runs.
     `corpus_volume`: (PersistentVolumeClaim, mount path) mounted into ExampleGen's pod.
+    `retention`: the policy the last step, RunRetention, applies to the bucket (default: RetentionPolicy()).
     """
     from tfx import v1 as tfx  # slow import
 
@@ -178,6 +182,7 @@ def compile_pipeline(
         request=request,
         layout=layout,
         schema_file_at_runtime=schema_at_runtime,
+        retention_step=retention or RetentionPolicy(),
     )
     for component in pipeline.components:
         wanted = (KUBEFLOW_RESOURCES if resources is None else resources).get(component.id)

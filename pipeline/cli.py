@@ -9,6 +9,7 @@ import time
 import traceback
 from pathlib import Path
 
+from components.retention_policy import RetentionPolicy
 from pipeline import beam_workers, configs, quiet, run_lock, run_request, run_summary, temp_folder
 from pipeline.corpora import datasets, downloads
 
@@ -65,7 +66,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="where blessed models are pushed (default: WORK_DIR/NAME/serving)",
     )
     run_request.add_flags(p)
-    run_request.add_knob_flags(p, configs.RetentionPolicy)
+    run_request.add_knob_flags(p, RetentionPolicy)
     running = p.add_argument_group("running")
     running.add_argument(
         "--until",
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         root, name, dataset = resolve_corpus(args)
         request = run_request.resolve(args, dataset)
-        policy = run_request.given(args, configs.RetentionPolicy)
+        policy = run_request.given(args, RetentionPolicy)
         ingest = request.ingest
         # Fail before any component starts when the layout itself is wrong.
         layout, classes = corpus_layout.detect_layout(root, ingest.eval_dir, ingest.exclude_dirs)

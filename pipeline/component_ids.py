@@ -18,6 +18,7 @@ EVALUATOR = "Evaluator"
 LOCAL_PUSHER = "AtomicPusher"  # a serving folder on this machine: an atomic rename
 OBJECT_STORE_PUSHER = "Pusher"  # gs://, s3://: TFX's Pusher
 PUSHERS = (LOCAL_PUSHER, OBJECT_STORE_PUSHER)
+RUN_RETENTION = "RunRetention"  # Kubeflow only: the retention policy over the bucket (a local run applies it itself)
 
 # The inference pipeline (tools.infer)
 UNLABELLED_EXAMPLE_GEN = "UnlabelledExampleGen"

@@ -1,10 +1,11 @@
-"""The runners' settings: where runs and corpora live, the known datasets (with their gates), retention.
+"""The runners' settings: where runs and corpora live, and the known datasets (with their gates).
 
 What the model is and how it is trained (TransformConfig, TrainConfig, the
 recipes) lives in models/recipe.py, ingestion's settings (IngestConfig) in
 components/example_gen/settings.py, the drift limit (DriftConfig) in
 models/corpus_profile.py and the blessing's bounds (EvaluationConfig) in
-models/evaluation_settings.py, each beside the code that reads it: an executor
+models/evaluation_settings.py and the retention policy (RetentionPolicy) in
+components/retention_policy.py, each beside the code that reads it: an executor
 gets its stage's settings under their own names. Kubeflow's own
 settings (image, bucket, volume, resources) are in kubeflow_runner/compiler.py. A
 field made with `knob` is a per-run setting with a flag in both runners,
@@ -16,8 +17,6 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-
-from models.recipe import knob
 
 # The project's own root: schemas and component modules are found relative
 # to it, never through a path of a particular machine.
@@ -119,23 +118,6 @@ DATASETS = {
         knob_values={"min_accuracy": 0.70},
     ),
 }
-
-
-@dataclasses.dataclass(frozen=True)
-class RetentionPolicy:
-    """What each local run keeps once it ends (pipeline/retention.py: what goes, and what never does)."""
-
-    # A year of nightly runs keeps 5 runs' artifacts (about 2 GB on IMDB) and 3 served versions (about 400 MB).
-    keep_runs: int = knob(5, "training runs whose artifacts stay, newest first; older runs keep their evaluations")
-    keep_versions: int = knob(3, "versions that stay in the serving folder, newest first")
-
-    def validate(self) -> None:
-        for flag, value in (("--keep-runs", self.keep_runs), ("--keep-versions", self.keep_versions)):
-            if value < 1:
-                raise ValueError(
-                    f"{flag} (RetentionPolicy) must be at least 1: the newest run and the served version stay; "
-                    f"got {value}"
-                )
 
 
 PROJECT_VERSION = "0.1.0"  # also in pyproject.toml; the image's tag

@@ -2,7 +2,7 @@
 
 DirectoryExampleGen -> DriftCheck (vs. the served model's training profile) -> StatisticsGen -> ImportSchemaGen
   -> StrictExampleValidator -> Transform -> Trainer -> ServedModelBaseline -> Evaluator (vs. the served model)
-  -> Pusher
+  -> Pusher [-> RunRetention, on Kubeflow]
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from components.evaluator.component import ServedBaselineEvaluator
 from components.example_gen import corpus_layout
 from components.example_gen.directory_example_gen import DirectoryExampleGen
 from components.example_gen.settings import IngestConfig, IngestSettings
+from components.retention_policy import RetentionPolicy
+from components.run_retention import RunRetention
 from components.served_model_baseline import ServedModelBaseline
 from components.strict_example_validator import StrictExampleValidator
 from pipeline import code_version, configs
@@ -58,6 +60,7 @@ def create_pipeline(
     until: str = "push",
     train_devices: Sequence[str] | None = None,
     schema_file_at_runtime: str | None = None,
+    retention_step: RetentionPolicy | None = None,
 ) -> tfx_pipeline.Pipeline:
     """The whole pipeline; `until="validation"` builds the data half alone.
 
@@ -70,6 +73,8 @@ def create_pipeline(
     `schema_file_at_runtime` is where the components find the schema (in the
     image) when that differs from `request.schema_file`, the copy read here for
     its fingerprint.
+    `retention_step`: the policy for a last step that applies it to the bucket (RunRetention: Kubeflow, whose ML
+    Metadata the project cannot reach); the local runner applies it itself after the run (pipeline/cli.py).
     """
     ingest, transform, train, evaluation = request.ingest, request.transform, request.train, request.evaluation
     schema_file = str(request.schema_file)
@@ -152,6 +157,19 @@ def create_pipeline(
             ),
         ).with_id(ids.LOCAL_PUSHER if local else ids.OBJECT_STORE_PUSHER)
         components += [drift_check, transform_component, trainer, baseline, evaluator, pusher]
+        if retention_step is not None:
+            components.append(
+                RunRetention(
+                    examples=example_gen.outputs["examples"],
+                    transform_graph=transform_component.outputs["transform_graph"],
+                    model=trainer.outputs["model"],
+                    model_run=trainer.outputs["model_run"],
+                    pushed_model=pusher.outputs["pushed_model"],
+                    runs_folder=f"{pipeline_root.rstrip('/')}/{pipeline_name}",  # KFP: <root>/<pipeline>/<run id>
+                    serving_dir=serving_dir,
+                    settings=retention_step,
+                ).with_id(ids.RUN_RETENTION)
+            )
 
     return tfx_pipeline.Pipeline(
         pipeline_name=pipeline_name,

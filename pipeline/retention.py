@@ -32,8 +32,8 @@ import time
 from ml_metadata.proto import metadata_store_pb2
 from tfx.dsl.io import fileio
 
+from components.retention_policy import RetentionPolicy
 from components.served_model_baseline import served_versions
-from pipeline.configs import RetentionPolicy
 from pipeline.recorded import mlmd
 
 RETIRED_TYPES = ("Examples", "TransformGraph", "TransformCache", "Model", "ModelRun", "PushedModel")
@@ -99,13 +99,12 @@ def _pushed_versions(store, artifact_ids: set[int]) -> set[str]:
 
 def plan(store, pipeline_name: str, serving_dir: str, policy: RetentionPolicy) -> Plan:
     """What `policy` removes now; nothing of the newest run, a kept run or a kept served version."""
-    policy.validate()
     versions = [path.rstrip("/").rsplit("/", 1)[-1] for path in served_versions(serving_dir)]  # oldest first
-    kept_versions = set(versions[-policy.keep_versions :])
     runs = _runs(store, pipeline_name)
     used = {run.name: _artifact_ids(store, run) for run in runs}
-    kept = {run.name for run in runs[-policy.keep_runs :]}
-    kept |= {run.name for run in runs if _pushed_versions(store, used[run.name]) & kept_versions}
+    pushed = {run.name: _pushed_versions(store, used[run.name]) for run in runs}
+    kept = policy.kept_runs([run.name for run in runs], pushed, versions)
+    kept_versions = set(policy.kept_versions(versions))
     keep_ids = set().union(*(used[name] for name in kept)) if kept else set()
     retire_ids = set().union(*(ids for name, ids in used.items() if name not in kept)) - keep_ids
     artifacts = [

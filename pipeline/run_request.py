@@ -16,6 +16,7 @@ import dataclasses
 from pathlib import Path
 
 from components.example_gen.settings import IngestConfig
+from components.retention_policy import RetentionPolicy
 from models.corpus_profile import DriftConfig
 from models.evaluation_settings import EvaluationConfig
 from models.recipe import RECIPES, TrainConfig, TransformConfig
@@ -36,7 +37,7 @@ GROUP_TITLES = {
     IngestConfig: "ingestion and duplicates (DirectoryExampleGen)",
     DriftConfig: "drift against the served model (DriftCheck)",
     EvaluationConfig: "evaluation and the gate (Evaluator)",
-    configs.RetentionPolicy: "retention (applied after each run; python -m tools.retire applies it on request)",
+    RetentionPolicy: "retention (applied after each run; on Kubeflow by its last step, RunRetention)",
 }
 _TYPES = {"int": int, "float": float, "str": str}
 _METAVARS = {"int": "N", "float": "X", "str": "VALUE"}

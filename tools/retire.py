@@ -12,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from components.retention_policy import RetentionPolicy
 from pipeline import configs, quiet, run_lock, run_request
 
 
@@ -26,7 +27,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=configs.DEFAULT_WORK_DIR,
         help="run_local.py's work folder (default: %(default)s)",
     )
-    run_request.add_knob_flags(p, configs.RetentionPolicy)
+    run_request.add_knob_flags(p, RetentionPolicy)
     p.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
     quiet.add_flag(p)
     return p.parse_args(argv)
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet.setup(args.verbose)
     paths = configs.RunPaths(args.work_dir, args.name)
     try:
-        policy = run_request.given(args, configs.RetentionPolicy)
+        policy = run_request.given(args, RetentionPolicy)
         if not paths.metadata.is_file():
             raise ValueError(f"{paths.metadata}: no ML Metadata there; check --work-dir and --name")
     except ValueError as err:

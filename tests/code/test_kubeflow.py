@@ -65,6 +65,7 @@ def test_example_gen_and_the_baseline_are_never_served_from_kfps_cache(imdb_job)
     assert caching.pop("DirectoryExampleGen") is False
     assert caching.pop("ServedModelBaseline") is False
     assert caching.pop("DriftCheck") is False  # its reference is the served model, read at run time
+    assert caching.pop("RunRetention") is False  # it reads the bucket as it is
     assert all(caching.values()), caching  # every other step may be cached
 
 
@@ -81,6 +82,8 @@ def test_spec_has_the_local_pipelines_components_and_dependencies(imdb_job, tmp_
     )
     local_deps = {c.id: {u.id for u in c.upstream_nodes} for c in local.components}
     kfp_deps = {name: set(t.get("dependentTasks", [])) for name, t in tasks(imdb_job).items()}
+    # Kubeflow's one step more: the retention a local run applies itself, last (after the Pusher).
+    assert kfp_deps.pop("RunRetention") == {"DirectoryExampleGen", "Transform", "Trainer", "Pusher"}
     assert kfp_deps == local_deps
     assert "StrictExampleValidator" in kfp_deps["Transform"]  # bad data never reaches Transform
     assert kfp_deps["Evaluator"] >= {"ServedModelBaseline", "Trainer"}
@@ -88,7 +91,7 @@ def test_spec_has_the_local_pipelines_components_and_dependencies(imdb_job, tmp_
 
 def test_every_executor_uses_the_configured_image_and_command(imdb_job):
     containers = [e["container"] for e in executors(imdb_job).values()]
-    assert len(containers) == len(tasks(imdb_job)) == 10
+    assert len(containers) == len(tasks(imdb_job)) == 11  # the local pipeline's ten and RunRetention
     assert {c["image"] for c in containers} == {IMAGE}
     assert all(c["command"] == list(compiler.CONTAINER_COMMAND) for c in containers)
 

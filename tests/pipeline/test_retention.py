@@ -14,6 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from components.retention_policy import RetentionPolicy
 from pipeline import configs, retention
 from tests.helpers import run_cli, write_doc
 
@@ -22,7 +23,7 @@ from tests.helpers import run_cli, write_doc
 # 45 minutes. `make soak` runs this same test as issue 30 asked (TC_SOAK_RUNS=10, the default policy, no flags).
 SOAK_RUNS = int(os.environ.get("TC_SOAK_RUNS") or 0)
 if SOAK_RUNS:
-    DEFAULT = configs.RetentionPolicy()
+    DEFAULT = RetentionPolicy()
     KEEP_RUNS, KEEP_VERSIONS, RUNS = DEFAULT.keep_runs, DEFAULT.keep_versions, SOAK_RUNS
     POLICY_FLAGS: list[str] = []
 else:
@@ -105,7 +106,8 @@ RETIRE_ON_S3 = """
 import json, sys
 import tensorflow_io  # noqa: F401 - registers s3:// with tf.io.gfile, as the Kubeflow entry point does
 from ml_metadata.proto import metadata_store_pb2 as pb
-from pipeline import configs, retention
+from components.retention_policy import RetentionPolicy
+from pipeline import retention
 
 metadata, root, serving = sys.argv[1:]
 from ml_metadata.metadata_store import metadata_store
@@ -132,7 +134,7 @@ for n in (1, 2):
             a.custom_properties["pushed_version"].string_value = str(n)
         artifacts.append((a, pb.Event(type=pb.Event.OUTPUT)))
     store.put_execution(pb.Execution(type_id=exec_type), artifacts, [run])
-policy = configs.RetentionPolicy(keep_runs=1, keep_versions=1)
+policy = RetentionPolicy(keep_runs=1, keep_versions=1)
 print(json.dumps(retention.retire(metadata, "text-classifier-s3", serving, policy).to_json()), flush=True)
 import os
 os._exit(0)  # the AWS SDK's teardown crashes at exit (kubeflow_runner/container_entrypoint.py does the same)
