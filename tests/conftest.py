@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -16,6 +17,24 @@ import pytest  # noqa: E402
 
 from pipeline.configs import RunPaths  # noqa: E402
 from tests.helpers import TINY_RUN_SETTINGS, make_corpus, make_tiny_run_corpus, run_cli  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def libraries_temp_folder(tmp_path_factory):
+    """The system temp folder of the tests and of the processes they start.
+
+    Beam's job service (tests/pipeline/test_portable_runner.py), its stager and
+    executors called without a run's temp folder leave empty folders in the
+    system temp folder: 21 after one CI run. Here they land under pytest's base
+    folder, which pytest retires after three sessions. What a user's run leaves
+    is checked with a temp folder of its own (tests/pipeline/test_temp_usage.py).
+    """
+    folder = tmp_path_factory.mktemp("system-temp")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("TMPDIR", str(folder))
+    patch.setattr(tempfile, "tempdir", str(folder))
+    yield folder
+    patch.undo()
 
 
 @pytest.fixture
