@@ -161,6 +161,11 @@ def _predict(model_dir: Path, lines: list[tuple[int | None, str]], args: argpars
 
     from models.features import CLASS_NAMES_FILE
 
+    # Grappler's graph rewrites pay off in long-lived servers; here they are paid once per command, for nothing:
+    # on the IMDB model, one text's first call took 1.10-1.15 s with them and 0.45-0.55 s without, and 5,000
+    # texts 2.80 s against 2.06 s, with the same probabilities (bench/NOTES.md, 2026-12-04).
+    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+
     progress(f"predict: loading the model {model_dir}")
     try:
         model = tf.saved_model.load(str(model_dir))
