@@ -25,16 +25,16 @@ def libraries_temp_folder(tmp_path_factory):
 
     Beam's job service (tests/pipeline/test_portable_runner.py), its stager and
     executors called without a run's temp folder leave empty folders in the
-    system temp folder: 21 after one CI run. Here they land under pytest's base
-    folder, which pytest retires after three sessions. What a user's run leaves
-    is checked with a temp folder of its own (tests/pipeline/test_temp_usage.py).
+    system temp folder: 21 and 20 in the CI runs of two stops. Here they land
+    under pytest's base folder, which pytest retires after three sessions. What a
+    user's run leaves is checked with a temp folder of its own
+    (tests/pipeline/test_temp_usage.py).
     """
     folder = tmp_path_factory.mktemp("system-temp")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("TMPDIR", str(folder))
-    patch.setattr(tempfile, "tempdir", str(folder))
-    yield folder
-    patch.undo()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TMPDIR", str(folder))
+        patch.setattr(tempfile, "tempdir", str(folder))
+        yield folder
 
 
 @pytest.fixture
