@@ -6,9 +6,10 @@ punctuation removed, whitespace tokens): whitespace, case and punctuation do
 not make two documents different. They are near duplicates when the Jaccard
 similarity of their word 5-gram shingles is at least the run's threshold
 (--near-duplicate-threshold, 0.8 by default: a sentence changed in a review of
-200 words), found with MinHash signatures and locality sensitive hashing
-(datasketch's MinHash and MinHashLSH: a maintained implementation of both, so
-no all-pairs comparison: the work grows with the corpus, not with its square).
+200 words), found with MinHash signatures (datasketch's MinHash, a maintained implementation)
+and locality sensitive hashing (datasketch's MinHashLSH banding, in numpy:
+`near_pairs`), so no all-pairs comparison: the work grows with the corpus, not
+with its square.
 
 A fingerprint is computed once per document where it is read (the ExampleGen's
 Beam workers); `find_duplicates` then groups the fingerprints of the whole
@@ -21,11 +22,12 @@ import collections
 import dataclasses
 import functools
 import hashlib
+import itertools
 from collections.abc import Iterable
 
 import mmh3
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+from datasketch import MinHash
 
 from models.corpus_profile import content_tokens
 
@@ -107,6 +109,31 @@ def group_members(prints: list[Fingerprint], indices: Iterable[int]) -> list[dic
     return [{"path": prints[i].path, "split": prints[i].split, "label": prints[i].label} for i in sorted(indices)]
 
 
+def near_pairs(signatures: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """The pairs of rows of `signatures` (MinHash signatures, one per row) that share an LSH band and agree on at
+    least `threshold` of their values (datasketch's Jaccard estimate), each pair once, smaller row first.
+
+    The banding of datasketch's MinHashLSH with params LSH_BANDS (band k is values [k*rows, (k+1)*rows); rows
+    whose band k is equal are candidates), done with numpy for all rows at once: datasketch's index inserts and
+    queries one signature at a time, 6.0-6.4 s for IMDB's 50,000 (bench/NOTES.md, "The duplicate groups' LSH in
+    numpy"); tests/data/test_duplicates.py checks both find the same pairs.
+    """
+    bands, rows = LSH_BANDS
+    candidates: set[tuple[int, int]] = set()
+    for k in range(bands):
+        _, bucket = np.unique(signatures[:, k * rows : (k + 1) * rows], axis=0, return_inverse=True)
+        bucket = bucket.reshape(-1)
+        order = np.argsort(bucket, kind="stable")
+        starts = np.flatnonzero(np.diff(bucket[order])) + 1
+        for members in np.split(order, starts):
+            if len(members) > 1:
+                members = sorted(members.tolist())
+                candidates.update(itertools.combinations(members, 2))
+    return sorted(
+        (a, b) for a, b in candidates if np.count_nonzero(signatures[a] == signatures[b]) / NUM_PERM >= threshold
+    )
+
+
 def group(prints: list[Fingerprint], near_threshold: float) -> list[list[int]]:
     """The duplicate groups of `prints` as lists of indices (every document in exactly one; most alone).
 
@@ -120,20 +147,14 @@ def group(prints: list[Fingerprint], near_threshold: float) -> list[list[int]]:
     for i, p in enumerate(prints):
         by_key[p.key].append(i)
     representatives = [members[0] for members in by_key.values() if prints[members[0]].signature and near_threshold]
-    lsh = MinHashLSH(num_perm=NUM_PERM, params=LSH_BANDS)
-    hashes = {}
-    for i in representatives:
-        hashes[i] = LeanMinHash(seed=1, hashvalues=np.array(prints[i].signature, dtype=np.uint32), scheme=SCHEME)
-        lsh.insert(str(i), hashes[i])
     groups = _Groups(len(prints))
     for members in by_key.values():
         for j in members[1:]:
             groups.union(members[0], j)
-    for i in representatives:
-        for other in lsh.query(hashes[i]):
-            j = int(other)
-            if j != i and hashes[i].jaccard(hashes[j]) >= near_threshold:
-                groups.union(i, j)
+    if representatives:
+        signatures = np.array([prints[i].signature for i in representatives], dtype=np.uint32)
+        for a, b in near_pairs(signatures, near_threshold):
+            groups.union(representatives[a], representatives[b])
     components: dict[int, list[int]] = collections.defaultdict(list)
     for i in range(len(prints)):
         components[groups.find(i)].append(i)

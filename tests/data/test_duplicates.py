@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
+from datasketch import LeanMinHash, MinHashLSH
 
 from components.example_gen import duplicates
 from components.example_gen.duplicates import find_duplicates, fingerprint
@@ -82,3 +84,36 @@ def test_documents_without_tokens_are_twins_only_of_copies_of_their_own_text():
     found = find_duplicates(prints, ["neg", "pos"], NEAR)
     assert [[m["path"] for m in g] for g in found["exact_groups"]] == [["test/neg/c.txt", "train/neg/b.txt"]]
     assert found["label_conflicts"] == 0
+
+
+def test_near_pairs_are_the_pairs_datasketchs_lsh_index_proposes_and_its_jaccard_keeps():
+    """duplicates.near_pairs (numpy banding) against datasketch's MinHashLSH and LeanMinHash.jaccard."""
+    rng = np.random.default_rng(7)
+    signatures = rng.integers(0, 2**32, size=(400, duplicates.NUM_PERM), dtype=np.uint32)
+    for i in range(0, 200, 2):  # planted neighbours: row i+1 keeps a share of row i's values
+        keep = rng.random(duplicates.NUM_PERM) < rng.uniform(0.3, 1.0)
+        signatures[i + 1, keep] = signatures[i, keep]
+    bands, rows = duplicates.LSH_BANDS
+    for k in range(bands):  # rows 200 + 2k and 201 + 2k share band k alone, and 49 of 64 values (0.77)
+        a, b = signatures[200 + 2 * k], signatures[201 + 2 * k]
+        for band in range(bands):
+            b[band * rows : band * rows + (rows if band == k else rows - 1)] = a[
+                band * rows : band * rows + (rows if band == k else rows - 1)
+            ]
+    signatures[300:310] = signatures[300]  # a bucket of ten equal rows
+    lsh = MinHashLSH(num_perm=duplicates.NUM_PERM, params=duplicates.LSH_BANDS)
+    hashes = [LeanMinHash(seed=1, hashvalues=s, scheme=duplicates.SCHEME) for s in signatures]
+    for i, h in enumerate(hashes):
+        lsh.insert(i, h)
+    for threshold in (0.5, 0.8):
+        expected = sorted(
+            {
+                (min(i, j), max(i, j))
+                for i, h in enumerate(hashes)
+                for j in lsh.query(h)
+                if j != i and h.jaccard(hashes[j]) >= threshold
+            }
+        )
+        assert duplicates.near_pairs(signatures, threshold) == expected
+        assert len(expected) > 45 + 20  # the ten equal rows' 45 pairs and planted ones
+        assert all((200 + 2 * k, 201 + 2 * k) in expected for k in range(bands)) == (threshold == 0.5)
