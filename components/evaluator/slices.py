@@ -6,9 +6,9 @@ Why the feature slices are not TFMA's: TFMA combines metrics one example at a ti
 metric family. On IMDB's 25,000 test reviews, its evaluation took 54.63 s with TFMA's ExampleCount and
 BinaryAccuracy on the five feature slicings and 31.44 s with this; with a baseline, 99.32 s and 53.71 s
 (bench/NOTES.md, "The feature slices without TFMA's combiners"). Here each example is read once: its label and
-prediction give one (examples, right answers) pair per model, added up per slice key by one Beam combine. The figures are
-TFMA's, key for key (tests/code/test_evaluator_slices.py compares the two): `example_count`, the accuracy under
-TFMA's name, and with a baseline, each model's under its name and the candidate's diff.
+prediction give one (examples, right answers) pair per model, added up per slice key by one Beam combine.
+The figures are TFMA's, key for key (tests/code/test_evaluator_slices.py compares the two): `example_count`,
+the accuracy under TFMA's name, and with a baseline, each model's under its name and the candidate's diff.
 """
 
 from __future__ import annotations

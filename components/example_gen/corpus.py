@@ -114,6 +114,7 @@ def fingerprint_folder(root: Path, folder: str) -> str:
     `folder/*/*`), it sees nested files and does not fail on a link loop.
     """
     base = Path(root) / folder
+    rel = _relative_to(base)
     entries = []
     for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
         links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
@@ -124,7 +125,7 @@ def fingerprint_folder(root: Path, folder: str) -> str:
                 entry = f"{st.st_size}:{st.st_mtime_ns}"
             except OSError:  # broken link or link loop: its own target is the fact that matters
                 entry = f"unresolved:{os.readlink(full) if os.path.islink(full) else ''}"
-            entries.append(f"{Path(os.path.relpath(full, base)).as_posix()}\t{entry}")
+            entries.append(f"{rel(full)}\t{entry}")
     digest = hashlib.sha256("\n".join(sorted(entries)).encode("utf-8", "surrogateescape")).hexdigest()
     return f"folder:{folder},files:{len(entries)},sha256:{digest}"
 
@@ -208,6 +209,20 @@ def scan_unlabelled(root: Path, max_file_bytes: int) -> tuple[list[Document], li
     return docs, skipped
 
 
+def _relative_to(folder: Path):
+    """A function of a path under `folder` (as os.walk of a subfolder of `folder` gives it): the path relative to
+    `folder`, '/'-separated. The prefix is cut off rather than os.path.relpath'd: relpath makes both paths
+    absolute on each call, and IMDB's listing called it 100,000 times (bench/NOTES.md, "Listing a corpus")."""
+    prefix = os.path.join(str(folder), "")
+
+    def rel(path: str) -> str:
+        if path.startswith(prefix):
+            return path[len(prefix) :].replace(os.sep, "/")
+        return Path(os.path.relpath(path, folder)).as_posix()  # e.g. `folder` "." (Path drops it from joins)
+
+    return rel
+
+
 def _walk_files(
     root: Path,
     start: Path,
@@ -220,9 +235,7 @@ def _walk_files(
 ) -> None:
     """Appends the documents under `start` (sorted, at any depth) and the files it will not read, with why."""
     root_real = os.path.realpath(root)
-
-    def rel(p: str) -> str:
-        return Path(os.path.relpath(p, root)).as_posix()
+    rel, rel_to_base = _relative_to(root), _relative_to(base)
 
     for dirpath, dirnames, filenames in os.walk(start, followlinks=False):
         for d in sorted(dirnames):
@@ -244,7 +257,7 @@ def _walk_files(
             if reason:
                 skipped.append(Skipped(relpath, reason))
                 continue
-            docs.append(Document(full, relpath, label, split_of(Path(os.path.relpath(full, base)).as_posix())))
+            docs.append(Document(full, relpath, label, split_of(rel_to_base(full))))
 
 
 def _unreadable_reason(full: str, root_real: str, max_file_bytes: int) -> str | None:

@@ -165,6 +165,26 @@ def test_nested_folders_names_with_spaces_and_no_extension_are_documents(tmp_pat
     assert not skipped
 
 
+def test_the_listing_is_the_same_for_an_absolute_a_relative_and_a_dot_root(tmp_path, monkeypatch):
+    """Relative paths are cut from the root's prefix, or computed by os.path.relpath where no prefix matches."""
+    root = make_corpus(tmp_path / "c", n_train=3, n_test=1)
+    write_doc(root / "train" / "pos" / "deeper" / "a b.txt", "nested words here")
+    absolute = scan(root)
+    monkeypatch.chdir(tmp_path)
+    assert (
+        scan(Path("c"))
+        == scan(Path("./c/"))
+        == (
+            [corpus.Document(os.path.join("c", d.rel), d.rel, d.label, d.split) for d in absolute[0]],
+            absolute[1],
+        )
+    )
+    monkeypatch.chdir(root)
+    assert [(d.rel, d.split) for d in scan(Path("."))[0]] == [(d.rel, d.split) for d in absolute[0]]
+    assert corpus.fingerprint_folder(Path("."), "train") == corpus.fingerprint_folder(root, "train")
+    assert "train/pos/deeper/a b.txt" in [d.rel for d in absolute[0]]
+
+
 def test_example_features(tmp_path):
     ex = records.make_example(b"Great film!<br /><br />Loved it", 1, "123_9.txt")
     assert feature(ex, "label") == [1]
