@@ -129,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     for line in run_request.notices(request):
         print(line, file=sys.stderr)
 
-    from tfx import v1 as tfx
+    from tfx.orchestration import metadata
+    from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
     from pipeline.pipeline import create_pipeline
 
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         num_classes=len(classes),
         request=request,
         layout=layout,
-        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(str(metadata_path)),
+        metadata_connection_config=metadata.sqlite_metadata_connection_config(str(metadata_path)),
         enable_cache=not args.no_cache,
         until=args.until,
     )
@@ -156,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 beam_workers.install()
                 with temp_folder.run_folder():  # the libraries' temp files, removed when the run ends
-                    tfx.orchestration.LocalDagRunner().run(pipeline)
+                    LocalDagRunner().run(pipeline)
             except Exception as err:  # noqa: BLE001 - any component failure ends here, with its message
                 failure = f"{type(err).__name__}: {err}"
                 if args.verbose:  # the whole chain of causes (Beam wraps a component's error in its own)

@@ -12,8 +12,14 @@ import os
 from collections.abc import Sequence
 
 from ml_metadata.proto import metadata_store_pb2
-from tfx import v1 as tfx
+
+# TFX's classes from their own modules, not `tfx.v1`: tfx.v1 also imports its Google Cloud extensions
+# (google.cloud.aiplatform), which no run here uses (bench/NOTES.md, "Start-up without tfx.v1").
+from tfx.components import BulkInferrer, Pusher, StatisticsGen, Trainer, Transform
+from tfx.dsl.components.common.importer import Importer
 from tfx.orchestration import pipeline as tfx_pipeline
+from tfx.proto import bulk_inferrer_pb2, pusher_pb2, trainer_pb2, transform_pb2
+from tfx.types import standard_artifacts
 
 from components.atomic_pusher import AtomicPusher
 from components.curated_schema_gen import CuratedSchemaGen
@@ -81,7 +87,7 @@ def create_pipeline(
     example_gen = DirectoryExampleGen(
         input_base=data_root, settings=ingest_settings(ingest, layout or corpus_layout.TRAIN_AND_TEST)
     ).with_id(ids.EXAMPLE_GEN)
-    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"]).with_id(ids.STATISTICS_GEN)
+    statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"]).with_id(ids.STATISTICS_GEN)
     schema_gen = CuratedSchemaGen(schema_file=schema_file_at_runtime or schema_file, content_from=schema_file).with_id(
         ids.SCHEMA_GEN
     )
@@ -93,12 +99,12 @@ def create_pipeline(
     if until == "push":
         # What decides Transform's graph, by the fields' own names (materialize decides only what it writes).
         transform_settings = {k: v for k, v in dataclasses.asdict(transform).items() if k != "materialize"}
-        transform_component = tfx.components.Transform(
+        transform_component = Transform(
             examples=example_gen.outputs["examples"],
             schema=schema_gen.outputs["schema"],
             preprocessing_fn=PREPROCESSING_FN,
             # The vocabulary is computed on the training split only.
-            splits_config=tfx.proto.SplitsConfig(
+            splits_config=transform_pb2.SplitsConfig(
                 analyze=["train"], transform=["train", "eval", "test"] if transform.materialize else []
             ),
             materialize=transform.materialize,
@@ -120,15 +126,15 @@ def create_pipeline(
         transform_component.add_upstream_node(example_validator)
         transform_component.add_upstream_node(drift_check)
 
-        trainer = tfx.components.Trainer(
+        trainer = Trainer(
             run_fn=RUN_FN,
             # Raw examples: the class list sits beside them; the Transform
             # graph is applied in the Trainer's input pipeline.
             examples=example_gen.outputs["examples"],
             transform_graph=transform_component.outputs["transform_graph"],
             schema=schema_gen.outputs["schema"],
-            train_args=tfx.proto.TrainArgs(splits=["train"]),
-            eval_args=tfx.proto.EvalArgs(splits=["eval"]),
+            train_args=trainer_pb2.TrainArgs(splits=["train"]),
+            eval_args=trainer_pb2.EvalArgs(splits=["eval"]),
             custom_config={
                 **dataclasses.asdict(train),
                 "transform": transform_settings,  # Transform's settings, unchanged (models/trainer.TrainSettings)
@@ -149,11 +155,11 @@ def create_pipeline(
             code_version=code_version.fingerprint(EVALUATOR_CODE),
         ).with_id(ids.EVALUATOR)
         local = "://" not in serving_dir
-        pusher = (AtomicPusher if local else tfx.components.Pusher)(
+        pusher = (AtomicPusher if local else Pusher)(
             model=trainer.outputs["model"],
             model_blessing=evaluator.outputs["blessing"],
-            push_destination=tfx.proto.PushDestination(
-                filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_dir)
+            push_destination=pusher_pb2.PushDestination(
+                filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=serving_dir)
             ),
         ).with_id(ids.LOCAL_PUSHER if local else ids.OBJECT_STORE_PUSHER)
         components += [drift_check, transform_component, trainer, baseline, evaluator, pusher]
@@ -204,19 +210,19 @@ def create_inference_pipeline(
     examples = UnlabelledExampleGen(
         input_base=data_root, max_file_bytes=ingest.max_file_bytes, read_batch_size=ingest.read_batch_size
     ).with_id(ids.UNLABELLED_EXAMPLE_GEN)
-    model = tfx.dsl.Importer(
-        source_uri=model_uri, artifact_type=tfx.types.standard_artifacts.Model, reimport=False
-    ).with_id(ids.BLESSED_MODEL)
-    blessing = tfx.dsl.Importer(
-        source_uri=blessing_uri, artifact_type=tfx.types.standard_artifacts.ModelBlessing, reimport=False
+    model = Importer(source_uri=model_uri, artifact_type=standard_artifacts.Model, reimport=False).with_id(
+        ids.BLESSED_MODEL
+    )
+    blessing = Importer(
+        source_uri=blessing_uri, artifact_type=standard_artifacts.ModelBlessing, reimport=False
     ).with_id(ids.MODEL_BLESSING)
-    inferrer = tfx.components.BulkInferrer(
+    inferrer = BulkInferrer(
         examples=examples.outputs["examples"],
         model=model.outputs["result"],
         model_blessing=blessing.outputs["result"],
-        data_spec=tfx.proto.DataSpec(),
+        data_spec=bulk_inferrer_pb2.DataSpec(),
         # Serialized tf.Examples in, the Transform graph inside (no skew with training); numbers out.
-        model_spec=tfx.proto.ModelSpec(model_signature_name=["score_examples"]),
+        model_spec=bulk_inferrer_pb2.ModelSpec(model_signature_name=["score_examples"]),
     ).with_id(ids.BULK_INFERRER)
     return tfx_pipeline.Pipeline(
         pipeline_name=pipeline_name,

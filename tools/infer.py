@@ -151,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
 
     class_names = json.loads(Path(model.uri, "Format-Serving", "assets.extra", CLASS_NAMES_FILE).read_text())
 
-    from tfx import v1 as tfx  # slow import, after the checks
+    from tfx.orchestration import metadata  # slow import, after the checks
+    from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
     from models.features import REPORT_FILE
     from pipeline.pipeline import create_inference_pipeline
@@ -164,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         model_uri=model.uri,
         blessing_uri=blessing.uri,
         ingest=ingest,
-        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(str(metadata_path)),
+        metadata_connection_config=metadata.sqlite_metadata_connection_config(str(metadata_path)),
     )
     print(f"labelling {folder} with model version {version} ({model.uri}), classes {class_names}", file=sys.stderr)
     started = time.monotonic()
@@ -176,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         ):
             beam_workers.install()
             with temp_folder.run_folder():
-                tfx.orchestration.LocalDagRunner().run(pipeline)
+                LocalDagRunner().run(pipeline)
     except run_lock.LockBusy as err:
         print(f"error: {err}", file=sys.stderr)
         return run_lock.EXIT_BUSY
