@@ -6,7 +6,9 @@ Why the feature slices are not TFMA's: TFMA combines metrics one example at a ti
 metric family. On IMDB's 25,000 test reviews, its evaluation took 54.63 s with TFMA's ExampleCount and
 BinaryAccuracy on the five feature slicings and 31.44 s with this; with a baseline, 99.32 s and 53.71 s
 (bench/NOTES.md, "The feature slices without TFMA's combiners"). Here each example is read once: its label and
-prediction give one (examples, right answers) pair per model, added up per slice key by one Beam combine.
+prediction give one (examples, right answers) pair per model, added up per slice key by one Beam combine. The
+label and prediction are looked up here, not with TFMA's `metric_util.to_label_prediction_example_weight`:
+that helper, called per combiner and slice, was 28.4% of the Evaluator's profile (bench/NOTES.md).
 The figures are TFMA's, key for key (tests/code/test_evaluator_slices.py compares the two): `example_count`,
 the accuracy under TFMA's name, and with a baseline, each model's under its name and the candidate's diff.
 """
@@ -74,26 +76,6 @@ def _tallies(extracts, models: tuple[tuple[str, str], ...], binary: bool):
             yield slice_key, tally
 
 
-class _Sum(beam.CombineFn):
-    """Element-wise sums of the tallies (exact: counts of whole examples)."""
-
-    def __init__(self, size: int):
-        self._size = size
-
-    def create_accumulator(self):
-        return np.zeros(self._size, dtype=np.float64)
-
-    def add_input(self, accumulator, tally):
-        accumulator += tally
-        return accumulator
-
-    def merge_accumulators(self, accumulators):
-        return np.sum(list(accumulators), axis=0)
-
-    def extract_output(self, accumulator):
-        return accumulator
-
-
 def _metrics(slice_and_sums, models: tuple[tuple[str, str], ...], accuracy: str, baseline: str | None):
     """TFMA's metrics dict of one slice: each model's example count and accuracy, and the candidate's diffs."""
     slice_key, sums = slice_and_sums
@@ -125,7 +107,7 @@ def _EvaluateFeatureSlices(extracts, eval_config: tfma.EvalConfig, binary: bool)
     metrics = (
         extracts
         | "Tally" >> beam.FlatMap(_tallies, models=models, binary=binary)
-        | "SumPerSlice" >> beam.CombinePerKey(_Sum(2 * len(models)))
+        | "SumPerSlice" >> beam.CombinePerKey(sum)  # element-wise: the tallies are numpy arrays
         | "ToMetrics" >> beam.Map(_metrics, models=models, accuracy=accuracy, baseline=baseline)
     )
     return {tfma_constants.METRICS_KEY: metrics}
