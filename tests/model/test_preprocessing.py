@@ -69,3 +69,53 @@ def test_a_weights_log_does_not_depend_on_its_place_in_the_batch():
     in_vectors = [preprocessing.log_wherever_it_sits(values[:n]).numpy() for n in range(1, 41)]
     assert all(np.array_equal(got, expected[: len(got)]) for got in in_vectors)
     assert np.array_equal(preprocessing.log_wherever_it_sits(values).numpy(), expected)
+
+
+def _ragged(rng, rows):
+    lengths = rng.integers(0, 6, size=rows)
+    return tf.RaggedTensor.from_row_lengths(rng.uniform(0.1, 3.0, size=int(lengths.sum())).astype(np.float32), lengths)
+
+
+def test_the_flat_value_helpers_give_the_ragged_ops_results_bit_for_bit():
+    """The helpers that replace ragged ops (so that the graph holds no validation: the test below) return what
+    those ops return, empty rows included."""
+    rng = np.random.default_rng(1)
+    values = _ragged(rng, 40)
+    kept = values.flat_values > 1.0
+    expected = tf.ragged.boolean_mask(values, values.with_flat_values(kept))
+    assert preprocessing._kept(values, kept).to_list() == expected.to_list()
+
+    ids = values.with_flat_values(tf.cast(values.flat_values * 10, tf.int64) - 5)
+    old = tf.where(ids < 0, tf.cast(preprocessing.OOV_ID, tf.int64), ids + 2)
+    new = tf.ragged.map_flat_values(lambda v: tf.where(v < 0, tf.cast(preprocessing.OOV_ID, tf.int64), v + 2), ids)
+    assert new.to_list() == old.to_list()
+
+    df, counts = values.with_flat_values(values.flat_values * 3), values.with_flat_values(tf.round(values.flat_values) + 1)
+    weights = preprocessing._tfidf_weights(ids, df, counts, tf.constant(50.0))
+    idf = preprocessing.log_wherever_it_sits((1.0 + 50.0) / (1.0 + df.flat_values)) + 1.0
+    keep = tf.cast((df.flat_values >= 2) & (ids.flat_values != preprocessing.OOV_ID), tf.float32)
+    raw = ids.with_flat_values((1.0 + preprocessing.log_wherever_it_sits(counts.flat_values)) * idf * keep)
+    norms = tf.sqrt(tf.reduce_sum(tf.square(raw), axis=1))
+    assert np.array_equal(weights.flat_values.numpy(), (raw / tf.maximum(norms, 1e-12)[:, None]).flat_values.numpy())
+    assert np.array_equal(weights.row_splits.numpy(), values.row_splits.numpy())
+
+
+def test_the_default_graph_holds_no_ragged_validation():
+    """tf.Transform traces preprocessing_fn nine times per run, and serving runs its graph on every request:
+    the ragged ops' validation (assertions in conditionals) made the default graph 3,015 ops instead of 994, and
+    most of each trace's time (bench/NOTES.md, "Transform's traces"). Only tf.concat's check of the row counts
+    is left."""
+    import dataclasses
+
+    from tensorflow_transform import impl_helper
+
+    from models import recipe
+    from models.features import LABEL_KEY, TEXT_KEY
+
+    config = {k: v for k, v in dataclasses.asdict(recipe.TransformConfig()).items() if k != "materialize"}
+    specs = {TEXT_KEY: tf.TensorSpec([None], tf.string), LABEL_KEY: tf.TensorSpec([None], tf.int64)}
+    graph, _, _ = impl_helper.trace_preprocessing_function(
+        lambda inputs: preprocessing.preprocessing_fn(inputs, config), specs, use_tf_compat_v1=False
+    )
+    guards = [op.name for op in graph.get_operations() if op.type == "If"]
+    assert guards and all(name.startswith("RaggedConcat") for name in guards), guards
