@@ -90,7 +90,8 @@ def test_the_flat_value_helpers_give_the_ragged_ops_results_bit_for_bit():
     new = tf.ragged.map_flat_values(lambda v: tf.where(v < 0, tf.cast(preprocessing.OOV_ID, tf.int64), v + 2), ids)
     assert new.to_list() == old.to_list()
 
-    df, counts = values.with_flat_values(values.flat_values * 3), values.with_flat_values(tf.round(values.flat_values) + 1)
+    df = values.with_flat_values(values.flat_values * 3)
+    counts = values.with_flat_values(tf.round(values.flat_values) + 1)  # at least 1: a term is in its document
     weights = preprocessing._tfidf_weights(ids, df, counts, tf.constant(50.0))
     idf = preprocessing.log_wherever_it_sits((1.0 + 50.0) / (1.0 + df.flat_values)) + 1.0
     keep = tf.cast((df.flat_values >= 2) & (ids.flat_values != preprocessing.OOV_ID), tf.float32)
