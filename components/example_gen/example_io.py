@@ -19,14 +19,12 @@ from typing import Any
 
 import apache_beam as beam
 import tensorflow as tf
-from apache_beam.transforms.window import GlobalWindows
 from tfx.components.example_gen import write_split
 from tfx.components.util import examples_utils
 from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
 
-from components.example_gen import corpus, corpus_layout
-from components.example_gen.fingerprint_pool import FingerprintPool
+from components.example_gen import corpus, corpus_layout, duplicates
 
 PARTS_DIR = "_ingestion_parts"  # the side outputs' files while an ExampleGen runs
 
@@ -40,25 +38,24 @@ SHARD_PREFIX = "data_tfrecord"  # TFX's own name for a split's files
 BATCHES_PER_SHARD = 8192
 
 
-def _read_batch(index: int, batch: list[corpus.Document], max_file_bytes: int, fingerprints: FingerprintPool | None):
+def _read_batch(index: int, batch: list[corpus.Document], max_file_bytes: int, staged: bool):
     """One batch of files: per output split, (shard, (batch index, serialized examples)); skips and counts too.
 
     Whole batches travel, not records: Beam's cost is per element, and a
     batch's records stay in listing order, so the files come out identical on
-    any runner (see _write_shard). Staged (with `fingerprints`): the batch goes
-    out whole as STAGED, (index, [(path, label, record)]), its documents' texts
-    go to the fingerprint pool, and the fingerprints it has finished go out, for
-    components/example_gen/split_plan.py to route once the whole corpus is read.
+    any runner (see _write_shard). `staged`: the batch goes out whole as
+    STAGED, (index, [(path, label, record)]), with each document's fingerprint,
+    for components/example_gen/split_plan.py to route once the whole corpus is read.
     """
-    staged = fingerprints is not None
     records: dict[str, list[bytes]] = collections.defaultdict(list)
-    items, texts = [], []
+    items = []
     for item in corpus.read_documents(batch, max_file_bytes):
         if item[0] == "example":
             _, split, label, record, text, rel = item
             if staged:
                 items.append((rel, label, record))
-                texts.append((rel, split, label, text))
+                print_ = duplicates.fingerprint(rel, split, label, text)
+                yield beam.pvalue.TaggedOutput("fingerprints", json.dumps(print_.to_json()))
             else:
                 records[split].append((label, record))
         elif item[0] == "skipped":
@@ -67,8 +64,6 @@ def _read_batch(index: int, batch: list[corpus.Document], max_file_bytes: int, f
             yield beam.pvalue.TaggedOutput("fallback", json.dumps({"path": item[1], "encoding": item[2]}))
     if staged:
         yield beam.pvalue.TaggedOutput(STAGED, (index, items))
-        for line in fingerprints.submit(texts):
-            yield beam.pvalue.TaggedOutput("fingerprints", line)
     for split, labelled in sorted(records.items()):
         counts = collections.Counter(label for label, _ in labelled)
         for label, n in sorted(counts.items()):
@@ -115,7 +110,6 @@ class ReadBatches(beam.DoFn):
         self._lister, self._folder, self._digest, self._staged = lister, folder, digest, staged
         self._batch_size, self._max_file_bytes, self._progress = batch_size, max_file_bytes, progress
         self._batches: list[list[corpus.Document]] = []
-        self._fingerprints: FingerprintPool | None = None  # made in setup: a pool does not pickle
         self._done = 0  # files read by this instance (one per worker)
 
     def setup(self):
@@ -127,23 +121,12 @@ class ReadBatches(beam.DoFn):
             )
         size = self._batch_size
         self._batches = [docs[i : i + size] for i in range(0, len(docs), size)]
-        self._fingerprints = FingerprintPool() if self._staged else None
 
     def process(self, index: int):
-        yield from _read_batch(index, self._batches[index], self._max_file_bytes, self._fingerprints)
+        yield from _read_batch(index, self._batches[index], self._max_file_bytes, self._staged)
         if self._progress:
             before, self._done = self._done, self._done + len(self._batches[index])
             self._progress(before, self._done, sum(map(len, self._batches)))
-
-    def finish_bundle(self):
-        """The fingerprints still in the pool: every batch of the bundle has its fingerprints out before it ends."""
-        if self._fingerprints is not None:
-            for line in self._fingerprints.drain():
-                yield beam.pvalue.TaggedOutput("fingerprints", GlobalWindows.windowed_value(line))
-
-    def teardown(self):
-        if self._fingerprints is not None:
-            self._fingerprints.close()
 
 
 def read_folder_batches(
