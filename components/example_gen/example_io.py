@@ -19,12 +19,14 @@ from typing import Any
 
 import apache_beam as beam
 import tensorflow as tf
+from apache_beam.transforms.window import GlobalWindows
 from tfx.components.example_gen import write_split
 from tfx.components.util import examples_utils
 from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
 
-from components.example_gen import corpus, corpus_layout, duplicates
+from components.example_gen import corpus, corpus_layout
+from components.example_gen.fingerprint_workers import FingerprintWorkers
 
 PARTS_DIR = "_ingestion_parts"  # the side outputs' files while an ExampleGen runs
 
@@ -36,26 +38,29 @@ SHARD_PREFIX = "data_tfrecord"  # TFX's own name for a split's files
 # A split's file holds the records of this many read batches at most (500 files each by default: 4 million
 # documents), so a corpus of any size is written by several workers and no file grows without bound.
 BATCHES_PER_SHARD = 8192
+# A folder of fewer read batches is fingerprinted in the reading process (example_gen/fingerprint_workers.py).
+MIN_BATCHES_FOR_WORKERS = 8
 
 
-def _read_batch(index: int, batch: list[corpus.Document], max_file_bytes: int, staged: bool):
+def _read_batch(index: int, batch: list[corpus.Document], max_file_bytes: int, fingerprints: FingerprintWorkers | None):
     """One batch of files: per output split, (shard, (batch index, serialized examples)); skips and counts too.
 
     Whole batches travel, not records: Beam's cost is per element, and a
     batch's records stay in listing order, so the files come out identical on
-    any runner (see _write_shard). `staged`: the batch goes out whole as
-    STAGED, (index, [(path, label, record)]), with each document's fingerprint,
+    any runner (see _write_shard). Staged (with `fingerprints`): the batch goes
+    out whole as STAGED, (index, [(path, label, record)]), its documents' texts
+    go to the fingerprint workers, and the fingerprints they have finished go out,
     for components/example_gen/split_plan.py to route once the whole corpus is read.
     """
+    staged = fingerprints is not None
     records: dict[str, list[bytes]] = collections.defaultdict(list)
-    items = []
+    items, texts = [], []
     for item in corpus.read_documents(batch, max_file_bytes):
         if item[0] == "example":
             _, split, label, record, text, rel = item
             if staged:
                 items.append((rel, label, record))
-                print_ = duplicates.fingerprint(rel, split, label, text)
-                yield beam.pvalue.TaggedOutput("fingerprints", json.dumps(print_.to_json()))
+                texts.append((rel, split, label, text))
             else:
                 records[split].append((label, record))
         elif item[0] == "skipped":
@@ -64,6 +69,8 @@ def _read_batch(index: int, batch: list[corpus.Document], max_file_bytes: int, s
             yield beam.pvalue.TaggedOutput("fallback", json.dumps({"path": item[1], "encoding": item[2]}))
     if staged:
         yield beam.pvalue.TaggedOutput(STAGED, (index, items))
+        for line in fingerprints.submit(texts):
+            yield beam.pvalue.TaggedOutput("fingerprints", line)
     for split, labelled in sorted(records.items()):
         counts = collections.Counter(label for label, _ in labelled)
         for label, n in sorted(counts.items()):
@@ -110,6 +117,7 @@ class ReadBatches(beam.DoFn):
         self._lister, self._folder, self._digest, self._staged = lister, folder, digest, staged
         self._batch_size, self._max_file_bytes, self._progress = batch_size, max_file_bytes, progress
         self._batches: list[list[corpus.Document]] = []
+        self._fingerprints: FingerprintWorkers | None = None  # made in setup: pipes do not pickle
         self._done = 0  # files read by this instance (one per worker)
 
     def setup(self):
@@ -121,12 +129,25 @@ class ReadBatches(beam.DoFn):
             )
         size = self._batch_size
         self._batches = [docs[i : i + size] for i in range(0, len(docs), size)]
+        if self._staged:
+            # A worker costs about 0.5 s to start and 500 fingerprints about 0.16 s: few batches stay inline.
+            self._fingerprints = FingerprintWorkers(None if len(self._batches) >= MIN_BATCHES_FOR_WORKERS else 0)
 
     def process(self, index: int):
-        yield from _read_batch(index, self._batches[index], self._max_file_bytes, self._staged)
+        yield from _read_batch(index, self._batches[index], self._max_file_bytes, self._fingerprints)
         if self._progress:
             before, self._done = self._done, self._done + len(self._batches[index])
             self._progress(before, self._done, sum(map(len, self._batches)))
+
+    def finish_bundle(self):
+        """The fingerprints still with the workers: a bundle's batches all have their fingerprints out at its end."""
+        if self._fingerprints is not None:
+            for line in self._fingerprints.drain():
+                yield beam.pvalue.TaggedOutput("fingerprints", GlobalWindows.windowed_value(line))
+
+    def teardown(self):
+        if self._fingerprints is not None:
+            self._fingerprints.close()
 
 
 def read_folder_batches(

@@ -11,7 +11,7 @@ from google.protobuf import message
 from tfx.types import standard_artifacts
 from tfx.utils import proto_utils
 
-from components.example_gen import corpus_layout
+from components.example_gen import corpus_layout, example_io
 from components.example_gen.corpus import CorpusError
 from components.example_gen.directory_example_gen import DirectoryExampleGen, Executor
 from components.example_gen.settings import IngestConfig
@@ -63,6 +63,16 @@ def test_two_runs_write_identical_records(corpus, tmp_path):
     for split in ("train", "eval", "test"):
         a = read_records(str(tmp_path / "a" / f"Split-{split}" / "*"))
         assert a and a == read_records(str(tmp_path / "b" / f"Split-{split}" / "*"))
+
+
+def test_fingerprints_from_worker_processes_give_the_same_records_and_report(corpus, tmp_path):
+    """Batches of 2 files: enough batches for the fingerprint workers (a few are fingerprinted inline)."""
+    assert len(list((corpus / "train").rglob("*.txt"))) >= 2 * example_io.MIN_BATCHES_FOR_WORKERS
+    run_example_gen(corpus, tmp_path / "inline")
+    run_example_gen(corpus, tmp_path / "workers", read_batch_size=2)
+    assert examples_by_split(tmp_path / "inline") == examples_by_split(tmp_path / "workers")
+    for name in ("ingestion_report.json", "class_names.json"):
+        assert (tmp_path / "inline" / name).read_text() == (tmp_path / "workers" / name).read_text()
 
 
 def test_corpus_without_test_folder_gets_a_hash_split(tmp_path):
