@@ -18,9 +18,11 @@ import dataclasses
 import os
 from pathlib import Path
 
+from components import project_root
+
 # The project's own root: schemas and component modules are found relative
 # to it, never through a path of a particular machine.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = project_root.PROJECT_ROOT
 SCHEMAS_DIR = PROJECT_ROOT / "schemas"
 
 PIPELINE_NAME = "text-classifier"

@@ -28,6 +28,7 @@ from components.evaluator.component import ServedBaselineEvaluator
 from components.example_gen import corpus_layout
 from components.example_gen.directory_example_gen import DirectoryExampleGen
 from components.example_gen.settings import IngestConfig, IngestSettings
+from components.project_root import project_relative
 from components.retention_policy import RetentionPolicy
 from components.run_retention import RunRetention
 from components.served_model_baseline import ServedModelBaseline
@@ -88,9 +89,9 @@ def create_pipeline(
         input_base=data_root, settings=ingest_settings(ingest, layout or corpus_layout.TRAIN_AND_TEST)
     ).with_id(ids.EXAMPLE_GEN)
     statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"]).with_id(ids.STATISTICS_GEN)
-    schema_gen = CuratedSchemaGen(schema_file=schema_file_at_runtime or schema_file, content_from=schema_file).with_id(
-        ids.SCHEMA_GEN
-    )
+    schema_gen = CuratedSchemaGen(
+        schema_file=schema_file_at_runtime or project_relative(request.schema_file), content_from=schema_file
+    ).with_id(ids.SCHEMA_GEN)
     example_validator = StrictExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     ).with_id(ids.EXAMPLE_VALIDATOR)

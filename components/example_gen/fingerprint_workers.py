@@ -34,12 +34,11 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from components.example_gen import duplicates
+from components.project_root import PROJECT_ROOT
 
 # Workers: the cores this process may use, at most 4. PENDING_PER_WORKER bounds the batches of texts in flight.
 MAX_WORKERS = 4
 PENDING_PER_WORKER = 2
-# The folder that holds `components/`: the worker imports this module from there, wherever the project lives.
-_PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _WORKER_CODE = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
     "from components.example_gen.fingerprint_workers import serve; serve(sys.stdin.buffer, sys.stdout.buffer)"
@@ -130,7 +129,7 @@ class FingerprintWorkers:
                 for _ in range(self._count):
                     self._procs.append(
                         subprocess.Popen(
-                            [sys.executable, "-c", _WORKER_CODE, _PROJECT_ROOT],
+                            [sys.executable, "-c", _WORKER_CODE, str(PROJECT_ROOT)],
                             stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE,
                         )

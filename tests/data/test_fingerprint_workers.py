@@ -72,7 +72,7 @@ def test_a_worker_imports_neither_tensorflow_nor_grpc():
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'grpc', 'apache_beam', 'tfx'}))"
     )
     out = subprocess.run(
-        [fingerprint_workers.sys.executable, "-c", code, fingerprint_workers._PROJECT_ROOT],
+        [fingerprint_workers.sys.executable, "-c", code, str(fingerprint_workers.PROJECT_ROOT)],
         capture_output=True,
         text=True,
         check=True,
