@@ -37,3 +37,19 @@ def test_each_recipe_is_compared_with_the_baseline_and_each_target_is_judged():
     assert verdict("bbc", "accuracy (bound: baseline - 0.5 pt)") == "NOT MET"  # 0.9790 < 0.9848 - 0.005
     assert verdict("imdb", "model MiB") == "NOT MET"  # 133 > 127
     assert verdict("imdb", "Trainer s") == "met"  # 50 <= 57.4
+
+
+def scaled(factor: float, per_1000: float) -> dict:
+    return {"factor": factor, "documents": int(50_000 * factor), "total_seconds_per_1000_docs": per_1000}
+
+
+def test_the_scaling_target_compares_the_largest_corpus_with_1x():
+    def verdict(rows: list[dict]) -> list[str]:
+        return [x for x in tables.target_rows({"datasets": [], "scaling": rows}) if x.startswith("imdb scaled")]
+
+    (line,) = verdict([scaled(0.25, 9.0), scaled(1, 3.0), scaled(4, 3.75)])
+    assert "4x / 1x" in line and " 1.25 " in line and line.endswith(" met")  # 3.75 / 3.0: the bound itself
+    (line,) = verdict([scaled(1, 3.0), scaled(4, 3.8)])
+    assert line.endswith("NOT MET")
+    assert verdict([scaled(0.25, 9.0), scaled(4, 3.0)]) == []  # no 1x run: nothing to compare with
+    assert verdict([scaled(1, 3.0)]) == []
