@@ -292,7 +292,8 @@ def read_documents(docs: Iterable[Document], max_file_bytes: int):
                 raise SkipDocument(f"too large: over max_file_bytes {max_file_bytes}")
             text, encoding = decode_document(data)
             encoded = text.encode("utf-8")
-            if decoding.word_count(encoded) == 0:
+            words = decoding.word_count(encoded)
+            if words == 0:
                 raise SkipDocument(decoding.NO_WORDS)
         except SkipDocument as skip:
             yield ("skipped", Skipped(doc.rel, skip.args[0]))
@@ -302,7 +303,7 @@ def read_documents(docs: Iterable[Document], max_file_bytes: int):
             continue
         if encoding not in ("utf-8", "utf-8-sig"):
             yield ("fallback", doc.rel, encoding)
-        example = make_example(encoded, doc.label, os.path.basename(doc.path), doc.rel)
+        example = make_example(encoded, doc.label, os.path.basename(doc.path), doc.rel, words)
         # deterministic=True: feature maps serialize in key order, so the same
         # corpus gives byte-identical records on every run.
         yield ("example", doc.split, doc.label, example.SerializeToString(deterministic=True), text, doc.rel)

@@ -27,28 +27,30 @@ def length_bucket(words: int) -> str:
     return f"{lower}+"
 
 
-def make_example(text: bytes, label: int, filename: str, path: str | None = None) -> tf.train.Example:
+def make_example(
+    text: bytes, label: int, filename: str, path: str | None = None, words: int | None = None
+) -> tf.train.Example:
     """The features every later step sees; the slicing features are computed here once.
 
     A document to label (NO_LABEL) has no label feature and carries its `path`
     (relative to the folder) instead, so a prediction can name its file.
+    `words`: the text's decoding.word_count, when the caller has counted it already.
+
+    Built in place: a dict of tf.train.Feature objects passed to the constructor is copied into the map, text
+    and all, and cost 1.9x this (0.78-0.88 s against 0.41-0.47 s for 10,000 IMDB reviews, the same bytes).
     """
-    words = decoding.word_count(text)
-    feats = {
-        feature_names.TEXT_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[text])),
-        feature_names.WORD_COUNT_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=[words])),
-        feature_names.LENGTH_BUCKET_KEY: tf.train.Feature(
-            bytes_list=tf.train.BytesList(value=[length_bucket(words).encode()])
-        ),
-        feature_names.HAS_HTML_KEY: tf.train.Feature(
-            int64_list=tf.train.Int64List(value=[int(decoding.has_html(text))])
-        ),
-    }
+    words = decoding.word_count(text) if words is None else words
+    example = tf.train.Example()
+    feats = example.features.feature
+    feats[feature_names.TEXT_KEY].bytes_list.value.append(text)
+    feats[feature_names.WORD_COUNT_KEY].int64_list.value.append(words)
+    feats[feature_names.LENGTH_BUCKET_KEY].bytes_list.value.append(length_bucket(words).encode())
+    feats[feature_names.HAS_HTML_KEY].int64_list.value.append(int(decoding.has_html(text)))
     if label == NO_LABEL:
-        feats[feature_names.PATH_KEY] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[path.encode("utf-8")]))
+        feats[feature_names.PATH_KEY].bytes_list.value.append(path.encode("utf-8"))
     else:
-        feats[feature_names.LABEL_KEY] = tf.train.Feature(int64_list=tf.train.Int64List(value=[label]))
+        feats[feature_names.LABEL_KEY].int64_list.value.append(label)
     match = _RATING_RE.match(filename)
     if match:
-        feats[feature_names.RATING_KEY] = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(match.group(1))]))
-    return tf.train.Example(features=tf.train.Features(feature=feats))
+        feats[feature_names.RATING_KEY].int64_list.value.append(int(match.group(1)))
+    return example
