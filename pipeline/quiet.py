@@ -15,6 +15,7 @@ This module imports nothing heavy: the standard library, and the project's packa
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -65,6 +66,12 @@ def exit_with(main) -> None:
 
     Python's documented recipe: stdout goes to /dev/null so the interpreter's last flush cannot raise again,
     and the exit status is 1, as for any write that failed; no traceback. Every command's `__main__` ends here.
+
+    The objects made so far are frozen out of the garbage collector first. The interpreter's last collections
+    walk every object TensorFlow, TFX and Beam made: with them loaded, the process ended 1.7-1.8 s after the
+    last atexit handler, and 0.1-0.2 s with them frozen (bench/NOTES.md, "The end of a command"). Atexit
+    handlers, the joins of threads and the modules' teardown run as before; the process's memory is freed by
+    its end either way.
     """
     try:
         try:
@@ -75,6 +82,7 @@ def exit_with(main) -> None:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 1
+    gc.freeze()
     sys.exit(code)
 
 

@@ -46,6 +46,19 @@ def test_a_reader_that_stops_reading_ends_the_command_quietly(argv):
     assert done.returncode == 1
 
 
+def test_a_command_ends_with_its_objects_frozen_out_of_the_last_collections_and_its_status_kept():
+    # quiet.exit_with freezes the objects made so far (the interpreter's last garbage collections walked all of
+    # TensorFlow's, TFX's and Beam's); the atexit handlers still run, and the command's status is its own.
+    code = (
+        "import atexit, gc\n"
+        "from pipeline import quiet\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0))\n"
+        "quiet.exit_with(lambda: 3)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert (done.stdout, done.stderr, done.returncode) == ("frozen True\n", "", 3)
+
+
 @pytest.mark.parametrize("case", ["an existing folder", "a path under a file"])
 def test_kubeflow_compile_refuses_an_output_it_cannot_write_before_compiling(tmp_path, case):
     write_doc(tmp_path / "file.txt", "x")
