@@ -114,9 +114,9 @@ def out_of_fold_probabilities(records, examples_uri, transform_uri, settings, nu
 
 def files_by_text(corpus_root: str, train_folder: str, class_names: list[str], max_file_bytes: int) -> dict:
     """{text as ingested: file (relative to the root)} for the training folder, read as ingestion reads it."""
-    from components.example_gen import corpus
+    from components.example_gen import corpus, listing
 
-    docs, _ = corpus.scan_split_folder(corpus_root, train_folder, class_names, [("train", 100)], max_file_bytes)
+    docs, _ = listing.scan_split_folder(corpus_root, train_folder, class_names, [("train", 100)], max_file_bytes)
     found: dict[bytes, str] = {}
     for item in corpus.read_documents(docs, max_file_bytes):
         if item[0] == "example":

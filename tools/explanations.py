@@ -156,18 +156,18 @@ def files_of_texts(root: str, settings, wanted: list[bytes]) -> dict[bytes, str]
     run's ingestion settings and each file decoded as ingestion decodes it. A
     text not found (the corpus changed since) is left out.
     """
-    from components.example_gen import corpus, corpus_layout, decoding
+    from components.example_gen import corpus_layout, decoding, listing
 
     wanted_set, found = set(wanted), {}
     folder = settings.source_folder(corpus_layout.TEST)
     if not os.path.isdir(os.path.join(root, folder)):
         return found
     _, classes = corpus_layout.detect_layout(root, settings.eval_dir, settings.exclude_dirs)
-    docs, _ = corpus.scan_split_folder(
+    docs, _ = listing.scan_split_folder(
         root, folder, classes, settings.cuts_for(folder), settings.max_file_bytes, settings.exclude_dirs
     )
     for doc in docs:
-        if doc.split not in (corpus_layout.TEST, corpus.PENDING):  # PENDING: a folder cut by content, any split
+        if doc.split not in (corpus_layout.TEST, listing.PENDING):  # PENDING: a folder cut by content, any split
             continue
         try:
             with open(doc.path, "rb") as f:

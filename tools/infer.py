@@ -211,10 +211,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _check_something_to_label(folder: Path, args: argparse.Namespace) -> None:
     """Refuses, before any component starts, a folder that holds no file to read (the listing alone)."""
-    from components.example_gen import corpus
+    from components.example_gen import listing
     from components.example_gen.example_io import count_reasons
 
-    docs, skipped = corpus.scan_unlabelled(folder, args.max_file_bytes)
+    docs, skipped = listing.scan_unlabelled(folder, args.max_file_bytes)
     if not docs:
         reasons = count_reasons([{"path": s.path, "reason": s.reason} for s in skipped])
         raise InferError(

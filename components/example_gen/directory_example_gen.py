@@ -13,8 +13,8 @@ artifact also holds
 
 and carries `class_names` and `layout` as custom properties, so every later step and the
 served model use the same label mapping. Each source folder is listed and read
-once; see `components/example_gen/corpus.py` for what happens to files that are not clean
-documents. The records of every folder wait, in memory or the runner's shuffle,
+once; see `components/example_gen/listing.py` and `corpus.py` for what happens to files that are not
+clean documents. The records of every folder wait, in memory or the runner's shuffle,
 for the split plan that the whole corpus's fingerprints decide
 (`components/example_gen/split_plan.py`): the train folder's cut, the label conflicts
 dropped, and each record's `seen_in_train`.
@@ -39,7 +39,7 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
-from components.example_gen import corpus, corpus_layout, duplicates, split_plan
+from components.example_gen import corpus_layout, duplicates, listing, split_plan
 from components.example_gen.example_io import (
     BATCHES_PER_SHARD,
     PARTS_DIR,
@@ -73,7 +73,7 @@ def _ReadCorpusFolder(pipeline: beam.Pipeline, exec_properties: dict[str, Any], 
     folder = _folder_of(split_pattern)
     classes = settings.check_layout(root)
     cuts = settings.cuts_for(folder)
-    docs, skipped = corpus.scan_split_folder(
+    docs, skipped = listing.scan_split_folder(
         root, folder, classes, cuts, settings.max_file_bytes, settings.exclude_dirs
     )
     listed = {d.label for d in docs}
@@ -87,7 +87,7 @@ def _ReadCorpusFolder(pipeline: beam.Pipeline, exec_properties: dict[str, Any], 
             )
     logging.info("DirectoryExampleGen: %s/: %d files to read, %d skipped by listing", folder, len(docs), len(skipped))
     lister = functools.partial(
-        corpus.scan_split_folder, root, folder, classes, cuts, settings.max_file_bytes, settings.exclude_dirs
+        listing.scan_split_folder, root, folder, classes, cuts, settings.max_file_bytes, settings.exclude_dirs
     )
     read = read_folder_batches(
         pipeline,
@@ -212,7 +212,7 @@ class _CorpusInputProcessor(input_processor.FileBasedInputProcessor):
 
     def resolve_span_and_version(self):
         folders = sorted({_folder_of(split.pattern) for split in self._splits})
-        self._fingerprint = "; ".join(corpus.fingerprint_folder(self._input_base_uri, f) for f in folders)
+        self._fingerprint = "; ".join(listing.fingerprint_folder(self._input_base_uri, f) for f in folders)
         return 0, None  # no spans or versions: the corpus is one snapshot
 
 

@@ -25,7 +25,7 @@ from tfx.components.util import examples_utils
 from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
 
-from components.example_gen import corpus, corpus_layout
+from components.example_gen import corpus, corpus_layout, listing
 from components.example_gen.fingerprint_workers import FingerprintWorkers
 
 PARTS_DIR = "_ingestion_parts"  # the side outputs' files while an ExampleGen runs
@@ -42,7 +42,9 @@ BATCHES_PER_SHARD = 8192
 MIN_BATCHES_FOR_WORKERS = 8
 
 
-def _read_batch(index: int, batch: list[corpus.Document], max_file_bytes: int, fingerprints: FingerprintWorkers | None):
+def _read_batch(
+    index: int, batch: list[listing.Document], max_file_bytes: int, fingerprints: FingerprintWorkers | None
+):
     """One batch of files: per output split, (shard, (batch index, serialized examples)); skips and counts too.
 
     Whole batches travel, not records: Beam's cost is per element, and a
@@ -89,7 +91,7 @@ def _write_shard(shard_and_batches, split_uri: str) -> None:
                 out.write(record)
 
 
-def _listing_digest(docs: list[corpus.Document]) -> str:
+def _listing_digest(docs: list[listing.Document]) -> str:
     return hashlib.sha256("\n".join(f"{d.rel}\t{d.label}\t{d.split}" for d in docs).encode()).hexdigest()
 
 
@@ -106,7 +108,7 @@ class ReadBatches(beam.DoFn):
 
     def __init__(
         self,
-        lister: Callable[[], tuple[list[corpus.Document], Any]],
+        lister: Callable[[], tuple[list[listing.Document], Any]],
         folder: str,
         digest: str,
         batch_size: int,
@@ -116,7 +118,7 @@ class ReadBatches(beam.DoFn):
     ):
         self._lister, self._folder, self._digest, self._staged = lister, folder, digest, staged
         self._batch_size, self._max_file_bytes, self._progress = batch_size, max_file_bytes, progress
-        self._batches: list[list[corpus.Document]] = []
+        self._batches: list[list[listing.Document]] = []
         self._fingerprints: FingerprintWorkers | None = None  # made in setup: pipes do not pickle
         self._done = 0  # files read by this instance (one per worker)
 
@@ -154,7 +156,7 @@ def read_folder_batches(
     pipeline: beam.Pipeline,
     label: str,
     lister,
-    docs: list[corpus.Document],
+    docs: list[listing.Document],
     folder: str,
     splits: list[str],
     batch_size: int,

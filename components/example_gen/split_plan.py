@@ -35,8 +35,8 @@ from collections.abc import Sequence
 import tensorflow as tf
 
 from components.example_gen import duplicates
-from components.example_gen.corpus import PENDING, split_for
 from components.example_gen.corpus_layout import ON_LABEL_CONFLICT, TRAIN
+from components.example_gen.listing import PENDING, split_for
 from models.features import SEEN_IN_TRAIN_KEY
 
 

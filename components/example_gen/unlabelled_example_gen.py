@@ -2,7 +2,7 @@
 
 Each example holds `text` and `path` (the file's path relative to the folder),
 plus the features DirectoryExampleGen computes; no label. The file policy is
-the training corpus's (components/example_gen/corpus.py): every file not read is listed,
+the training corpus's (components/example_gen/listing.py and corpus.py): every file not read is listed,
 with its reason, in the artifact's `ingestion_report.json`. Reading shows its
 progress on stderr. The component always runs (no cache): a folder to label is
 read as it is now.
@@ -23,7 +23,7 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
-from components.example_gen import corpus, corpus_layout
+from components.example_gen import corpus_layout, listing
 from components.example_gen.example_io import (
     PARTS_DIR,
     SIDE_OUTPUTS,
@@ -64,14 +64,14 @@ class Executor(base_beam_executor.BaseBeamExecutor):
     ) -> None:
         root = exec_properties["input_base"]
         max_bytes, batch_size = int(exec_properties["max_file_bytes"]), int(exec_properties["read_batch_size"])
-        docs, listing_skips = corpus.scan_unlabelled(root, max_bytes)
+        docs, listing_skips = listing.scan_unlabelled(root, max_bytes)
         if not docs:
             raise corpus_layout.CorpusError(
                 f"{root} holds no file to label ({len(listing_skips)} skipped: "
                 f"{count_reasons([dataclasses.asdict(s) for s in listing_skips]) or 'none'})"
             )
         examples = artifact_utils.get_single_instance(output_dict["examples"])
-        examples.split_names = artifact_utils.encode_split_names([corpus.UNLABELLED])
+        examples.split_names = artifact_utils.encode_split_names([listing.UNLABELLED])
         parts_dir = os.path.join(examples.uri, PARTS_DIR)
         print(
             f"  reading {len(docs):,} files under {root}"
@@ -80,11 +80,13 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             flush=True,
         )
         with self._make_beam_pipeline() as pipeline:
-            lister = functools.partial(corpus.scan_unlabelled, root, max_bytes)
+            lister = functools.partial(listing.scan_unlabelled, root, max_bytes)
             read = read_folder_batches(
-                pipeline, "", lister, docs, root, [corpus.UNLABELLED], batch_size, max_bytes, progress=print_progress
+                pipeline, "", lister, docs, root, [listing.UNLABELLED], batch_size, max_bytes, progress=print_progress
             )
-            write_split_files(read[corpus.UNLABELLED], artifact_utils.get_split_uri([examples], corpus.UNLABELLED), "")
+            write_split_files(
+                read[listing.UNLABELLED], artifact_utils.get_split_uri([examples], listing.UNLABELLED), ""
+            )
             write_side_outputs(pipeline, {kind: [read[kind]] for kind in SIDE_OUTPUTS}, parts_dir)
         set_formats(examples)
 

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from components.example_gen import corpus, corpus_layout, records
+from components.example_gen import corpus, corpus_layout, listing, records
 from tests.helpers import feature, make_corpus, write_doc
 
 CUTS = corpus_layout.split_cuts(20, None)
 
 
 def scan(root: Path, folder="train", classes=("neg", "pos"), max_bytes=1 << 20, exclude=()):
-    return corpus.scan_split_folder(root, folder, list(classes), CUTS, max_bytes, exclude)
+    return listing.scan_split_folder(root, folder, list(classes), CUTS, max_bytes, exclude)
 
 
 def read_all(docs, max_bytes=1 << 20):
@@ -38,7 +38,7 @@ def test_excluded_and_hidden_folders_are_not_classes(tmp_path):
     (root / "train" / ".ipynb_checkpoints").mkdir()
     assert corpus_layout.discover_classes(root, "train", exclude_dirs=("unsup",)) == ["neg", "pos"]
     _, skipped = scan(root, exclude=("unsup",))
-    assert corpus.Skipped("train/unsup/", "folder excluded by configuration") in skipped
+    assert listing.Skipped("train/unsup/", "folder excluded by configuration") in skipped
 
 
 def test_listing_is_independent_of_the_order_files_were_written_and_leaves_the_cut_to_the_plan(tmp_path):
@@ -51,18 +51,18 @@ def test_listing_is_independent_of_the_order_files_were_written_and_leaves_the_c
     docs_b, _ = scan(b)
     assert [(d.rel, d.label) for d in docs_a] == [(d.rel, d.label) for d in docs_b]
     # train/ is cut into train and eval by content, once read (components/example_gen/split_plan.py).
-    assert {d.split for d in docs_a} == {corpus.PENDING}
-    assert {d.split for d in scan(a, folder="test", classes=("neg", "pos"))[0]} == {corpus.PENDING}  # CUTS: 2 splits
+    assert {d.split for d in docs_a} == {listing.PENDING}
+    assert {d.split for d in scan(a, folder="test", classes=("neg", "pos"))[0]} == {listing.PENDING}  # CUTS: 2 splits
     # A fixed key always lands in the same bucket (regression guard for the hash itself).
     assert (
-        corpus.hash_bucket("pos/0_9.txt") == corpus.hash_bucket("pos/0_9.txt") == 65
+        listing.hash_bucket("pos/0_9.txt") == listing.hash_bucket("pos/0_9.txt") == 65
     )  # int(sha256(key)[:8 bytes]) % 100
 
 
 def test_three_way_split_when_there_is_no_test_folder():
     cuts = corpus_layout.split_cuts(10, 20)
     assert cuts == [("train", 70), ("eval", 80), ("test", 100)]
-    splits = {corpus.split_for(f"c/{i}.txt", cuts) for i in range(200)}
+    splits = {listing.split_for(f"c/{i}.txt", cuts) for i in range(200)}
     assert splits == {"train", "eval", "test"}
 
 
@@ -175,13 +175,13 @@ def test_the_listing_is_the_same_for_an_absolute_a_relative_and_a_dot_root(tmp_p
         scan(Path("c"))
         == scan(Path("./c/"))
         == (
-            [corpus.Document(os.path.join("c", d.rel), d.rel, d.label, d.split) for d in absolute[0]],
+            [listing.Document(os.path.join("c", d.rel), d.rel, d.label, d.split) for d in absolute[0]],
             absolute[1],
         )
     )
     monkeypatch.chdir(root)
     assert [(d.rel, d.split) for d in scan(Path("."))[0]] == [(d.rel, d.split) for d in absolute[0]]
-    assert corpus.fingerprint_folder(Path("."), "train") == corpus.fingerprint_folder(root, "train")
+    assert listing.fingerprint_folder(Path("."), "train") == listing.fingerprint_folder(root, "train")
     assert "train/pos/deeper/a b.txt" in [d.rel for d in absolute[0]]
 
 
@@ -213,18 +213,18 @@ def test_input_fingerprint_sees_nested_files_moves_and_survives_link_loops(tmp_p
     nested = write_doc(root / "train" / "pos" / "2019" / "deep.txt", "nested")
     os.symlink(root / "train" / "pos" / "loop_a", root / "train" / "pos" / "loop_b")
     os.symlink(root / "train" / "pos" / "loop_b", root / "train" / "pos" / "loop_a")
-    first = corpus.fingerprint_folder(root, "train")
-    assert first == corpus.fingerprint_folder(root, "train")
+    first = listing.fingerprint_folder(root, "train")
+    assert first == listing.fingerprint_folder(root, "train")
 
     st = nested.stat()
     nested.write_text("NESTED")  # same size and time: only the content differs...
     os.utime(nested, ns=(st.st_atime_ns, st.st_mtime_ns + 1))  # ...and the clock ticked
-    assert corpus.fingerprint_folder(root, "train") != first
+    assert listing.fingerprint_folder(root, "train") != first
 
-    second = corpus.fingerprint_folder(root, "train")
+    second = listing.fingerprint_folder(root, "train")
     moved = next((root / "train" / "pos").glob("*_*.txt"))
     os.rename(moved, root / "train" / "neg" / moved.name)  # same bytes and times, other class
-    assert corpus.fingerprint_folder(root, "train") != second
+    assert listing.fingerprint_folder(root, "train") != second
 
     # The same files and times written in another order: the same key.
     a, b = tmp_path / "a", tmp_path / "b"
@@ -233,7 +233,7 @@ def test_input_fingerprint_sees_nested_files_moves_and_survives_link_loops(tmp_p
         for p in order:
             copy = write_doc(target / "train" / p.relative_to(root / "train"), p.read_bytes())
             os.utime(copy, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns))
-    assert corpus.fingerprint_folder(a, "train") == corpus.fingerprint_folder(b, "train")
+    assert listing.fingerprint_folder(a, "train") == listing.fingerprint_folder(b, "train")
 
 
 def test_class_folders_directly_under_the_root_are_a_layout(tmp_path):
@@ -244,9 +244,9 @@ def test_class_folders_directly_under_the_root_are_a_layout(tmp_path):
     layout, classes = corpus_layout.detect_layout(root)
     assert layout == corpus_layout.Layout(corpus_layout.ROOT) and classes == ["ham", "spam"]
     assert layout.cuts_for(corpus_layout.ROOT, 20, 20) == [("train", 60), ("eval", 80), ("test", 100)]
-    docs, skipped = corpus.scan_split_folder(root, corpus_layout.ROOT, classes, layout.cuts_for(".", 20, 20), 1 << 20)
+    docs, skipped = listing.scan_split_folder(root, corpus_layout.ROOT, classes, layout.cuts_for(".", 20, 20), 1 << 20)
     assert sorted(d.rel for d in docs) == ["ham/1.txt", "spam/1.txt"]
-    assert skipped == [corpus.Skipped("LICENSE", "not inside a class folder")]
+    assert skipped == [listing.Skipped("LICENSE", "not inside a class folder")]
 
 
 @pytest.mark.parametrize("name", corpus_layout.EVAL_DIR_NAMES)

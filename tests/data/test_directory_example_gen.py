@@ -188,8 +188,8 @@ def test_empty_class_folder_fails_before_reading(corpus, tmp_path):
 def test_a_folder_changed_while_reading_fails_the_run(corpus):
     import functools
 
-    from components.example_gen.corpus import scan_split_folder
     from components.example_gen.example_io import ReadBatches, _listing_digest
+    from components.example_gen.listing import scan_split_folder
 
     lister = functools.partial(scan_split_folder, corpus, "test", ["neg", "pos"], [("test", 100)], 1 << 20)
     docs, _ = lister()
@@ -206,9 +206,9 @@ def test_planted_duplicates_are_found_and_counted_in_the_report(corpus, tmp_path
     seen_in_train = 1."""
     import random
 
-    from components.example_gen.corpus import split_for
     from components.example_gen.corpus_layout import split_cuts
     from components.example_gen.duplicates import fingerprint
+    from components.example_gen.listing import split_for
 
     rng = random.Random(5)
     vocabulary = [f"dup{i}" for i in range(300)]

@@ -8,8 +8,8 @@ import pytest
 import tensorflow as tf
 
 from components.example_gen import corpus_layout, split_plan
-from components.example_gen.corpus import PENDING
 from components.example_gen.duplicates import fingerprint
+from components.example_gen.listing import PENDING
 from components.example_gen.settings import IngestConfig
 
 NEAR = IngestConfig.near_duplicate_threshold

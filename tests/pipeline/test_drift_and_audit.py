@@ -6,9 +6,9 @@ import csv
 import os
 import shutil
 
-from components.example_gen.corpus import split_for
 from components.example_gen.corpus_layout import split_cuts
 from components.example_gen.duplicates import fingerprint
+from components.example_gen.listing import split_for
 from components.example_gen.settings import IngestConfig
 from pipeline.recorded import mlmd
 from tests.helpers import TINY_RUN_SETTINGS, make_corpus, run_cli, write_doc
