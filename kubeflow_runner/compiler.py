@@ -37,7 +37,7 @@ from pipeline import configs
 from pipeline.run_request import RunRequest
 
 if TYPE_CHECKING:
-    from components.example_gen.corpus import Layout
+    from components.example_gen.corpus_layout import Layout
 
 # ---------------------------------------------------------------------------- Kubeflow's settings
 

@@ -12,7 +12,7 @@ from tfx.types import standard_artifacts
 from tfx.utils import proto_utils
 
 from components.example_gen import corpus_layout, example_io
-from components.example_gen.corpus import CorpusError
+from components.example_gen.corpus_layout import CorpusError
 from components.example_gen.directory_example_gen import DirectoryExampleGen, Executor
 from components.example_gen.settings import IngestConfig
 from pipeline.pipeline import ingest_settings

@@ -7,7 +7,7 @@ import random
 import pytest
 import tensorflow as tf
 
-from components.example_gen.corpus import make_example
+from components.example_gen.records import make_example
 from models import corpus_profile
 
 CLASSES = ["neg", "pos"]
