@@ -31,9 +31,9 @@ def main(argv) -> int:
     from absl import app
     from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor as tfx_entrypoint
 
-    from pipeline import beam_workers
+    from pipeline import executor_process
 
-    beam_workers.install()  # the task's Beam runner is local: no package build per task
+    executor_process.install()  # the task's Beam runner is local: no package build per task
     sys.argv = [sys.argv[0], *argv]
     try:
         app.run(tfx_entrypoint.main, flags_parser=tfx_entrypoint._parse_flags)  # noqa: SLF001 (TFX's own parser)

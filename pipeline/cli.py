@@ -10,7 +10,7 @@ import traceback
 from pathlib import Path
 
 from components.retention_policy import RetentionPolicy
-from pipeline import beam_workers, configs, quiet, run_lock, run_request, run_summary, temp_folder
+from pipeline import configs, executor_process, quiet, run_lock, run_request, run_summary, temp_folder
 from pipeline.corpora import datasets, downloads
 
 DESCRIPTION = """Train, check, gate and push a text classifier from a folder of labelled text (one folder per class),
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             started = time.monotonic()
             failure = None
             try:
-                beam_workers.install()
+                executor_process.install()
                 with temp_folder.run_folder():  # the libraries' temp files, removed when the run ends
                     LocalDagRunner().run(pipeline)
             except Exception as err:  # noqa: BLE001 - any component failure ends here, with its message

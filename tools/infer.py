@@ -28,8 +28,8 @@ import time
 from pathlib import Path
 
 from components.example_gen.settings import IngestConfig
-from pipeline import beam_workers, configs, output_files, quiet, run_lock, temp_folder
 from pipeline import component_ids as ids
+from pipeline import configs, executor_process, output_files, quiet, run_lock, temp_folder
 from pipeline.recorded import mlmd
 from tools.predictions import (
     NOT_WRITTEN,
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             0.0,
             on_wait=lambda line: print(line, file=sys.stderr, flush=True),
         ):
-            beam_workers.install()
+            executor_process.install()
             with temp_folder.run_folder():
                 LocalDagRunner().run(pipeline)
     except run_lock.LockBusy as err:
