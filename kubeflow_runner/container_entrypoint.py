@@ -33,7 +33,7 @@ def main(argv) -> int:
 
     from pipeline import executor_process
 
-    executor_process.install()  # the task's Beam runner is local: no package build per task
+    executor_process.install()  # as the local runner does: no package build per task, Beam signatures read once
     sys.argv = [sys.argv[0], *argv]
     try:
         app.run(tfx_entrypoint.main, flags_parser=tfx_entrypoint._parse_flags)  # noqa: SLF001 (TFX's own parser)
