@@ -1,6 +1,6 @@
 """The Transform graph analysed by tf.Transform on Beam: ids, padding, OOV and n-gram ids of the tutorial's layout.
 
-Each Beam run costs 12 s or more: two here, two in tests/model/test_transform_weights.py; all four are in the slow
+Each Beam run costs 12 s or more: four here, two in tests/model/test_transform_weights.py; all six are in the slow
 tier (`make test` runs them, `make test-fast` does not: with two of them it took 116-126 s, over its 90 s). The
 graph functions alone, on tensors: tests/model/test_preprocessing.py (fast tier)."""
 
@@ -73,3 +73,47 @@ def test_ids_padding_oov_and_frequency_order(transformed):
     assert first == [2, 2, 2, 3, 3]  # truncated to max_len 5 ('c' cut off)
     assert second == [2, 3, 2, 0, 0]  # 'B!' standardizes to 'b'; padded
     assert [int(np.asarray(row["label"]).reshape(-1)[0]) for row in transformed] == [1, 0]
+
+
+@pytest.mark.slow  # a Beam run of its own per weighting
+@pytest.mark.parametrize("weighting", ["tfidf", "none"])
+def test_the_vocabulary_is_tf_transforms_frequency_vocabulary_over_many_batches(weighting, tmp_path):
+    """The vocabulary is counted with weights of 1, so that tf.Transform sums each batch in the graph (Beam then
+    gets one pair per distinct token of a batch, not every occurrence). Its file must be the one an unweighted
+    `tft.vocabulary` writes: the same counts added across batches, ties in the same order, the same threshold
+    (tfidf: a word in one document only is left out). Batches of 3 documents split every count."""
+    import random
+
+    import tensorflow_transform as tft
+    import tensorflow_transform.beam as tft_beam
+    from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
+
+    rng = random.Random(0)
+    words = [f"w{i}" for i in range(12)]
+    train = [{"text": [" ".join(rng.choices(words, k=rng.randint(1, 8)))], "label": [0]} for _ in range(40)]
+    train.append({"text": ["once once once twice"], "label": [1]})  # "once": three occurrences in one document
+    train.append({"text": ["twice"], "label": [0]})
+    spec = {"text": tf.io.FixedLenFeature([1], tf.string), "label": tf.io.FixedLenFeature([1], tf.int64)}
+    metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
+    config = {**TUTORIAL_LAYOUT, "weighting": weighting, "vocab_size": 20, "max_len": 8, "ngrams": 1}
+    config["ngram_buckets"] = 0
+    tfidf = weighting == "tfidf"
+
+    def fn(inputs):
+        outputs = preprocessing.preprocessing_fn(inputs, config)
+        terms = preprocessing.tokens(tf.reshape(inputs["text"], [-1]), "tutorial")
+        tft.vocabulary(
+            preprocessing.distinct(terms)[0] if tfidf else terms,
+            top_k=config["vocab_size"] - 2,  # pad and OOV
+            frequency_threshold=preprocessing.MIN_DOCUMENT_FREQUENCY if tfidf else None,
+            vocab_filename="reference",
+        )
+        return outputs
+
+    with tft_beam.Context(temp_dir=str(tmp_path / "tmp"), desired_batch_size=3, force_tf_compat_v1=False):
+        transform_fn = (train, metadata) | tft_beam.AnalyzeDataset(fn)
+        _ = transform_fn | tft_beam.WriteTransformFn(str(tmp_path / "out"))
+    assets = tmp_path / "out" / "transform_fn" / "assets"
+    vocabulary = (assets / preprocessing.VOCAB_NAME).read_text().split()
+    assert vocabulary == (assets / "reference").read_text().split()
+    assert "twice" in vocabulary and ("once" in vocabulary) != tfidf
