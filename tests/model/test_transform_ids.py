@@ -101,10 +101,10 @@ def test_the_vocabulary_is_tf_transforms_frequency_vocabulary_over_many_batches(
 
     def fn(inputs):
         outputs = preprocessing.preprocessing_fn(inputs, config)
-        terms = preprocessing.tokens(tf.reshape(inputs["text"], [-1]), "tutorial")
+        terms = preprocessing.tokens(preprocessing._dense_text(inputs["text"]), "tutorial")
         tft.vocabulary(
             preprocessing.distinct(terms)[0] if tfidf else terms,
-            top_k=config["vocab_size"] - 2,  # pad and OOV
+            top_k=config["vocab_size"] - preprocessing._RESERVED_IDS,
             frequency_threshold=preprocessing.MIN_DOCUMENT_FREQUENCY if tfidf else None,
             vocab_filename="reference",
         )
