@@ -36,6 +36,7 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from models import ragged
 from models.features import LABEL_KEY, OOV_ID, PAD_ID, TEXT_KEY, TOKEN_IDS_KEY, TOKEN_TEXTS_KEY, TOKEN_WEIGHTS_KEY
 from models.recipe import TransformConfig
 
@@ -80,35 +81,7 @@ def words(text: tf.Tensor) -> tf.RaggedTensor:
     # (the same tokens as `( ... )|\pP` -> ` \1 `, 1.7x faster on Stack Overflow and 3.4x on Japanese news).
     separated = tf.strings.split(tf.strings.regex_replace(no_markup, _TOKEN_MARKS, r" \0 "))
     kept = ~tf.strings.regex_full_match(separated.flat_values, r"[^\PP!?]")
-    return _kept(separated, kept)
-
-
-def _rows(values: tf.Tensor, value_rows: tf.Tensor, nrows: tf.Tensor) -> tf.RaggedTensor:
-    """A ragged tensor from values and their (sorted) row ids, without validation: the ragged ops that check
-    their operands (tf.ragged.boolean_mask, tf.where, broadcasting a division, from_value_rowids validating)
-    add assertions in conditionals that tf.Transform traces nine times per run and that serving runs on every
-    request. Without them the default recipe's graph went from 3,015 ops (52 conditionals) to 994, and a trace
-    from 2.3-3.1 s to 0.7-1.0 s (bench/NOTES.md, "Transform's traces"). The callers build their row ids in
-    order by construction."""
-    return tf.RaggedTensor.from_value_rowids(values, value_rows, nrows=nrows, validate=False)
-
-
-def _kept(terms: tf.RaggedTensor, kept: tf.Tensor) -> tf.RaggedTensor:
-    """The terms where `kept` (a bool per flat value) is true: tf.ragged.boolean_mask's result."""
-    return _rows(tf.boolean_mask(terms.flat_values, kept), tf.boolean_mask(terms.value_rowids(), kept), terms.nrows())
-
-
-def concat_rows(parts: list[tf.RaggedTensor]) -> tf.RaggedTensor:
-    """Each row's values of parts[0], then of parts[1], ...: tf.concat(parts, axis=1) of ragged rows (equal
-    nrows), as one stable sort of the values by row. tf.concat's ragged ops added the default graph's last 5
-    conditionals; without them a trace took 0.54-0.58 s instead of 0.58-0.71, IMDB's Transform alone 21.8 and
-    25.9 s instead of 24.2 and 27.8 (alternated), and the transform graph's one text 1.37 ms instead of 1.56."""
-    if len(parts) == 1:
-        return parts[0]
-    rows = tf.concat([p.value_rowids() for p in parts], axis=0)
-    order = tf.argsort(rows, stable=True)
-    values = tf.concat([p.flat_values for p in parts], axis=0)
-    return _rows(tf.gather(values, order), tf.gather(rows, order), parts[0].nrows())
+    return ragged.kept(separated, kept)
 
 
 def tokens(text: tf.Tensor, tokenizer: str) -> tf.RaggedTensor:
@@ -121,10 +94,10 @@ def ngrams_of(toks: tf.RaggedTensor, config: TransformConfig, characters) -> tf.
     grams = [tf.strings.ngrams(toks, n, separator=" ") for n in range(2, config.ngrams + 1)]
     if isinstance(characters, tf.Tensor):  # the longer order of the chosen documents' tokens only
         chosen = tf.gather(characters, toks.value_rowids())
-        grams.append(tf.strings.ngrams(_kept(toks, chosen), config.ngrams + 1, separator=" "))
+        grams.append(tf.strings.ngrams(ragged.kept(toks, chosen), config.ngrams + 1, separator=" "))
     elif characters:
         grams.append(tf.strings.ngrams(toks, config.ngrams + 1, separator=" "))
-    return concat_rows(grams) if grams else toks[:, :0]
+    return ragged.concat_rows(grams) if grams else toks[:, :0]
 
 
 def tokenize(text: tf.Tensor, ngrams: int = 1, tokenizer: str = "tutorial") -> tf.RaggedTensor:
@@ -132,20 +105,7 @@ def tokenize(text: tf.Tensor, ngrams: int = 1, tokenizer: str = "tutorial") -> t
     toks = tokens(text, tokenizer)
     if ngrams <= 1:
         return toks
-    return concat_rows([toks, ngrams_of(toks, TransformConfig(ngrams=ngrams), False)])
-
-
-def distinct(terms: tf.RaggedTensor) -> tuple[tf.RaggedTensor, tf.RaggedTensor]:
-    """Each row's distinct terms in order of first occurrence, and how often each occurs in its row."""
-    rows = terms.value_rowids()
-    # (row, term) as one int64: the term's 64-bit fingerprint shifted by its row (a collision of two terms of
-    # one row needs equal fingerprints: about 1 in 2^63). Unique over integers, not joined strings.
-    keys = tf.strings.to_hash_bucket_fast(terms.flat_values, 2**63 - 1) + rows * 1_000_003
-    _, index, counts = tf.unique_with_counts(keys, out_idx=tf.int64)
-    first = tf.math.unsorted_segment_min(tf.range(tf.size(index, tf.int64)), index, tf.size(counts))
-    values, value_rows = tf.gather(terms.flat_values, first), tf.gather(rows, first)
-    # `first` ascends (tf.unique lists keys in order of first occurrence), so the rows are in order.
-    return _rows(values, value_rows, terms.nrows()), _rows(tf.cast(counts, tf.float32), value_rows, terms.nrows())
+    return ragged.concat_rows([toks, ngrams_of(toks, TransformConfig(ngrams=ngrams), False)])
 
 
 def _dense_text(text) -> tf.Tensor:
@@ -247,14 +207,14 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any] = Non
     unigrams = tokens(text, config.tokenizer)
     grams = ngrams_of(unigrams, config, characters)
     # The terms the vocabulary looks up, and (hashed) the n-grams.
-    groups = [unigrams, grams] if hashed else [concat_rows([unigrams, grams])]
+    groups = [unigrams, grams] if hashed else [ragged.concat_rows([unigrams, grams])]
     if tfidf:
-        groups, counts = zip(*(distinct(group) for group in groups), strict=True)
+        groups, counts = zip(*(ragged.distinct(group) for group in groups), strict=True)
     ids = _unigram_ids(groups[0], config, tfidf)
     if hashed:
         gram_ids = _ngram_ids(groups[1], config)
-        ids = concat_rows([ids, gram_ids])
-    texts = concat_rows(list(groups)) if hashed else groups[0]
+        ids = ragged.concat_rows([ids, gram_ids])
+    texts = ragged.concat_rows(list(groups)) if hashed else groups[0]
     outputs = {TOKEN_IDS_KEY: ids, TOKEN_TEXTS_KEY: texts}
     if tfidf:
         # Every analyzer reads the documents alone (none waits for another's result: one pass of analysis).
@@ -264,8 +224,8 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any] = Non
         if hashed:
             keys.append(gram_ids - config.vocab_size + VOCABULARY_DF_BUCKETS)
         size = VOCABULARY_DF_BUCKETS + (config.ngram_buckets if hashed else 0)
-        df, documents = _document_frequency(concat_rows(keys), size)
-        weights = _tfidf_weights(ids, df, concat_rows(list(counts)), documents)
+        df, documents = _document_frequency(ragged.concat_rows(keys), size)
+        weights = _tfidf_weights(ids, df, ragged.concat_rows(list(counts)), documents)
         outputs[TOKEN_WEIGHTS_KEY] = weights
     if config.max_len:  # padded or cut to max_len; 0 keeps the ragged rows (Transform writes `<key>$ragged_values`)
         shape = [None, config.max_len]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from models import preprocessing
+from models import preprocessing, ragged
 
 
 def strings(t):
@@ -83,7 +83,7 @@ def test_the_flat_value_helpers_give_the_ragged_ops_results_bit_for_bit():
     values = _ragged(rng, 40)
     kept = values.flat_values > 1.0
     expected = tf.ragged.boolean_mask(values, values.with_flat_values(kept))
-    assert preprocessing._kept(values, kept).to_list() == expected.to_list()
+    assert ragged.kept(values, kept).to_list() == expected.to_list()
 
     ids = values.with_flat_values(tf.cast(values.flat_values * 10, tf.int64) - 5)
     old = tf.where(ids < 0, tf.cast(preprocessing.OOV_ID, tf.int64), ids + 2)
@@ -109,7 +109,7 @@ def test_concat_rows_is_tf_concat_of_ragged_rows():
     texts = [r.with_flat_values(tf.strings.as_string(r.flat_values)) for r in numbers[:2]]
     for parts in (numbers[:2], numbers, texts, numbers[:1]):
         expected = tf.concat(parts, axis=1)
-        got = preprocessing.concat_rows(parts)
+        got = ragged.concat_rows(parts)
         assert got.to_list() == expected.to_list()
         assert np.array_equal(got.row_splits.numpy(), expected.row_splits.numpy())
 

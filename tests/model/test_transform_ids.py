@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models import preprocessing
+from models import preprocessing, ragged
 
 # The tutorial recipe's tokens and layout: every occurrence, no weights.
 TUTORIAL_LAYOUT = {"tokenizer": "tutorial", "weighting": "none"}
@@ -103,7 +103,7 @@ def test_the_vocabulary_is_tf_transforms_frequency_vocabulary_over_many_batches(
         outputs = preprocessing.preprocessing_fn(inputs, config)
         terms = preprocessing.tokens(preprocessing._dense_text(inputs["text"]), "tutorial")
         tft.vocabulary(
-            preprocessing.distinct(terms)[0] if tfidf else terms,
+            ragged.distinct(terms)[0] if tfidf else terms,
             top_k=config["vocab_size"] - preprocessing._RESERVED_IDS,
             frequency_threshold=preprocessing.MIN_DOCUMENT_FREQUENCY if tfidf else None,
             vocab_filename="reference",

@@ -1,0 +1,51 @@
+"""Ragged rows of terms built without the ragged ops' validation, for Transform's module (models/preprocessing.py).
+
+tf.ragged's ops check their operands with assertions inside conditionals. tf.Transform traces
+`preprocessing_fn` nine times per run and serving runs its graph on every request, so each conditional is paid
+again and again; the helpers here build the same ragged tensors from row ids that are in order by construction.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+
+def rows(values: tf.Tensor, value_rows: tf.Tensor, nrows: tf.Tensor) -> tf.RaggedTensor:
+    """A ragged tensor from values and their (sorted) row ids, without validation: the ragged ops that check
+    their operands (tf.ragged.boolean_mask, tf.where, broadcasting a division, from_value_rowids validating)
+    add assertions in conditionals that tf.Transform traces nine times per run and that serving runs on every
+    request. Without them the default recipe's graph went from 3,015 ops (52 conditionals) to 994, and a trace
+    from 2.3-3.1 s to 0.7-1.0 s (bench/NOTES.md, "Transform's traces"). The callers build their row ids in
+    order by construction."""
+    return tf.RaggedTensor.from_value_rowids(values, value_rows, nrows=nrows, validate=False)
+
+
+def kept(terms: tf.RaggedTensor, mask: tf.Tensor) -> tf.RaggedTensor:
+    """The terms where `mask` (a bool per flat value) is true: tf.ragged.boolean_mask's result."""
+    return rows(tf.boolean_mask(terms.flat_values, mask), tf.boolean_mask(terms.value_rowids(), mask), terms.nrows())
+
+
+def concat_rows(parts: list[tf.RaggedTensor]) -> tf.RaggedTensor:
+    """Each row's values of parts[0], then of parts[1], ...: tf.concat(parts, axis=1) of ragged rows (equal
+    nrows), as one stable sort of the values by row. tf.concat's ragged ops added the default graph's last 5
+    conditionals; without them a trace took 0.54-0.58 s instead of 0.58-0.71, IMDB's Transform alone 21.8 and
+    25.9 s instead of 24.2 and 27.8 (alternated), and the transform graph's one text 1.37 ms instead of 1.56."""
+    if len(parts) == 1:
+        return parts[0]
+    row_ids = tf.concat([p.value_rowids() for p in parts], axis=0)
+    order = tf.argsort(row_ids, stable=True)
+    values = tf.concat([p.flat_values for p in parts], axis=0)
+    return rows(tf.gather(values, order), tf.gather(row_ids, order), parts[0].nrows())
+
+
+def distinct(terms: tf.RaggedTensor) -> tuple[tf.RaggedTensor, tf.RaggedTensor]:
+    """Each row's distinct terms in order of first occurrence, and how often each occurs in its row."""
+    row_ids = terms.value_rowids()
+    # (row, term) as one int64: the term's 64-bit fingerprint shifted by its row (a collision of two terms of
+    # one row needs equal fingerprints: about 1 in 2^63). Unique over integers, not joined strings.
+    keys = tf.strings.to_hash_bucket_fast(terms.flat_values, 2**63 - 1) + row_ids * 1_000_003
+    _, index, counts = tf.unique_with_counts(keys, out_idx=tf.int64)
+    first = tf.math.unsorted_segment_min(tf.range(tf.size(index, tf.int64)), index, tf.size(counts))
+    values, value_rows = tf.gather(terms.flat_values, first), tf.gather(row_ids, first)
+    # `first` ascends (tf.unique lists keys in order of first occurrence), so the rows are in order.
+    return rows(values, value_rows, terms.nrows()), rows(tf.cast(counts, tf.float32), value_rows, terms.nrows())
