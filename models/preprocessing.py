@@ -39,6 +39,7 @@ import tensorflow_transform as tft
 from models import ragged
 from models.features import LABEL_KEY, OOV_ID, PAD_ID, TEXT_KEY, TOKEN_IDS_KEY, TOKEN_TEXTS_KEY, TOKEN_WEIGHTS_KEY
 from models.recipe import TransformConfig
+from models.vocabulary import frequency_vocabulary
 
 VOCAB_NAME = "tokens"
 # Letters and documents counted by script over the training split: the record of what `auto` chose.
@@ -133,9 +134,9 @@ def _characters_chosen(text: tf.Tensor, config: TransformConfig):
         tf.stack([unspaced, letters - unspaced, tf.cast(chosen, tf.int32), tf.cast(~chosen, tf.int32)], 1), tf.float32
     )
     names = tf.constant([["unspaced_letters", "spaced_letters", "unspaced_documents", "spaced_documents"]])
-    tft.vocabulary(
-        tf.tile(names, [tf.shape(text)[0], 1]),
-        weights=counts,
+    frequency_vocabulary(
+        tf.reshape(tf.tile(names, [tf.shape(text)[0], 1]), [-1]),
+        weights=tf.reshape(counts, [-1]),
         store_frequency=True,
         vocab_filename=LETTERS_BY_SCRIPT_NAME,
     )
@@ -143,16 +144,14 @@ def _characters_chosen(text: tf.Tensor, config: TransformConfig):
 
 
 def _unigram_ids(unigrams: tf.RaggedTensor, config: TransformConfig, by_documents: bool) -> tf.RaggedTensor:
-    # Weights of 1 count the same occurrences, but tf.Transform then sums each batch's counts in the graph and
-    # hands Beam one (token, count) pair per distinct token of a batch. Unweighted, it hands Beam every occurrence
-    # and Beam counts them one by one (tf_utils.reduce_batch_weighted_counts). The file is the same
-    # (tests/model/test_transform_ids.py); IMDB's Transform alone took 26.0 and 25.7 s before, 22.6 and 23.5 s after.
-    vocabulary = tft.vocabulary(
+    # tft.vocabulary's file from one Beam combine (models/vocabulary.py): IMDB's Transform alone took 26.0 and 25.7 s
+    # with tft.vocabulary unweighted, 22.6 and 23.5 s weighted (one pair per distinct token of a batch, not one per
+    # occurrence); bench/NOTES.md has this one's figures.
+    vocabulary = frequency_vocabulary(
         unigrams.flat_values,
         top_k=config.vocab_size - _RESERVED_IDS,
         # Counted once per document (tfidf's rows are distinct), a word must be in two of them.
         frequency_threshold=MIN_DOCUMENT_FREQUENCY if by_documents else None,
-        weights=tf.ones_like(unigrams.flat_values, tf.float32),
         vocab_filename=VOCAB_NAME,
     )
     ids = tft.apply_vocabulary(unigrams, vocabulary, default_value=-1, num_oov_buckets=0)

@@ -117,3 +117,48 @@ def test_the_vocabulary_is_tf_transforms_frequency_vocabulary_over_many_batches(
     vocabulary = (assets / preprocessing.VOCAB_NAME).read_text().split()
     assert vocabulary == (assets / "reference").read_text().split()
     assert "twice" in vocabulary and ("once" in vocabulary) != tfidf
+
+
+@pytest.mark.slow  # a Beam run of its own
+def test_frequency_vocabulary_writes_the_file_tft_vocabulary_writes(tmp_path):
+    """models/vocabulary.py against tf.Transform's own analyzer, in one run over batches of 3 documents: a top_k that
+    cuts through tied counts, a threshold, float weights with the counts stored, and a threshold nothing passes
+    (tf.Transform's placeholder token)."""
+    import random
+
+    import tensorflow_transform as tft
+    import tensorflow_transform.beam as tft_beam
+    from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
+
+    from models.vocabulary import frequency_vocabulary
+
+    rng = random.Random(1)
+    words = [f"w{i}" for i in range(30)] + ["é", "c++", "<b>"]
+    train = [{"text": [" ".join(rng.choices(words, k=rng.randint(1, 9)))]} for _ in range(50)]
+    metadata = dataset_metadata.DatasetMetadata(
+        schema_utils.schema_from_feature_spec({"text": tf.io.FixedLenFeature([1], tf.string)})
+    )
+    cases = {
+        "ties": {"top_k": 7},
+        "threshold": {"frequency_threshold": 12},
+        "weighted": {"store_frequency": True},
+        "empty": {"frequency_threshold": 10_000},
+    }
+
+    def fn(inputs):
+        terms = tf.strings.split(tf.reshape(inputs["text"], [-1])).flat_values
+        for name, kwargs in cases.items():
+            if name == "weighted":
+                kwargs = {**kwargs, "weights": tf.cast(tf.strings.length(terms, unit="UTF8_CHAR"), tf.float32) * 0.3}
+            frequency_vocabulary(terms, vocab_filename=f"ours_{name}", **kwargs)
+            tft.vocabulary(terms, vocab_filename=f"tft_{name}", **kwargs)
+        return {"length": tf.cast(tf.strings.length(tf.reshape(inputs["text"], [-1])), tf.int64)}
+
+    with tft_beam.Context(temp_dir=str(tmp_path / "tmp"), desired_batch_size=3, force_tf_compat_v1=False):
+        transform_fn = (train, metadata) | tft_beam.AnalyzeDataset(fn)
+        _ = transform_fn | tft_beam.WriteTransformFn(str(tmp_path / "out"))
+    assets = tmp_path / "out" / "transform_fn" / "assets"
+    for name in cases:
+        assert (assets / f"ours_{name}").read_bytes() == (assets / f"tft_{name}").read_bytes(), name
+    assert len((assets / "ours_ties").read_bytes().splitlines()) == 7
+    assert len((assets / "ours_empty").read_bytes().splitlines()) == 1
