@@ -78,8 +78,7 @@ def test_ids_padding_oov_and_frequency_order(transformed):
 @pytest.mark.slow  # a Beam run of its own per weighting
 @pytest.mark.parametrize("weighting", ["tfidf", "none"])
 def test_the_vocabulary_is_tf_transforms_frequency_vocabulary_over_many_batches(weighting, tmp_path):
-    """The vocabulary is counted with weights of 1, so that tf.Transform sums each batch in the graph (Beam then
-    gets one pair per distinct token of a batch, not every occurrence). Its file must be the one an unweighted
+    """The pipeline's vocabulary (models/vocabulary.py, through preprocessing_fn) is the file an unweighted
     `tft.vocabulary` writes: the same counts added across batches, ties in the same order, the same threshold
     (tfidf: a word in one document only is left out). Batches of 3 documents split every count."""
     import random
