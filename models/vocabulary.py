@@ -2,9 +2,9 @@
 
 `tft.vocabulary` reduces each batch in the graph to (distinct token, count) pairs, then hands every pair to Beam
 as an element: a combine per key, a filter, a top-k, a sort and Beam's text sink, a dozen stages that each touch
-every distinct token of every batch. On IMDB (about 100,000 distinct words in 20,000 training reviews), Transform's
-executor alone took 18.3-20.7 s with one such vocabulary of whitespace tokens and 10.4-11.8 s with this one, against
-6.96-7.5 s for a Transform with a single `tft.mean` (bench/NOTES.md, "One Beam combine for the vocabulary").
+every distinct token of every batch. On IMDB's 20,000 training reviews, Transform's executor alone took 18.2-23.4 s
+(eight runs) with one such vocabulary of whitespace tokens (more than 200,000 distinct) and 10.4-11.8 s with this
+one, against 6.96-7.5 s with a single `tft.mean` (bench/NOTES.md, "One Beam combine for the vocabulary").
 
 Here the same per-batch pairs (tf.Transform's own `reduce_batch_weighted_counts`, with its filter of the tokens a
 text file cannot hold) go through tf.Transform's extension point for custom analyzers,
@@ -14,8 +14,8 @@ count first, ties in reverse byte order of the token (its sort of (count, token)
 `top_k`, tf.Transform's placeholder when none is left. tests/model/test_transform_ids.py checks it against
 `tft.vocabulary` itself, over many batches.
 
-The cost of one combine: every distinct token's count is held in one worker's memory at the end (about 100 bytes
-a token; IMDB's words: about 10 MB), where tf.Transform's own keys can spread over a cluster's workers.
+The cost of one combine: every distinct token's count is held in one worker's memory at the end, where
+tf.Transform's own keys can spread over a cluster's workers.
 """
 
 from __future__ import annotations
