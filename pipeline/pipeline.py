@@ -15,7 +15,7 @@ from ml_metadata.proto import metadata_store_pb2
 
 # TFX's classes from their own modules, not `tfx.v1`: tfx.v1 also imports its Google Cloud extensions
 # (google.cloud.aiplatform), which no run here uses (bench/NOTES.md, "Start-up without tfx.v1").
-from tfx.components import BulkInferrer, Pusher, StatisticsGen, Trainer, Transform
+from tfx.components import BulkInferrer, Pusher, StatisticsGen, Trainer
 from tfx.dsl.components.common.importer import Importer
 from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.proto import bulk_inferrer_pb2, pusher_pb2, trainer_pb2, transform_pb2
@@ -32,6 +32,7 @@ from components.project_root import project_relative
 from components.retention_policy import RetentionPolicy
 from components.run_retention import RunRetention
 from components.served_model_baseline import ServedModelBaseline
+from components.single_inspection_transform import SingleInspectionTransform
 from components.strict_example_validator import StrictExampleValidator
 from pipeline import code_version, configs
 from pipeline import component_ids as ids
@@ -44,6 +45,7 @@ RUN_FN = "models.trainer.run_fn"
 EXAMPLE_GEN_CODE = "components/example_gen/directory_example_gen.py"
 DRIFT_CHECK_CODE = "components/drift_check.py"
 TRANSFORM_CODE = "models/preprocessing.py"
+TRANSFORM_EXECUTOR_CODE = "components/single_inspection_transform.py"
 EVALUATOR_CODE = "components/evaluator/component.py"
 TRAINER_CODE = "models/trainer.py"
 EVALUATION_RECORDS = "evaluation_records"  # under the pipeline root
@@ -100,7 +102,7 @@ def create_pipeline(
     if until == "push":
         # What decides Transform's graph, by the fields' own names (materialize decides only what it writes).
         transform_settings = {k: v for k, v in dataclasses.asdict(transform).items() if k != "materialize"}
-        transform_component = Transform(
+        transform_component = SingleInspectionTransform(
             examples=example_gen.outputs["examples"],
             schema=schema_gen.outputs["schema"],
             preprocessing_fn=PREPROCESSING_FN,
@@ -114,7 +116,10 @@ def create_pipeline(
             # back) cost time for outputs nothing reads (bench/NOTES.md: Transform's profile).
             disable_statistics=True,
             disable_analyzer_cache=True,
-            custom_config={**transform_settings, "code_version": code_version.fingerprint(TRANSFORM_CODE)},
+            custom_config={
+                **transform_settings,
+                "code_version": code_version.fingerprint(TRANSFORM_CODE, TRANSFORM_EXECUTOR_CODE),
+            },
         ).with_id(ids.TRANSFORM)
         # Drift against the served model's training split: measured, and with --max-drift a stop.
         drift_check = DriftCheck(

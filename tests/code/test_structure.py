@@ -21,7 +21,14 @@ def test_the_trainers_fingerprint_covers_the_code_it_runs_and_not_the_runners_se
     assert "pipeline/configs.py" not in covered and "models/recipe.py" in covered
 
 
-ENTRIES = ["EXAMPLE_GEN_CODE", "DRIFT_CHECK_CODE", "TRANSFORM_CODE", "EVALUATOR_CODE", "TRAINER_CODE"]
+ENTRIES = [
+    "EXAMPLE_GEN_CODE",
+    "DRIFT_CHECK_CODE",
+    "TRANSFORM_CODE",
+    "TRANSFORM_EXECUTOR_CODE",
+    "EVALUATOR_CODE",
+    "TRAINER_CODE",
+]
 
 
 @pytest.mark.slow
