@@ -19,6 +19,7 @@ from tensorflow_model_analysis import constants as tfma_constants
 
 from models.evaluation_settings import EvaluationConfig
 from models.features import LABEL_KEY, SLICE_FEATURES
+from models.histogram_calibration import HistogramCalibration
 
 BINARY_ACCURACY = "binary_accuracy"
 MULTICLASS_ACCURACY = "sparse_categorical_accuracy"
@@ -66,7 +67,8 @@ def make_eval_config(
             _metric("AUC", config='{"num_thresholds": 1000}'),
             _metric("Precision"),
             _metric("Recall"),
-            _metric("Calibration"),
+            # TFMA's Calibration figure, from the histogram AUC fills (models/histogram_calibration.py).
+            _metric(HistogramCalibration.__name__, module=HistogramCalibration.__module__),
             _metric("CalibrationPlot", config='{"num_buckets": 100}'),
             _metric("ConfusionMatrixPlot", config='{"num_thresholds": 100}'),
         ]

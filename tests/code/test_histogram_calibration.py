@@ -1,0 +1,65 @@
+"""The calibration figure from the shared histogram (models/histogram_calibration.py): TFMA's Calibration's value,
+from the very histogram computation AUC declares (so TFMA runs one combiner for both)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow_model_analysis as tfma
+from tensorflow_model_analysis.metrics import metric_types
+
+from models.evaluation import make_eval_config
+from models.evaluation_settings import EvaluationConfig
+from models.histogram_calibration import CALIBRATION, HistogramCalibration
+
+
+def _value(metric, inputs, config) -> float:
+    """Runs `metric`'s computations on `inputs` without Beam: each combiner over every input, then the derived."""
+    results: dict = {}
+    for computation in metric.computations(eval_config=config):
+        if isinstance(computation, metric_types.MetricComputation):
+            combiner = computation.combiner
+            accumulator = combiner.create_accumulator()
+            for element in inputs:
+                accumulator = combiner.add_input(accumulator, element)
+            results.update(combiner.extract_output(combiner.compact(accumulator)))
+        else:
+            results.update(computation.result(results))
+    [value] = [v for k, v in results.items() if k.name == CALIBRATION]
+    return value
+
+
+def _inputs(labels, predictions):
+    return [
+        metric_types.StandardMetricInputs(
+            labels=np.array([label]), predictions=np.array([p]), example_weights=np.array([1.0])
+        )
+        for label, p in zip(labels, predictions, strict=True)
+    ]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_figure_is_tfmas_calibration(seed):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, 500).astype(float)
+    predictions = np.clip(rng.normal(0.3 + 0.4 * labels, 0.25), 0.0, 1.0)
+    predictions[:3] = [0.0, 0.5, 1.0]  # the histogram's edges
+    config = make_eval_config(2, EvaluationConfig())
+    ours = _value(HistogramCalibration(), _inputs(labels, predictions), config)
+    tfmas = _value(tfma.metrics.Calibration(), _inputs(labels, predictions), config)
+    assert ours == pytest.approx(tfmas, rel=1e-12) and ours == pytest.approx(predictions.sum() / labels.sum())
+
+
+def test_no_positive_label_gives_nan_as_tfma_does():
+    config = make_eval_config(2, EvaluationConfig())
+    assert np.isnan(_value(HistogramCalibration(), _inputs([0.0, 0.0], [0.2, 0.7]), config))
+
+
+def test_it_reads_the_histogram_auc_fills():
+    config = make_eval_config(2, EvaluationConfig())
+    auc = next(m for m in config.metrics_specs[0].metrics if m.class_name == "AUC")
+    auc_keys = {key for c in tfma.metrics.AUC(num_thresholds=1000).computations(eval_config=config) for key in c.keys}
+    assert auc.config == '{"num_thresholds": 1000}'
+    ours = HistogramCalibration().computations(eval_config=config)
+    histograms = [c for c in ours if isinstance(c, metric_types.MetricComputation)]
+    assert len(histograms) == 1 and set(histograms[0].keys) <= auc_keys
