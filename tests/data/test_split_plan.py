@@ -10,6 +10,7 @@ import tensorflow as tf
 from components.example_gen import corpus_layout, split_plan
 from components.example_gen.duplicates import fingerprint
 from components.example_gen.listing import PENDING
+from components.example_gen.records import make_example
 from components.example_gen.settings import IngestConfig
 
 NEAR = IngestConfig.near_duplicate_threshold
@@ -164,3 +165,26 @@ def test_a_class_of_copies_that_cannot_be_split_is_refused_naming_the_cause():
     with pytest.raises(corpus_layout.CorpusError) as refused:
         ingestion_report.check_nothing_empty(report, lambda split: "")
     assert "30 of the 30 documents of 'neg' are copies or near copies of one text" in str(refused.value)
+
+
+def test_a_routed_record_parses_as_the_record_with_seen_in_train_added():
+    """route_batch appends a one-feature Example's bytes to each record: protobuf reads the two as their merge."""
+    text = review(11)
+    prints = [
+        fingerprint("train/pos/a.txt", "train", 1, text),
+        fingerprint("test/pos/a copy.txt", "test", 1, text),
+        fingerprint("test/neg/b.txt", "test", 0, review(12)),
+    ]
+    plan = split_plan.plan_splits(prints, None, ["neg", "pos"], "drop", NEAR)
+    assert plan.seen_in_train == {"test/pos/a copy.txt"}
+    made = {p.path: make_example(p.path.encode(), p.label, "a.txt") for p in prints}
+    records = [(p.path, p.label, made[p.path].SerializeToString(deterministic=True)) for p in prints]
+    routed = [r for tag, value in split_plan.route_batch((0, records), plan) if tag != "counts" for r in value[1]]
+    assert len(routed) == 3
+    for record in routed:
+        parsed = tf.train.Example.FromString(record)
+        path = parsed.features.feature["text"].bytes_list.value[0].decode()
+        expected = tf.train.Example()
+        expected.CopyFrom(made[path])
+        expected.features.feature["seen_in_train"].int64_list.value.append(int(path in plan.seen_in_train))
+        assert parsed == expected
