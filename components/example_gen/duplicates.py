@@ -28,6 +28,7 @@ from collections.abc import Iterable
 import mmh3
 import numpy as np
 from datasketch import MinHash
+from datasketch.minhash import _fmix  # the pre-mix MinHash applies (a test checks the signatures)
 
 from models.corpus_profile import content_tokens
 
@@ -45,10 +46,6 @@ TEMPLATE_MIN_DOCUMENTS = 10
 # near pairs at 0.89 (tests/data/test_split_plan.py); a false candidate costs one signature comparison.
 LSH_BANDS = (16, 4)
 SCHEME = "affine32"  # datasketch 2's permutation scheme for 32-bit hashes (mmh3's)
-
-
-def _hash32(shingle: bytes) -> int:
-    return mmh3.hash(shingle, signed=False)  # fast and the same in every process (Python's hash() is not)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,18 +70,56 @@ def _permutations():
     return MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME).permutations
 
 
-def fingerprint(path: str, split: str, label: int, text: str) -> Fingerprint:
-    tokens = content_tokens(text)
-    if not tokens:
-        # No token ("!!!", "..."): standardized, every such text would be one. Their raw text keys them, so
-        # only copies of one file are twins.
-        return Fingerprint(path, split, label, "raw:" + hashlib.sha256(text.strip().encode()).hexdigest()[:28], ())
-    key = hashlib.sha256(" ".join(tokens).encode("utf-8")).hexdigest()[:32]
+def _shingle_hashes(tokens: list[str]) -> tuple[bytes, list[int]]:
+    """The standardized text's UTF-8 bytes, and the 32-bit mmh3 hash of each word SHINGLE_WORDS-gram (all the
+    words when fewer): each shingle is the slice of the joined bytes that `" ".join(tokens[i : i + n])` encodes
+    to, so no string is built per shingle. mmh3 is fast and the same in every process (Python's hash() is not).
+    """
+    joined = " ".join(tokens)
+    data = joined.encode("utf-8")
+    sizes = map(len, tokens) if len(data) == len(joined) else (len(t.encode("utf-8")) for t in tokens)
+    ends = list(itertools.accumulate(size + 1 for size in sizes))  # past each token and the space after it
     n = min(SHINGLE_WORDS, len(tokens))
-    shingles = [" ".join(tokens[i : i + n]).encode("utf-8") for i in range(len(tokens) - n + 1)]
-    m = MinHash(num_perm=NUM_PERM, seed=1, hashfunc=_hash32, scheme=SCHEME, permutations=_permutations())
-    m.update_batch(shingles)
-    return Fingerprint(path, split, label, key, tuple(int(v) for v in m.hashvalues))
+    starts = [0, *ends[: len(ends) - n]]
+    return data, [mmh3.mmh3_32_uintdigest(data[s : e - 1]) for s, e in zip(starts, ends[n - 1 :], strict=True)]
+
+
+def fingerprints(texts: Iterable[tuple[str, str, int, str]]) -> list[Fingerprint]:
+    """The Fingerprint of each (path, split, label, text), a batch at once.
+
+    The signature is datasketch's MinHash (scheme SCHEME, NUM_PERM permutations of seed 1, hashfunc mmh3 over
+    the shingles' bytes), with its permutations applied to the whole batch's shingle hashes at once and each
+    document's minimum taken by `np.minimum.reduceat`: one MinHash and its numpy calls per document were 46 of
+    the 183 microseconds an IMDB review's fingerprint took (bench/NOTES.md, "ExampleGen's fingerprints in
+    batches"). tests/data/test_duplicates.py checks the signatures against MinHash.update_batch.
+    """
+    prints, keyed, hashes, offsets = [], [], [], []
+    for path, split, label, text in texts:
+        tokens = content_tokens(text)
+        if not tokens:
+            # No token ("!!!", "..."): standardized, every such text would be one. Their raw text keys them,
+            # so only copies of one file are twins.
+            key = "raw:" + hashlib.sha256(text.strip().encode()).hexdigest()[:28]
+            prints.append(Fingerprint(path, split, label, key, ()))
+            continue
+        data, shingles = _shingle_hashes(tokens)
+        keyed.append(len(prints))
+        prints.append(Fingerprint(path, split, label, hashlib.sha256(data).hexdigest()[:32], ()))
+        offsets.append(len(hashes))
+        hashes.extend(shingles)
+    if keyed:
+        a, b = _permutations()
+        mixed = _fmix(np.array(hashes, dtype=np.uint32), 32)  # datasketch's pre-mix for its affine schemes
+        signatures = np.empty((len(keyed), NUM_PERM), dtype=np.uint32)
+        for j in range(NUM_PERM):  # column by column: reduceat along the rows of a 2-D array was 30 times slower
+            signatures[:, j] = np.minimum.reduceat(mixed * a[j] + b[j], offsets)
+        for i, signature in zip(keyed, signatures.tolist(), strict=True):
+            prints[i] = dataclasses.replace(prints[i], signature=tuple(signature))
+    return prints
+
+
+def fingerprint(path: str, split: str, label: int, text: str) -> Fingerprint:
+    return fingerprints([(path, split, label, text)])[0]
 
 
 class _Groups:

@@ -50,7 +50,7 @@ Text = tuple[str, str, int, str]  # (path relative to the root, split, label, te
 
 def fingerprint_lines(texts: list[Text]) -> list[str]:
     """One batch's fingerprints as the JSON lines the split plan reads."""
-    return [json.dumps(duplicates.fingerprint(*t).to_json()) for t in texts]
+    return [json.dumps(p.to_json()) for p in duplicates.fingerprints(texts)]
 
 
 def _send(stream: BinaryIO, value) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 
+import mmh3
 import numpy as np
 import pytest
-from datasketch import LeanMinHash, MinHashLSH
+from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from components.example_gen import duplicates
 from components.example_gen.duplicates import find_duplicates, fingerprint
@@ -73,6 +75,35 @@ def test_short_and_empty_texts_have_fingerprints(text):
     p = fingerprint("train/a/1.txt", "train", 0, text)
     assert bool(p.signature) == bool(duplicates.content_tokens(text))
     assert duplicates.Fingerprint.from_json(p.to_json()) == p
+
+
+def test_a_batchs_fingerprints_are_datasketchs_minhash_of_each_documents_shingles():
+    """duplicates.fingerprints (one batch, numpy) against one datasketch MinHash per document, built the plain way."""
+    texts = [
+        review(30, 300),
+        "Café naïve 東京 — déjà vu, <br />über alles and more words here",  # multi-byte tokens
+        "two words",  # fewer words than a shingle
+        "one",
+        "!!! ...",  # no token
+        review(31, 6),
+    ]
+    batch = duplicates.fingerprints([(f"t/{i}.txt", "train", 0, t) for i, t in enumerate(texts)])
+    for text, print_ in zip(texts, batch, strict=True):
+        tokens = duplicates.content_tokens(text)
+        assert print_ == fingerprint(print_.path, "train", 0, text)
+        if not tokens:
+            assert print_.signature == () and print_.key.startswith("raw:")
+            continue
+        n = min(duplicates.SHINGLE_WORDS, len(tokens))
+        reference = MinHash(
+            num_perm=duplicates.NUM_PERM,
+            seed=1,
+            hashfunc=lambda b: mmh3.hash(b, signed=False),
+            scheme=duplicates.SCHEME,
+        )
+        reference.update_batch([" ".join(tokens[i : i + n]).encode() for i in range(len(tokens) - n + 1)])
+        assert print_.signature == tuple(int(v) for v in reference.hashvalues)
+        assert print_.key == hashlib.sha256(" ".join(tokens).encode()).hexdigest()[:32]
 
 
 def test_documents_without_tokens_are_twins_only_of_copies_of_their_own_text():
