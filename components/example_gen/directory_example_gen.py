@@ -39,9 +39,10 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
-from components.example_gen import corpus_layout, duplicates, listing, split_plan
+from components.example_gen import corpus_layout, fingerprint_workers, listing, split_plan
 from components.example_gen.example_io import (
     BATCHES_PER_SHARD,
+    FINGERPRINTS,
     PARTS_DIR,
     STAGED,
     read_folder_batches,
@@ -105,14 +106,14 @@ def _ReadCorpusFolder(pipeline: beam.Pipeline, exec_properties: dict[str, Any], 
     )
     return {
         STAGED: read[STAGED],
-        "fingerprints": read.fingerprints,
+        FINGERPRINTS: read[FINGERPRINTS],
         "fallback": read.fallback,
         "skipped": (read.skipped, listing_skips) | "AllSkips" >> beam.Flatten(),
     }
 
 
-def _plan(lines: list[str], cuts, classes: list[str], settings: IngestSettings) -> split_plan.Plan:
-    prints = [duplicates.Fingerprint.from_json(json.loads(line)) for line in lines]
+def _plan(packed: list[bytes], cuts, classes: list[str], settings: IngestSettings) -> split_plan.Plan:
+    prints = fingerprint_workers.unpack(packed)
     return split_plan.plan_splits(prints, cuts, classes, settings.on_label_conflict, settings.near_duplicate_threshold)
 
 
@@ -147,7 +148,7 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         classes = settings.check_layout(exec_properties[standard_component_specs.INPUT_BASE_KEY])
         cut = [settings.cuts_for(f) for f in folders if len(settings.cuts_for(f)) > 1]
         plan = (
-            [o["fingerprints"] for o in outputs]
+            [o[FINGERPRINTS] for o in outputs]
             | "AllFingerprints" >> beam.Flatten(pipeline=pipeline)
             | "Gather" >> beam.combiners.ToList()
             | "Plan" >> beam.Map(_plan, cut[0] if cut else None, classes, settings)

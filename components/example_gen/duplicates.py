@@ -56,13 +56,6 @@ class Fingerprint:
     key: str  # the standardized text's digest: equal keys are exact duplicates
     signature: tuple[int, ...]  # MinHash of the word 5-grams (empty: no tokens)
 
-    def to_json(self) -> dict:
-        return {"path": self.path, "split": self.split, "label": self.label, "key": self.key, "sig": self.signature}
-
-    @classmethod
-    def from_json(cls, data: dict) -> Fingerprint:
-        return cls(data["path"], data["split"], data["label"], data["key"], tuple(data["sig"]))
-
 
 @functools.lru_cache(maxsize=1)
 def _permutations():

@@ -31,9 +31,11 @@ from components.example_gen.fingerprint_workers import FingerprintWorkers
 PARTS_DIR = "_ingestion_parts"  # the side outputs' files while an ExampleGen runs
 
 
-# fingerprints: each labelled document's content key and MinHash signature (components/example_gen/duplicates.py).
-SIDE_OUTPUTS = ("skipped", "fallback", "counts", "fingerprints")
+SIDE_OUTPUTS = ("skipped", "fallback", "counts")
 STAGED = "staged"  # a read batch whose records wait for the split plan (components/example_gen/split_plan.py)
+# A read batch's fingerprints, packed (fingerprint_workers.fingerprint_batch): each document's content key and
+# MinHash signature (components/example_gen/duplicates.py), for the split plan.
+FINGERPRINTS = "fingerprints"
 SHARD_PREFIX = "data_tfrecord"  # TFX's own name for a split's files
 # A split's file holds the records of this many read batches at most (500 files each by default: 4 million
 # documents), so a corpus of any size is written by several workers and no file grows without bound.
@@ -71,8 +73,8 @@ def _read_batch(
             yield beam.pvalue.TaggedOutput("fallback", json.dumps({"path": item[1], "encoding": item[2]}))
     if staged:
         yield beam.pvalue.TaggedOutput(STAGED, (index, items))
-        for line in fingerprints.submit(texts):
-            yield beam.pvalue.TaggedOutput("fingerprints", line)
+        for packed in fingerprints.submit(texts):
+            yield beam.pvalue.TaggedOutput(FINGERPRINTS, packed)
     for split, labelled in sorted(records.items()):
         counts = collections.Counter(label for label, _ in labelled)
         for label, n in sorted(counts.items()):
@@ -144,8 +146,8 @@ class ReadBatches(beam.DoFn):
     def finish_bundle(self):
         """The fingerprints still with the workers: a bundle's batches all have their fingerprints out at its end."""
         if self._fingerprints is not None:
-            for line in self._fingerprints.drain():
-                yield beam.pvalue.TaggedOutput("fingerprints", GlobalWindows.windowed_value(line))
+            for packed in self._fingerprints.drain():
+                yield beam.pvalue.TaggedOutput(FINGERPRINTS, GlobalWindows.windowed_value(packed))
 
     def teardown(self):
         if self._fingerprints is not None:
@@ -175,7 +177,7 @@ def read_folder_batches(
         | f"ReadFiles{label}"
         >> beam.ParDo(
             ReadBatches(lister, folder, _listing_digest(docs), batch_size, max_file_bytes, progress, staged)
-        ).with_outputs(*splits, *SIDE_OUTPUTS, *([STAGED] if staged else []))
+        ).with_outputs(*splits, *SIDE_OUTPUTS, *([STAGED, FINGERPRINTS] if staged else []))
     )
 
 

@@ -1,11 +1,12 @@
 """The documents' fingerprints, computed in worker processes while ExampleGen reads the next batch of files.
 
 Reading a batch (files, decoding, records) and fingerprinting it (components/example_gen/duplicates.py: a
-MinHash of each document's word 5-grams, in Python) are both CPU work: on IMDB's 50,000 reviews 11.35 s and
-16.33 s, one after the other on one core. The reader hands each batch's texts to worker processes and reads on;
-the lines come back as batches finish. Which process computes a fingerprint does not change it (mmh3 and a
-seeded MinHash, no Python hash()), and the split plan sorts the fingerprints by path
-(components/example_gen/split_plan.py), so the order they come back in changes nothing either.
+MinHash of each document's word 5-grams) are both CPU work: on IMDB's 50,000 reviews 11.35 s and 16.33 s, one
+after the other on one core, when this was written (5.5 s for the fingerprints now). The reader hands each
+batch's texts to worker processes and reads on; each batch's fingerprints come back, pickled, as it finishes.
+Which process computes a fingerprint does not change it (mmh3 and a seeded MinHash, no Python hash()), and the
+split plan sorts the fingerprints by path (components/example_gen/split_plan.py), so the order they come back
+in changes nothing either.
 
 Why started processes, fed over pipes, and not multiprocessing:
 - a forked worker (multiprocessing's "fork") inherits Beam's gRPC threads mid-call: gRPC printed
@@ -20,7 +21,6 @@ about 0.5 s), started by subprocess (fork and exec at once, no fork handlers run
 from __future__ import annotations
 
 import collections
-import json
 import logging
 import os
 import pickle
@@ -30,7 +30,7 @@ import subprocess
 import sys
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from components.example_gen import duplicates
@@ -48,9 +48,18 @@ _HEADER = struct.Struct("<Q")
 Text = tuple[str, str, int, str]  # (path relative to the root, split, label, text)
 
 
-def fingerprint_lines(texts: list[Text]) -> list[str]:
-    """One batch's fingerprints as the JSON lines the split plan reads."""
-    return [json.dumps(p.to_json()) for p in duplicates.fingerprints(texts)]
+def fingerprint_batch(texts: list[Text]) -> bytes:
+    """One batch's fingerprints, pickled: one Beam element per batch for the split plan (`unpack`).
+
+    A JSON line per document was 50,000 Beam elements on IMDB, and 0.6 s of the serial plan to parse them
+    (bench/NOTES.md, "ExampleGen's serial tail").
+    """
+    return pickle.dumps(duplicates.fingerprints(texts), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def unpack(batches: Iterable[bytes]) -> list[duplicates.Fingerprint]:
+    """The fingerprints of every batch fingerprint_batch packed (from this run's own workers)."""
+    return [p for batch in batches for p in pickle.loads(batch)]
 
 
 def _send(stream: BinaryIO, value) -> None:
@@ -72,7 +81,8 @@ def _receive(stream: BinaryIO):
 
 
 def serve(requests: BinaryIO, replies: BinaryIO) -> None:
-    """A worker's loop: a batch of texts in, ("ok", lines) or ("error", traceback) out, in order, until EOF.
+    """A worker's loop: a batch of texts in, ("ok", fingerprint_batch) or ("error", traceback) out, in order,
+    until EOF.
 
     A thread reads the requests as they come, so the reader's writes never wait on this worker's replies (two
     full pipes, each side writing, would be a deadlock).
@@ -89,7 +99,7 @@ def serve(requests: BinaryIO, replies: BinaryIO) -> None:
     threading.Thread(target=read_all, daemon=True).start()
     while (texts := inbox.get()) is not None:
         try:
-            reply = ("ok", fingerprint_lines(texts))
+            reply = ("ok", fingerprint_batch(texts))
         except Exception:  # noqa: BLE001 - sent to the reader, which raises it
             reply = ("error", traceback.format_exc())
         try:
@@ -108,12 +118,13 @@ def _workers() -> int:
 
 
 class FingerprintWorkers:
-    """submit() a batch's texts, get back the lines of the batches that are done; drain() the rest at the end.
+    """submit() a batch's texts, get back the packed fingerprints of the batches that are done; drain() the rest.
+
 
     The workers start on the first submit(). Failures: a worker's exception comes back as its traceback and is
     raised by submit() or drain() as WorkerError; a worker that exits is a WorkerError naming its exit code.
     Where no worker can start (no `sys.executable`, a process limit), the batches are fingerprinted in the
-    reader's process: the same lines, one core. No fingerprint is dropped: drain() waits for every batch.
+    reader's process: the same fingerprints, one core. No fingerprint is dropped: drain() waits for every batch.
     """
 
     def __init__(self, workers: int | None = None):
@@ -140,7 +151,7 @@ class FingerprintWorkers:
                 self._procs = []
         return self._procs
 
-    def _reply(self) -> list[str]:
+    def _reply(self) -> bytes:
         proc = self._pending.popleft()
         try:
             status, value = _receive(proc.stdout)
@@ -153,10 +164,10 @@ class FingerprintWorkers:
             raise WorkerError(f"a fingerprint worker failed:\n{value}")
         return value
 
-    def submit(self, texts: list[Text]) -> Iterator[str]:
+    def submit(self, texts: list[Text]) -> Iterator[bytes]:
         procs = self._start()
         if not procs:
-            yield from fingerprint_lines(texts)
+            yield fingerprint_batch(texts)
             return
         proc = procs[self._next % len(procs)]
         self._next += 1
@@ -166,11 +177,11 @@ class FingerprintWorkers:
             raise WorkerError(f"a fingerprint worker (pid {proc.pid}) exited with code {proc.wait()}") from None
         self._pending.append(proc)
         while len(self._pending) > len(procs) * PENDING_PER_WORKER:
-            yield from self._reply()
+            yield self._reply()
 
-    def drain(self) -> Iterator[str]:
+    def drain(self) -> Iterator[bytes]:
         while self._pending:
-            yield from self._reply()
+            yield self._reply()
 
     def close(self) -> None:
         """Ends the workers (EOF on their input); the replies not drained are dropped with them."""

@@ -1,4 +1,4 @@
-"""ExampleGen's fingerprint workers: the lines of the reader's own call, whichever process computes them."""
+"""ExampleGen's fingerprint workers: the fingerprints of the reader's own call, whichever process computes them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import subprocess
 import pytest
 
 from components.example_gen import fingerprint_workers
-from components.example_gen.fingerprint_workers import FingerprintWorkers, WorkerError, fingerprint_lines
+from components.example_gen.duplicates import fingerprints
+from components.example_gen.fingerprint_workers import FingerprintWorkers, WorkerError, unpack
 
 
 def _batches():
@@ -19,15 +20,15 @@ def _batches():
 
 
 @pytest.mark.parametrize("workers", [0, 1, 2])
-def test_the_workers_give_every_line_of_the_inline_call_once(workers):
+def test_the_workers_give_every_fingerprint_of_the_inline_call_once(workers):
     batches = _batches()
-    expected = sorted(line for batch in batches for line in fingerprint_lines(batch))
+    expected = sorted((p for batch in batches for p in fingerprints(batch)), key=lambda p: p.path)
     pool = FingerprintWorkers(workers)
     try:
-        got = [line for batch in batches for line in pool.submit(batch)] + list(pool.drain())
+        got = unpack([packed for batch in batches for packed in pool.submit(batch)] + list(pool.drain()))
     finally:
         pool.close()
-    assert sorted(got) == expected and len(got) == 7 * 9
+    assert sorted(got, key=lambda p: p.path) == expected and len(got) == 7 * 9
 
 
 def test_a_workers_exception_is_raised_in_the_reader_with_its_traceback():
@@ -62,7 +63,7 @@ def test_where_no_worker_can_start_the_reader_fingerprints_inline(monkeypatch):
     monkeypatch.setattr(fingerprint_workers.subprocess, "Popen", refuse)
     pool = FingerprintWorkers(2)
     batch = _batches()[0]
-    assert list(pool.submit(batch)) + list(pool.drain()) == fingerprint_lines(batch)
+    assert unpack(list(pool.submit(batch)) + list(pool.drain())) == fingerprints(batch)
 
 
 def test_a_worker_imports_neither_tensorflow_nor_grpc():
