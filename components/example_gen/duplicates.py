@@ -25,11 +25,11 @@ import hashlib
 import itertools
 from collections.abc import Iterable
 
-import mmh3
 import numpy as np
 from datasketch import MinHash
 from datasketch.minhash import _fmix  # the pre-mix MinHash applies (a test checks the signatures)
 
+from components.example_gen.shingle_hashes import murmur3_32
 from models.corpus_profile import content_tokens
 
 SHINGLE_WORDS = 5
@@ -63,30 +63,39 @@ def _permutations():
     return MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME).permutations
 
 
-def _shingle_hashes(tokens: list[str]) -> tuple[bytes, list[int]]:
-    """The standardized text's UTF-8 bytes, and the 32-bit mmh3 hash of each word SHINGLE_WORDS-gram (all the
-    words when fewer): each shingle is the slice of the joined bytes that `" ".join(tokens[i : i + n])` encodes
-    to, so no string is built per shingle. mmh3 is fast and the same in every process (Python's hash() is not).
+def _shingle_spans(token_counts: np.ndarray, data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(starts, lengths, first shingle of each document) of the word shingles in `data`: documents' standardized
+    texts joined by single spaces, `token_counts[d]` tokens each (at least one).
+
+    Shingle i of a document is its tokens i to i + n - 1 with the spaces between them (n = SHINGLE_WORDS, or all
+    its tokens when fewer): the bytes `" ".join(tokens[i : i + n])` encodes to. A token holds no space, and no
+    byte of a multi-byte UTF-8 character is a space, so the spaces in `data` are exactly the tokens' bounds.
     """
-    joined = " ".join(tokens)
-    data = joined.encode("utf-8")
-    sizes = map(len, tokens) if len(data) == len(joined) else (len(t.encode("utf-8")) for t in tokens)
-    ends = list(itertools.accumulate(size + 1 for size in sizes))  # past each token and the space after it
-    n = min(SHINGLE_WORDS, len(tokens))
-    starts = [0, *ends[: len(ends) - n]]
-    return data, [mmh3.mmh3_32_uintdigest(data[s : e - 1]) for s, e in zip(starts, ends[n - 1 :], strict=True)]
+    spaces = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord(" "))
+    token_starts = np.r_[0, spaces + 1]
+    token_ends = np.r_[spaces, len(data)]
+    n = np.minimum(SHINGLE_WORDS, token_counts)
+    shingles = token_counts - n + 1
+    first_shingle = np.cumsum(shingles) - shingles
+    document = np.repeat(np.arange(len(token_counts)), shingles)
+    first_token = (
+        (np.cumsum(token_counts) - token_counts)[document] + np.arange(len(document)) - first_shingle[document]
+    )
+    starts = token_starts[first_token]
+    return starts, token_ends[first_token + n[document] - 1] - starts, first_shingle
 
 
 def fingerprints(texts: Iterable[tuple[str, str, int, str]]) -> list[Fingerprint]:
     """The Fingerprint of each (path, split, label, text), a batch at once.
 
     The signature is datasketch's MinHash (scheme SCHEME, NUM_PERM permutations of seed 1, hashfunc mmh3 over
-    the shingles' bytes), with its permutations applied to the whole batch's shingle hashes at once and each
-    document's minimum taken by `np.minimum.reduceat`: one MinHash and its numpy calls per document were 46 of
-    the 183 microseconds an IMDB review's fingerprint took (bench/NOTES.md, "ExampleGen's fingerprints in
-    batches"). tests/data/test_duplicates.py checks the signatures against MinHash.update_batch.
+    each shingle's bytes) computed for the whole batch at once: the shingles' MurmurHash3 in numpy
+    (shingle_hashes.py), datasketch's permutations applied to all of them, each document's minimum taken by
+    `np.minimum.reduceat`. One MinHash per document and one mmh3 call per shingle took 9.0 s for IMDB's 50,000
+    reviews (bench/NOTES.md, "ExampleGen's fingerprints in batches"). tests/data/test_duplicates.py checks the
+    signatures against MinHash.update_batch.
     """
-    prints, keyed, hashes, offsets = [], [], [], []
+    prints, keyed, joined, token_counts = [], [], [], []
     for path, split, label, text in texts:
         tokens = content_tokens(text)
         if not tokens:
@@ -95,17 +104,20 @@ def fingerprints(texts: Iterable[tuple[str, str, int, str]]) -> list[Fingerprint
             key = "raw:" + hashlib.sha256(text.strip().encode()).hexdigest()[:28]
             prints.append(Fingerprint(path, split, label, key, ()))
             continue
-        data, shingles = _shingle_hashes(tokens)
+        data = " ".join(tokens).encode("utf-8")
         keyed.append(len(prints))
         prints.append(Fingerprint(path, split, label, hashlib.sha256(data).hexdigest()[:32], ()))
-        offsets.append(len(hashes))
-        hashes.extend(shingles)
+        joined.append(data)
+        token_counts.append(len(tokens))
     if keyed:
+        data = b" ".join(joined)
+        starts, lengths, first_shingle = _shingle_spans(np.array(token_counts), data)
+        mixed = _fmix(murmur3_32(data, starts, lengths), 32)  # datasketch's pre-mix for its affine schemes
         a, b = _permutations()
-        mixed = _fmix(np.array(hashes, dtype=np.uint32), 32)  # datasketch's pre-mix for its affine schemes
         signatures = np.empty((len(keyed), NUM_PERM), dtype=np.uint32)
-        for j in range(NUM_PERM):  # column by column: reduceat along the rows of a 2-D array was 30 times slower
-            signatures[:, j] = np.minimum.reduceat(mixed * a[j] + b[j], offsets)
+        with np.errstate(over="ignore"):
+            for j in range(NUM_PERM):  # column by column: reduceat along the rows of a 2-D array was 30x slower
+                signatures[:, j] = np.minimum.reduceat(mixed * a[j] + b[j], first_shingle)
         for i, signature in zip(keyed, signatures.tolist(), strict=True):
             prints[i] = dataclasses.replace(prints[i], signature=tuple(signature))
     return prints
