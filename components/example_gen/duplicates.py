@@ -211,6 +211,9 @@ def break_templates(prints: list[Fingerprint], components: list[list[int]]) -> t
     class_sizes = collections.Counter(p.label for p in prints)
     kept, templates = [], []
     for members in components:
+        if len(members) <= TEMPLATE_MIN_DOCUMENTS:  # too few to be a template: most groups are one document
+            kept.append(members)
+            continue
         per_class = collections.Counter(prints[i].label for i in members)
         too_many = any(
             n > max(TEMPLATE_MIN_DOCUMENTS, TEMPLATE_SHARE * class_sizes[label]) for label, n in per_class.items()
@@ -245,11 +248,12 @@ def report(prints: list[Fingerprint], components: list[list[int]], class_names: 
         for i in members:
             by_key[prints[i].key].append(i)
     exact = [sorted(members) for members in by_key.values() if len(members) > 1]
-    near = [m for m in components if len({prints[i].key for i in m}) > 1]
+    groups = [m for m in components if len(m) > 1]  # a document alone repeats nothing and conflicts with nothing
+    near = [m for m in groups if len({prints[i].key for i in m}) > 1]
     root = {i: min(m) for m in components for i in m}
 
     within = collections.Counter()
-    for members in components:
+    for members in groups:
         seen = collections.Counter(prints[i].split for i in members)
         within.update({split: n - 1 for split, n in seen.items()})
     splits = sorted({prints[i].split for m in components for i in m})
@@ -264,7 +268,7 @@ def report(prints: list[Fingerprint], components: list[list[int]], class_names: 
 
     exact_twins, near_twins = twins_in("train")
     eval_exact, eval_near = twins_in("eval")
-    conflicts = [m for m in components if len(m) > 1 and len({prints[i].label for i in m}) > 1]
+    conflicts = [m for m in groups if len({prints[i].label for i in m}) > 1]
     return {
         "method": {
             "exact": "equal token sequences after the pipeline's standardization",

@@ -70,7 +70,7 @@ def plan_splits(
         for i in members:
             if prints[i].split == PENDING:
                 planned[i] = dataclasses.replace(prints[i], split=split)
-    conflicts = [m for m in components if len({prints[i].label for i in m}) > 1]
+    conflicts = [m for m in components if len(m) > 1 and len({prints[i].label for i in m}) > 1]
     dropped = frozenset(planned[i].path for m in conflicts for i in m) if on_label_conflict == "drop" else frozenset()
     kept = [m for m in components if planned[m[0]].path not in dropped]
     found = duplicates.report(planned, kept, class_names)
