@@ -79,3 +79,17 @@ def test_a_worker_imports_neither_tensorflow_nor_grpc():
         check=True,
     )
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.skipif(not hasattr(fingerprint_workers.fcntl, "F_GETPIPE_SZ"), reason="pipe sizes are Linux's")
+def test_a_workers_pipes_hold_a_whole_batch_of_texts():
+    pool = FingerprintWorkers(1)
+    try:
+        list(pool.submit(_batches()[0]))
+        worker = pool._procs[0]
+        for stream in (worker.stdin, worker.stdout):
+            size = fingerprint_workers.fcntl.fcntl(stream.fileno(), fingerprint_workers.fcntl.F_GETPIPE_SZ)
+            assert size == fingerprint_workers.PIPE_BYTES
+        list(pool.drain())
+    finally:
+        pool.close()
