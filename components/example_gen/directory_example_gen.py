@@ -39,7 +39,7 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
-from components.example_gen import corpus_layout, fingerprint_workers, listing, split_plan
+from components.example_gen import corpus_layout, fingerprint_workers, folder_fingerprint, listing, split_plan
 from components.example_gen.example_io import (
     BATCHES_PER_SHARD,
     FINGERPRINTS,
@@ -213,7 +213,7 @@ class _CorpusInputProcessor(input_processor.FileBasedInputProcessor):
 
     def resolve_span_and_version(self):
         folders = sorted({_folder_of(split.pattern) for split in self._splits})
-        self._fingerprint = "; ".join(listing.fingerprint_folder(self._input_base_uri, f) for f in folders)
+        self._fingerprint = "; ".join(folder_fingerprint.fingerprint_folder(self._input_base_uri, f) for f in folders)
         return 0, None  # no spans or versions: the corpus is one snapshot
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from components.example_gen import corpus, corpus_layout, listing, records
+from components.example_gen import corpus, corpus_layout, folder_fingerprint, listing, records
 from tests.helpers import feature, make_corpus, write_doc
 
 CUTS = corpus_layout.split_cuts(20, None)
@@ -181,7 +181,9 @@ def test_the_listing_is_the_same_for_an_absolute_a_relative_and_a_dot_root(tmp_p
     )
     monkeypatch.chdir(root)
     assert [(d.rel, d.split) for d in scan(Path("."))[0]] == [(d.rel, d.split) for d in absolute[0]]
-    assert listing.fingerprint_folder(Path("."), "train") == listing.fingerprint_folder(root, "train")
+    assert folder_fingerprint.fingerprint_folder(Path("."), "train") == folder_fingerprint.fingerprint_folder(
+        root, "train"
+    )
     assert "train/pos/deeper/a b.txt" in [d.rel for d in absolute[0]]
 
 
@@ -213,18 +215,18 @@ def test_input_fingerprint_sees_nested_files_moves_and_survives_link_loops(tmp_p
     nested = write_doc(root / "train" / "pos" / "2019" / "deep.txt", "nested")
     os.symlink(root / "train" / "pos" / "loop_a", root / "train" / "pos" / "loop_b")
     os.symlink(root / "train" / "pos" / "loop_b", root / "train" / "pos" / "loop_a")
-    first = listing.fingerprint_folder(root, "train")
-    assert first == listing.fingerprint_folder(root, "train")
+    first = folder_fingerprint.fingerprint_folder(root, "train")
+    assert first == folder_fingerprint.fingerprint_folder(root, "train")
 
     st = nested.stat()
     nested.write_text("NESTED")  # same size and time: only the content differs...
     os.utime(nested, ns=(st.st_atime_ns, st.st_mtime_ns + 1))  # ...and the clock ticked
-    assert listing.fingerprint_folder(root, "train") != first
+    assert folder_fingerprint.fingerprint_folder(root, "train") != first
 
-    second = listing.fingerprint_folder(root, "train")
+    second = folder_fingerprint.fingerprint_folder(root, "train")
     moved = next((root / "train" / "pos").glob("*_*.txt"))
     os.rename(moved, root / "train" / "neg" / moved.name)  # same bytes and times, other class
-    assert listing.fingerprint_folder(root, "train") != second
+    assert folder_fingerprint.fingerprint_folder(root, "train") != second
 
     # The same files and times written in another order: the same key.
     a, b = tmp_path / "a", tmp_path / "b"
@@ -233,7 +235,7 @@ def test_input_fingerprint_sees_nested_files_moves_and_survives_link_loops(tmp_p
         for p in order:
             copy = write_doc(target / "train" / p.relative_to(root / "train"), p.read_bytes())
             os.utime(copy, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns))
-    assert listing.fingerprint_folder(a, "train") == listing.fingerprint_folder(b, "train")
+    assert folder_fingerprint.fingerprint_folder(a, "train") == folder_fingerprint.fingerprint_folder(b, "train")
 
 
 def test_class_folders_directly_under_the_root_are_a_layout(tmp_path):
@@ -301,3 +303,35 @@ def test_excluded_folders_are_ignored_beside_the_split_folders_too(tmp_path):
     root = make_corpus(tmp_path / "c", n_train=2, n_test=1)
     write_doc(root / "unsup" / "1.txt", "unlabelled")
     assert corpus_layout.detect_layout(root, exclude_dirs=("unsup",))[0] == corpus_layout.TRAIN_AND_TEST
+
+
+def test_a_folder_is_listed_once_until_an_entry_is_added_removed_or_renamed(tmp_path, monkeypatch):
+    root = make_corpus(tmp_path / "c", n_train=3, n_test=1)
+    write_doc(root / "train" / "pos" / "deeper" / "a.txt", "nested words here")
+    listed_folders = []
+    scandir = os.scandir
+    monkeypatch.setattr(os, "scandir", lambda path: listed_folders.append(str(path)) or scandir(path))
+
+    def scan():
+        docs, skipped = listing.scan_split_folder(root, "train", ["neg", "pos"], [("train", 100)], 1 << 20)
+        return sorted(d.rel for d in docs), skipped
+
+    first = scan()
+    walks = len(listed_folders)
+    assert walks >= 4 and scan() == first and len(listed_folders) == walks  # the same listing, not listed again
+    first[0].append("not a file")  # a caller's copy
+    assert scan()[0] == sorted(d for d in first[0] if d != "not a file")
+
+    changes = [
+        lambda: write_doc(root / "train" / "pos" / "deeper" / "b.txt", "added words"),
+        lambda: (root / "train" / "pos" / "deeper" / "a.txt").unlink(),
+        lambda: sorted((root / "train" / "neg").iterdir())[0].rename(root / "train" / "neg" / "renamed.txt"),
+    ]
+    for change in changes:
+        before = scan()[0]
+        change()
+        after = scan()[0]
+        assert after != before and len(listed_folders) > walks
+        walks = len(listed_folders)
+    assert "train/pos/deeper/b.txt" in after and "train/pos/deeper/a.txt" not in after
+    assert "train/neg/renamed.txt" in after
