@@ -97,7 +97,9 @@ def scan_split_folder(
     serial tail"). Adding, removing or renaming an entry changes its folder's modification time (POSIX), and
     a folder whose time moved, or that is gone, is listed again. Times are taken before each folder is read.
     """
-    key = (str(root), folder, tuple(classes), tuple(map(tuple, cuts)), max_file_bytes, tuple(exclude_dirs))
+    # The root as given (the documents' paths start with it) and as it resolves now (a relative one moves with chdir).
+    key = (str(root), os.path.abspath(root), folder, tuple(classes), tuple(map(tuple, cuts)), max_file_bytes)
+    key += tuple(exclude_dirs)
     listed = _LISTED.get(key)
     if listed is None or not _unchanged(listed[2]):
         listed = _LISTED[key] = _scan(Path(root), folder, classes, cuts, max_file_bytes, exclude_dirs)

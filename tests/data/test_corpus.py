@@ -335,3 +335,18 @@ def test_a_folder_is_listed_once_until_an_entry_is_added_removed_or_renamed(tmp_
         walks = len(listed_folders)
     assert "train/pos/deeper/b.txt" in after and "train/pos/deeper/a.txt" not in after
     assert "train/neg/renamed.txt" in after
+
+
+def test_one_relative_root_in_two_working_folders_is_two_listings(tmp_path, monkeypatch):
+    make_corpus(tmp_path / "a" / "c", n_train=3, n_test=1)
+    make_corpus(tmp_path / "b" / "c", n_train=3, n_test=1)
+    write_doc(tmp_path / "b" / "c" / "train" / "pos" / "only in b.txt", "words of b")
+
+    def scan():
+        docs, _ = listing.scan_split_folder(Path("c"), "train", ["neg", "pos"], [("train", 100)], 1 << 20)
+        return [d.rel for d in docs]
+
+    monkeypatch.chdir(tmp_path / "a")
+    in_a = scan()
+    monkeypatch.chdir(tmp_path / "b")
+    assert set(scan()) == set(in_a) | {"train/pos/only in b.txt"}
