@@ -34,7 +34,7 @@ PARTS_DIR = "_ingestion_parts"  # the side outputs' files while an ExampleGen ru
 SIDE_OUTPUTS = ("skipped", "fallback", "counts")
 STAGED = "staged"  # a read batch whose records wait for the split plan (components/example_gen/split_plan.py)
 # A read batch's fingerprints, packed (fingerprint_workers.fingerprint_batch): each document's content key and
-# MinHash signature (components/example_gen/duplicates.py), for the split plan.
+# MinHash signature (components/example_gen/fingerprints.py), for the split plan.
 FINGERPRINTS = "fingerprints"
 SHARD_PREFIX = "data_tfrecord"  # TFX's own name for a split's files
 # A split's file holds the records of this many read batches at most (500 files each by default: 4 million

@@ -1,6 +1,6 @@
 """The documents' fingerprints, computed in worker processes while ExampleGen reads the next batch of files.
 
-Reading a batch (files, decoding, records) and fingerprinting it (components/example_gen/duplicates.py: a
+Reading a batch (files, decoding, records) and fingerprinting it (components/example_gen/fingerprints.py: a
 MinHash of each document's word 5-grams) are both CPU work: on IMDB's 50,000 reviews 11.35 s and 16.33 s, one
 after the other on one core, when this was written (3.8 s for the fingerprints now, in batches). The reader hands each
 batch's texts to worker processes and reads on; each batch's fingerprints come back, pickled, as it finishes.
@@ -33,7 +33,7 @@ import traceback
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
-from components.example_gen import duplicates
+from components.example_gen import fingerprints
 from components.project_root import PROJECT_ROOT
 
 try:
@@ -60,10 +60,10 @@ def fingerprint_batch(texts: list[Text]) -> bytes:
     A JSON line per document was 50,000 Beam elements on IMDB, and 0.6 s of the serial plan to parse them
     (bench/NOTES.md, "ExampleGen's serial tail").
     """
-    return pickle.dumps(duplicates.fingerprints(texts), protocol=pickle.HIGHEST_PROTOCOL)
+    return pickle.dumps(fingerprints.fingerprints(texts), protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def unpack(batches: Iterable[bytes]) -> list[duplicates.Fingerprint]:
+def unpack(batches: Iterable[bytes]) -> list[fingerprints.Fingerprint]:
     """The fingerprints of every batch fingerprint_batch packed (from this run's own workers)."""
     return [p for batch in batches for p in pickle.loads(batch)]
 

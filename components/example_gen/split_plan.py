@@ -36,6 +36,7 @@ import tensorflow as tf
 
 from components.example_gen import duplicates
 from components.example_gen.corpus_layout import ON_LABEL_CONFLICT, TRAIN
+from components.example_gen.fingerprints import Fingerprint
 from components.example_gen.listing import PENDING, split_for
 from models.features import SEEN_IN_TRAIN_KEY
 
@@ -49,7 +50,7 @@ class Plan:
 
 
 def plan_splits(
-    prints: list[duplicates.Fingerprint],
+    prints: list[Fingerprint],
     cuts: Sequence[tuple[str, int]],
     class_names: list[str],
     on_label_conflict: str,

@@ -207,7 +207,7 @@ def test_planted_duplicates_are_found_and_counted_in_the_report(corpus, tmp_path
     import random
 
     from components.example_gen.corpus_layout import split_cuts
-    from components.example_gen.duplicates import fingerprint
+    from components.example_gen.fingerprints import fingerprint
     from components.example_gen.listing import split_for
 
     rng = random.Random(5)

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
-from components.example_gen import duplicates
-from components.example_gen.duplicates import find_duplicates, fingerprint
+from components.example_gen import duplicates, fingerprints
+from components.example_gen.duplicates import find_duplicates
+from components.example_gen.fingerprints import fingerprint
 from components.example_gen.settings import IngestConfig
 
 NEAR = IngestConfig.near_duplicate_threshold
@@ -73,11 +74,11 @@ def test_a_duplicate_pair_with_two_labels_is_a_label_conflict():
 @pytest.mark.parametrize("text", ["", "!!! ...", "one two"])
 def test_short_and_empty_texts_have_fingerprints(text):
     p = fingerprint("train/a/1.txt", "train", 0, text)
-    assert bool(p.signature) == bool(duplicates.content_tokens(text))
+    assert bool(p.signature) == bool(fingerprints.content_tokens(text))
 
 
 def test_a_batchs_fingerprints_are_datasketchs_minhash_of_each_documents_shingles():
-    """duplicates.fingerprints (one batch, numpy) against one datasketch MinHash per document, built the plain way."""
+    """fingerprints.fingerprints (one batch, numpy) against one datasketch MinHash per document, built the plain way."""
     texts = [
         review(30, 300),
         "Café naïve 東京 — déjà vu, <br />über alles and more words here",  # multi-byte tokens
@@ -86,19 +87,19 @@ def test_a_batchs_fingerprints_are_datasketchs_minhash_of_each_documents_shingle
         "!!! ...",  # no token
         review(31, 6),
     ]
-    batch = duplicates.fingerprints([(f"t/{i}.txt", "train", 0, t) for i, t in enumerate(texts)])
+    batch = fingerprints.fingerprints([(f"t/{i}.txt", "train", 0, t) for i, t in enumerate(texts)])
     for text, print_ in zip(texts, batch, strict=True):
-        tokens = duplicates.content_tokens(text)
+        tokens = fingerprints.content_tokens(text)
         assert print_ == fingerprint(print_.path, "train", 0, text)
         if not tokens:
             assert print_.signature == () and print_.key.startswith("raw:")
             continue
-        n = min(duplicates.SHINGLE_WORDS, len(tokens))
+        n = min(fingerprints.SHINGLE_WORDS, len(tokens))
         reference = MinHash(
-            num_perm=duplicates.NUM_PERM,
+            num_perm=fingerprints.NUM_PERM,
             seed=1,
             hashfunc=lambda b: mmh3.hash(b, signed=False),
-            scheme=duplicates.SCHEME,
+            scheme=fingerprints.SCHEME,
         )
         reference.update_batch([" ".join(tokens[i : i + n]).encode() for i in range(len(tokens) - n + 1)])
         assert print_.signature == tuple(int(v) for v in reference.hashvalues)
@@ -119,9 +120,9 @@ def test_documents_without_tokens_are_twins_only_of_copies_of_their_own_text():
 def test_near_pairs_are_the_pairs_datasketchs_lsh_index_proposes_and_its_jaccard_keeps():
     """duplicates.near_pairs (numpy banding) against datasketch's MinHashLSH and LeanMinHash.jaccard."""
     rng = np.random.default_rng(7)
-    signatures = rng.integers(0, 2**32, size=(400, duplicates.NUM_PERM), dtype=np.uint32)
+    signatures = rng.integers(0, 2**32, size=(400, fingerprints.NUM_PERM), dtype=np.uint32)
     for i in range(0, 200, 2):  # planted neighbours: row i+1 keeps a share of row i's values
-        keep = rng.random(duplicates.NUM_PERM) < rng.uniform(0.3, 1.0)
+        keep = rng.random(fingerprints.NUM_PERM) < rng.uniform(0.3, 1.0)
         signatures[i + 1, keep] = signatures[i, keep]
     bands, rows = duplicates.LSH_BANDS
     for k in range(bands):  # rows 200 + 2k and 201 + 2k share band k alone, and 49 of 64 values (0.77)
@@ -131,8 +132,8 @@ def test_near_pairs_are_the_pairs_datasketchs_lsh_index_proposes_and_its_jaccard
                 band * rows : band * rows + (rows if band == k else rows - 1)
             ]
     signatures[300:310] = signatures[300]  # a bucket of ten equal rows
-    lsh = MinHashLSH(num_perm=duplicates.NUM_PERM, params=duplicates.LSH_BANDS)
-    hashes = [LeanMinHash(seed=1, hashvalues=s, scheme=duplicates.SCHEME) for s in signatures]
+    lsh = MinHashLSH(num_perm=fingerprints.NUM_PERM, params=duplicates.LSH_BANDS)
+    hashes = [LeanMinHash(seed=1, hashvalues=s, scheme=fingerprints.SCHEME) for s in signatures]
     for i, h in enumerate(hashes):
         lsh.insert(i, h)
     for threshold in (0.5, 0.8):

@@ -7,8 +7,8 @@ import subprocess
 import pytest
 
 from components.example_gen import fingerprint_workers
-from components.example_gen.duplicates import fingerprints
 from components.example_gen.fingerprint_workers import FingerprintWorkers, WorkerError, unpack
+from components.example_gen.fingerprints import fingerprints
 
 
 def _batches():
@@ -34,7 +34,7 @@ def test_the_workers_give_every_fingerprint_of_the_inline_call_once(workers):
 def test_a_workers_exception_is_raised_in_the_reader_with_its_traceback():
     pool = FingerprintWorkers(1)
     try:
-        list(pool.submit([("a.txt", "train", 0, None)]))  # not a text: duplicates.fingerprint raises
+        list(pool.submit([("a.txt", "train", 0, None)]))  # not a text: fingerprints.fingerprints raises
         with pytest.raises(WorkerError, match="AttributeError"):
             list(pool.drain())
     finally:

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from components.example_gen import corpus_layout, split_plan
-from components.example_gen.duplicates import fingerprint
+from components.example_gen.fingerprints import fingerprint
 from components.example_gen.listing import PENDING
 from components.example_gen.records import make_example
 from components.example_gen.settings import IngestConfig

@@ -7,7 +7,7 @@ import os
 import shutil
 
 from components.example_gen.corpus_layout import split_cuts
-from components.example_gen.duplicates import fingerprint
+from components.example_gen.fingerprints import fingerprint
 from components.example_gen.listing import split_for
 from components.example_gen.settings import IngestConfig
 from pipeline.recorded import mlmd
