@@ -201,7 +201,7 @@ SIDE_OUTPUTS_FILE = "side_outputs"  # in the parts folder: every side output's l
 
 
 def write_side_outputs(pipeline: beam.Pipeline, outputs: dict[str, list], parts_dir: str) -> None:
-    """Every side output, {kind: [PCollections of lines]}, to one text file in `parts_dir` (see read_side_output).
+    """Every side output, {kind: [PCollections of lines]}, to one text file in `parts_dir` (see read_side_outputs).
 
     One sink for all kinds: each of Beam's text sinks is several stages (write, then finalize), and four of them
     cost the ExampleGen about 0.5 s on IMDB (bench/NOTES.md, "ExampleGen's serial tail"). A line holds no
@@ -222,14 +222,17 @@ def write_side_outputs(pipeline: beam.Pipeline, outputs: dict[str, list], parts_
     )
 
 
-def read_side_output(parts_dir: str, kind: str) -> list[str]:
-    """The lines write_side_outputs wrote for `kind`, in the file's order (none when it wrote no file)."""
+def read_side_outputs(parts_dir: str) -> dict[str, list[str]]:
+    """{kind: its lines in the file's order} of what write_side_outputs wrote, the file read once (a kind with no
+    line, or no file at all, reads as no lines)."""
+    lines: dict[str, list[str]] = collections.defaultdict(list)
     path = os.path.join(parts_dir, SIDE_OUTPUTS_FILE)
-    if not fileio.exists(path):
-        return []
-    with fileio.open(path, "r") as f:
-        prefix = f"{kind}\t"
-        return [line[len(prefix) :] for line in f.read().splitlines() if line.startswith(prefix)]
+    if fileio.exists(path):
+        with fileio.open(path, "r") as f:
+            for line in f.read().splitlines():
+                kind, _, text = line.partition("\t")
+                lines[kind].append(text)
+    return lines
 
 
 def count_reasons(skipped: list[dict[str, str]]) -> str:

@@ -13,20 +13,21 @@ import logging
 from typing import Any
 
 from components.example_gen import corpus, corpus_layout, duplicates
-from components.example_gen.example_io import count_reasons, read_side_output
+from components.example_gen.example_io import count_reasons, read_side_outputs
 from models.features import REPORT_FILE
 
 DUPLICATES = "duplicates"  # the side output holding split_plan's report, one JSON line
 
 
 def build_report(root: str, layout: str, classes: list[str], split_names: list[str], parts_dir: str) -> dict[str, Any]:
+    sides = read_side_outputs(parts_dir)
     counts = {}
-    for line in read_side_output(parts_dir, "counts"):
+    for line in sides["counts"]:
         split, label, n = line.split("\t")
         counts[(split, int(label))] = counts.get((split, int(label)), 0) + int(n)
-    skipped = sorted((json.loads(s) for s in read_side_output(parts_dir, "skipped")), key=lambda s: s["path"])
-    fallback = sorted((json.loads(s) for s in read_side_output(parts_dir, "fallback")), key=lambda s: s["path"])
-    found = read_side_output(parts_dir, DUPLICATES)
+    skipped = sorted((json.loads(s) for s in sides["skipped"]), key=lambda s: s["path"])
+    fallback = sorted((json.loads(s) for s in sides["fallback"]), key=lambda s: s["path"])
+    found = sides[DUPLICATES]
     return {
         "corpus_root": str(root),
         "layout": layout,

@@ -29,7 +29,7 @@ from components.example_gen.example_io import (
     SIDE_OUTPUTS,
     count_reasons,
     read_folder_batches,
-    read_side_output,
+    read_side_outputs,
     set_formats,
     write_side_outputs,
     write_split_files,
@@ -90,16 +90,15 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             write_side_outputs(pipeline, {kind: [read[kind]] for kind in SIDE_OUTPUTS}, parts_dir)
         set_formats(examples)
 
-        read_skips = [json.loads(line) for line in read_side_output(parts_dir, "skipped")]
+        sides = read_side_outputs(parts_dir)
+        read_skips = [json.loads(line) for line in sides["skipped"]]
         skipped = sorted([dataclasses.asdict(s) for s in listing_skips] + read_skips, key=lambda s: s["path"])
-        counts = read_side_output(parts_dir, "counts")
+        counts = sides["counts"]
         report = {
             "folder": str(root),
             "documents": sum(int(line.split("\t")[2]) for line in counts),
             "skipped": skipped,
-            "decoded_with_fallback": sorted(
-                (json.loads(line) for line in read_side_output(parts_dir, "fallback")), key=lambda s: s["path"]
-            ),
+            "decoded_with_fallback": sorted((json.loads(line) for line in sides["fallback"]), key=lambda s: s["path"]),
         }
         fileio.rmtree(parts_dir)
         if not report["documents"]:
