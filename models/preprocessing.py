@@ -98,6 +98,7 @@ def ngrams_of(toks: tf.RaggedTensor, config: TransformConfig, characters) -> tf.
         grams.append(tf.strings.ngrams(ragged.kept(toks, chosen), config.ngrams + 1, separator=" "))
     elif characters:
         grams.append(tf.strings.ngrams(toks, config.ngrams + 1, separator=" "))
+    grams = [ragged.with_row_ids(g) for g in grams]  # row ids, which the joins below read
     return ragged.concat_rows(grams) if grams else toks[:, :0]
 
 
@@ -154,8 +155,10 @@ def _unigram_ids(unigrams: tf.RaggedTensor, config: TransformConfig, by_document
         frequency_threshold=MIN_DOCUMENT_FREQUENCY if by_documents else None,
         vocab_filename=VOCAB_NAME,
     )
-    ids = tft.apply_vocabulary(unigrams, vocabulary, default_value=-1, num_oov_buckets=0)
-    return tf.ragged.map_flat_values(lambda v: tf.where(v < 0, tf.cast(OOV_ID, tf.int64), v + _RESERVED_IDS), ids)
+    # Looked up on the flat values and put back in `unigrams`' rows, which hold their row ids: tft.apply_vocabulary
+    # of the ragged tensor rebuilds it from row splits alone, and a later `value_rowids()` costs 72 ops.
+    ids = tft.apply_vocabulary(unigrams.flat_values, vocabulary, default_value=-1, num_oov_buckets=0)
+    return unigrams.with_flat_values(tf.where(ids < 0, tf.cast(OOV_ID, tf.int64), ids + _RESERVED_IDS))
 
 
 def _ngram_ids(grams: tf.RaggedTensor, config: TransformConfig) -> tf.RaggedTensor:
@@ -209,11 +212,13 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any] = Non
     groups = [unigrams, grams] if hashed else [ragged.concat_rows([unigrams, grams])]
     if tfidf:
         groups, counts = zip(*(ragged.distinct(group) for group in groups), strict=True)
+    # Every output lists a document's terms in one order: its unigrams, then (hashed) its n-grams.
+    join = ragged.RowJoin(list(groups)) if hashed else ragged.concat_rows
     ids = _unigram_ids(groups[0], config, tfidf)
     if hashed:
         gram_ids = _ngram_ids(groups[1], config)
-        ids = ragged.concat_rows([ids, gram_ids])
-    texts = ragged.concat_rows(list(groups)) if hashed else groups[0]
+        ids = join([ids, gram_ids])
+    texts = join(list(groups))
     outputs = {TOKEN_IDS_KEY: ids, TOKEN_TEXTS_KEY: texts}
     if tfidf:
         # Every analyzer reads the documents alone (none waits for another's result: one pass of analysis).
@@ -223,8 +228,8 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any] = Non
         if hashed:
             keys.append(gram_ids - config.vocab_size + VOCABULARY_DF_BUCKETS)
         size = VOCABULARY_DF_BUCKETS + (config.ngram_buckets if hashed else 0)
-        df, documents = _document_frequency(ragged.concat_rows(keys), size)
-        weights = _tfidf_weights(ids, df, ragged.concat_rows(list(counts)), documents)
+        df, documents = _document_frequency(join(keys), size)
+        weights = _tfidf_weights(ids, df, join(list(counts)), documents)
         outputs[TOKEN_WEIGHTS_KEY] = weights
     if config.max_len:  # padded or cut to max_len; 0 keeps the ragged rows (Transform writes `<key>$ragged_values`)
         shape = [None, config.max_len]

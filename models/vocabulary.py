@@ -6,7 +6,7 @@ every distinct token of every batch. On IMDB's 20,000 training reviews, Transfor
 (eight runs) with one such vocabulary of whitespace tokens (more than 200,000 distinct) and 10.4-11.8 s with this
 one, against 6.96-7.5 s with a single `tft.mean` (bench/NOTES.md, "One Beam combine for the vocabulary").
 
-Here the same per-batch pairs (tf.Transform's own `reduce_batch_weighted_counts`, with its filter of the tokens a
+Here the same per-batch pairs (tf.Transform's own `reduce_batch_weighted_counts`, after its filter of the tokens a
 text file cannot hold) go through tf.Transform's extension point for custom analyzers,
 `tft.experimental.ptransform_analyzer`: one combine adds them into a dict per bundle, and one step writes the file.
 The file is the one `tft.vocabulary` writes: the tokens whose count is at least `frequency_threshold`, largest
@@ -113,11 +113,12 @@ def frequency_vocabulary(
 ) -> tf.Tensor:
     """`tft.vocabulary(terms, ...)` with these arguments, for a 1-D string tensor (and `weights` of its shape, 1
     each by default): the same file. Its path, for `tft.apply_vocabulary` (not with `store_frequency`)."""
-    reduced = tf_utils.reduce_batch_weighted_counts(
-        terms,
-        tf.ones_like(terms, tf.float32) if weights is None else weights,
-        filter_regex=tft_analyzers.get_vocab_newline_characters_regex(tf.string, "text"),
-    )
+    weights = tf.ones_like(terms, tf.float32) if weights is None else weights
+    # The terms a text file cannot hold, left out as tf.Transform's `filter_regex` leaves them out, by a gather
+    # (its tf.boolean_mask builds 27 ops per call, for shapes of any rank).
+    storable = ~tf.strings.regex_full_match(terms, tft_analyzers.get_vocab_newline_characters_regex(tf.string, "text"))
+    where = tf.reshape(tf.where(storable), [-1])
+    reduced = tf_utils.reduce_batch_weighted_counts(tf.gather(terms, where), tf.gather(weights, where))
     (path,) = tft.experimental.ptransform_analyzer(
         [reduced.unique_x, reduced.summed_weights_per_x],
         _WriteVocabulary(top_k, frequency_threshold, store_frequency, vocab_filename),

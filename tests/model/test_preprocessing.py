@@ -114,6 +114,27 @@ def test_concat_rows_is_tf_concat_of_ragged_rows():
         assert np.array_equal(got.row_splits.numpy(), expected.row_splits.numpy())
 
 
+def test_one_row_join_joins_every_tensor_with_those_rows():
+    """A RowJoin built for the rows of some parts joins other tensors of the same rows (ids, weights of the same
+    terms) as tf.concat joins them."""
+    rng = np.random.default_rng(3)
+    parts = [_ragged(rng, 25) for _ in range(2)]
+    join = ragged.RowJoin(parts)
+    for values in (parts, [p.with_flat_values(tf.strings.as_string(p.flat_values)) for p in parts]):
+        assert join(values).to_list() == tf.concat(values, axis=1).to_list()
+
+
+def test_row_ids_from_row_splits_are_tf_ragged_row_ids():
+    """with_row_ids of a tensor built from row splits (as tf.strings.ngrams builds one): the same rows and the
+    same row ids, empty rows and an empty batch included."""
+    for texts in (["a b c", "", "d", "", "e f g h", ""], [], [""]):
+        grams = tf.strings.ngrams(tf.strings.split(tf.constant(texts, tf.string)), 2, separator=" ")
+        got = ragged.with_row_ids(grams)
+        assert got.to_list() == grams.to_list()
+        assert np.array_equal(got.value_rowids().numpy(), grams.value_rowids().numpy())
+        assert np.array_equal(got.row_splits.numpy(), grams.row_splits.numpy())
+
+
 def test_the_default_graph_holds_no_ragged_validation():
     """tf.Transform traces preprocessing_fn nine times per run, and serving runs its graph on every request:
     the ragged ops' validation (assertions in conditionals) made the default graph 3,015 ops instead of 994, and
