@@ -128,9 +128,17 @@ def _characters_chosen(text: tf.Tensor, config: TransformConfig):
         return config.tokenizer == "characters"
     # Counted by what removing runs takes away: few replacements, 3.8x faster on IMDB than keeping one class.
     length = lambda t: tf.strings.length(t, unit="UTF8_CHAR")  # noqa: E731
-    letters = length(tf.strings.regex_replace(text, r"\PL+", ""))
+    letters_of = lambda t: length(tf.strings.regex_replace(t, r"\PL+", ""))  # noqa: E731
     unspaced = length(text) - length(tf.strings.regex_replace(text, f"{_UNSPACED}+", ""))
-    chosen = (tf.cast(unspaced, tf.float32) >= CHARACTERS_FROM_SHARE * tf.cast(letters, tf.float32)) & (unspaced > 0)
+    # Letters are counted for the decision only where there are unspaced ones (none in most corpora): the letters
+    # of every document feed only the record below, which the exported graph leaves out (5,000 IMDB reviews: the
+    # letters took 134 ms, the unspaced characters 20).
+    candidates = tf.reshape(tf.where(unspaced > 0), [-1])
+    over_share = tf.cast(tf.gather(unspaced, candidates), tf.float32) >= CHARACTERS_FROM_SHARE * tf.cast(
+        letters_of(tf.gather(text, candidates)), tf.float32
+    )
+    chosen = tf.scatter_nd(candidates[:, None], tf.cast(over_share, tf.int32), tf.shape(text, tf.int64)) > 0
+    letters = letters_of(text)
     # The training split's counts, for the record (chosen_tokenization): letters and documents by script.
     counts = tf.cast(
         tf.stack([unspaced, letters - unspaced, tf.cast(chosen, tf.int32), tf.cast(~chosen, tf.int32)], 1), tf.float32
