@@ -46,6 +46,26 @@ def test_hashed_bigrams_follow_the_unigram_ids():
     assert first[6] == bb
 
 
+@pytest.mark.slow  # a Beam run of its own
+@pytest.mark.parametrize("max_len", [0, 14])
+def test_words_told_by_their_ids_are_the_terms_without_a_space(max_len):
+    """The exported model counts words (and unknown ones) by id when n-grams are hashed: the same counts as the
+    test on each term's text, on Transform's own output, with ragged rows and with padded ones."""
+    from models.export import unknown_words
+    from models.recipe import TransformConfig
+
+    config = {"vocab_size": 4, "max_len": max_len, "ngrams": 2, "ngram_buckets": 7}
+    rows = analyze_and_transform(config)
+    to_tensor = tf.ragged.constant if max_len == 0 else tf.constant
+    # Ragged outputs come back as `<key>$ragged_values`, one row each.
+    values = lambda row, key: list(row[key] if max_len else row[f"{key}$ragged_values"])  # noqa: E731
+    transformed = {key: to_tensor([values(row, key) for row in rows]) for key in ("token_ids", "token_texts")}
+    by_ids = unknown_words(transformed, TransformConfig(**config))
+    by_texts = unknown_words(transformed, TransformConfig(**{**config, "ngram_buckets": 0}))
+    assert {k: v.numpy().tolist() for k, v in by_ids.items()} == {k: v.numpy().tolist() for k, v in by_texts.items()}
+    assert by_ids["word_count"].numpy().tolist() == [3, 3]  # distinct terms (tfidf): b a c; b ! a
+
+
 @pytest.fixture(scope="module")
 def transformed():
     """preprocessing_fn analysed and applied by tf.Transform on a tiny dataset."""
