@@ -1,8 +1,9 @@
 """Ragged rows of terms built without the ragged ops' validation, for Transform's module (models/preprocessing.py).
 
-tf.ragged's ops check their operands with assertions inside conditionals. tf.Transform traces
-`preprocessing_fn` nine times per run and serving runs its graph on every request, so each conditional is paid
-again and again; the helpers here build the same ragged tensors from row ids that are in order by construction.
+tf.ragged's ops check their operands with assertions inside conditionals. tf.Transform traces `preprocessing_fn`
+six times per run (components/single_inspection_transform.py) and serving runs its graph on every request, so each
+conditional is paid again and again; the helpers here build the same ragged tensors from row ids that are in order
+by construction.
 They also build fewer ops than tf.ragged's for the same result (a boolean mask, row ids, one join for several
 tensors): the default graph went from 1,019 ops to 552 and a trace from 0.56 to 0.27 s, IMDB's Transform alone
 from 14.64, 15.93, 16.93 s to 12.43, 13.65, 13.45 s, alternated (bench/NOTES.md, "Transform's graph: fewer ops and
@@ -16,17 +17,22 @@ import tensorflow as tf
 def rows(values: tf.Tensor, value_rows: tf.Tensor, nrows: tf.Tensor) -> tf.RaggedTensor:
     """A ragged tensor from values and their (sorted) row ids, without validation: the ragged ops that check
     their operands (tf.ragged.boolean_mask, tf.where, broadcasting a division, from_value_rowids validating)
-    add assertions in conditionals that tf.Transform traces nine times per run and that serving runs on every
+    add assertions in conditionals that tf.Transform traces six times per run and that serving runs on every
     request. Without them the default recipe's graph went from 3,015 ops (52 conditionals) to 994, and a trace
     from 2.3-3.1 s to 0.7-1.0 s (bench/NOTES.md, "Transform's traces"). The callers build their row ids in
     order by construction."""
     return tf.RaggedTensor.from_value_rowids(values, value_rows, nrows=nrows, validate=False)
 
 
+def where_true(mask: tf.Tensor) -> tf.Tensor:
+    """The indices where a 1-D `mask` is true, to gather at: tf.boolean_mask builds 27 ops for masks of any rank,
+    this and a gather 7."""
+    return tf.reshape(tf.where(mask), [-1])
+
+
 def kept(terms: tf.RaggedTensor, mask: tf.Tensor) -> tf.RaggedTensor:
-    """The terms where `mask` (a bool per flat value) is true: tf.ragged.boolean_mask's result. Gathered at the
-    mask's indices: tf.boolean_mask builds 27 ops for the shapes of any rank, a one-dimensional gather 7."""
-    where = tf.reshape(tf.where(mask), [-1])
+    """The terms where `mask` (a bool per flat value) is true: tf.ragged.boolean_mask's result."""
+    where = where_true(mask)
     return rows(tf.gather(terms.flat_values, where), tf.gather(terms.value_rowids(), where), terms.nrows())
 
 

@@ -6,8 +6,8 @@ every distinct token of every batch. On IMDB's 20,000 training reviews, Transfor
 (eight runs) with one such vocabulary of whitespace tokens (more than 200,000 distinct) and 10.4-11.8 s with this
 one, against 6.96-7.5 s with a single `tft.mean` (bench/NOTES.md, "One Beam combine for the vocabulary").
 
-Here the same per-batch pairs (tf.Transform's own `reduce_batch_weighted_counts`, after its filter of the tokens a
-text file cannot hold) go through tf.Transform's extension point for custom analyzers,
+Here the same per-batch pairs (tf.Transform's own `reduce_batch_weighted_counts`, after tf.Transform's filter of the
+tokens a text file cannot hold) go through tf.Transform's extension point for custom analyzers,
 `tft.experimental.ptransform_analyzer`: one combine adds them into a dict per bundle, and one step writes the file.
 The file is the one `tft.vocabulary` writes: the tokens whose count is at least `frequency_threshold`, largest
 count first, ties in reverse byte order of the token (its sort of (count, token) pairs, reversed), the first
@@ -30,6 +30,8 @@ from apache_beam.io.filesystems import FileSystems
 from tensorflow_transform import analyzers as tft_analyzers
 from tensorflow_transform import tf_utils
 from tensorflow_transform.beam import experimental as tft_beam_experimental
+
+from models import ragged
 
 # What the graph's vocabulary file holds while it is traced, before analysis has written the real one
 # (tf.Transform's own placeholders for a vocabulary of strings, without and with frequencies).
@@ -115,9 +117,9 @@ def frequency_vocabulary(
     each by default): the same file. Its path, for `tft.apply_vocabulary` (not with `store_frequency`)."""
     weights = tf.ones_like(terms, tf.float32) if weights is None else weights
     # The terms a text file cannot hold, left out as tf.Transform's `filter_regex` leaves them out, by a gather
-    # (its tf.boolean_mask builds 27 ops per call, for shapes of any rank).
+    # (its filter is a tf.boolean_mask: models/ragged.where_true).
     storable = ~tf.strings.regex_full_match(terms, tft_analyzers.get_vocab_newline_characters_regex(tf.string, "text"))
-    where = tf.reshape(tf.where(storable), [-1])
+    where = ragged.where_true(storable)
     reduced = tf_utils.reduce_batch_weighted_counts(tf.gather(terms, where), tf.gather(weights, where))
     (path,) = tft.experimental.ptransform_analyzer(
         [reduced.unique_x, reduced.summed_weights_per_x],
