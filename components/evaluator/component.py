@@ -39,7 +39,7 @@ from tfx.types.component_spec import ExecutionParameter
 from tfx.utils import io_utils, json_utils, path_utils
 
 from components.evaluator import record as evaluation_record
-from components.evaluator.slices import split_evaluators
+from components.evaluator.slices import split_extractors_and_evaluators
 from components.served_model_baseline import has_model
 from models.evaluation import ACCURACY_METRICS, make_eval_config
 from models.evaluation_settings import EvaluationConfig
@@ -209,6 +209,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             schema=None,
             raw_record_column_name=tfma.ARROW_INPUT_COLUMN,
         )
+        extractors, evaluators = split_extractors_and_evaluators(config, shared_model)
         with batch_reprs_summarized(), self._make_beam_pipeline() as pipeline:
             data = [
                 pipeline
@@ -222,7 +223,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 >> tfma.ExtractEvaluateAndWriteResults(
                     eval_shared_model=shared_model,
                     eval_config=config,
-                    evaluators=split_evaluators(config, shared_model),
+                    extractors=extractors,
+                    evaluators=evaluators,
                     output_path=output_dir,
                 )
             )

@@ -1,39 +1,60 @@
-"""The feature slices' figures (components/evaluator/slices.py) are TFMA's own, key for key, on the same extracts:
-one model and two, two classes and four, predictions on the threshold, a slice of one example."""
+"""The feature slices' figures (components/evaluator/slices.py), tallied per batch, are TFMA's own, key for key, on
+the same batches: one model and two, two classes and four, predictions on the threshold, a slice of one example,
+features with one value per example (text and integers) and features some examples lack or hold twice."""
 
 from __future__ import annotations
 
 import apache_beam as beam
 import numpy as np
+import pyarrow as pa
 import pytest
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis import constants as tfma_constants
 from tensorflow_model_analysis.evaluators import metrics_plots_and_validations_evaluator as mpv
-from tensorflow_model_analysis.slicer import slicer_lib
+from tensorflow_model_analysis.extractors import slice_key_extractor, unbatch_extractor
+from tensorflow_model_analysis.utils import util as tfma_util
 
 from components.evaluator import slices
 from models.evaluation import make_eval_config
 from models.evaluation_settings import EvaluationConfig
 
+BATCH = 20
 
-def _extracts(num_classes: int, model_names: list[str], seed: int) -> list[dict]:
-    """Examples with the overall slice and two feature slicings; binary scores sit on 0.5 now and then."""
+
+def _feature_columns(batch: int) -> dict:
+    """The slice features of a batch as TFMA's features extractor turns the examples' Arrow columns into arrays:
+    `bucket` (text) and `rare` (integers), one value per example; `tags`, which some examples lack or hold twice."""
+    rows = range(batch * BATCH, (batch + 1) * BATCH)
+    columns = {
+        "bucket": pa.array([[f"b{i % 3}".encode()] for i in rows], type=pa.large_list(pa.large_binary())),
+        "rare": pa.array([[int(i == 5)] for i in rows], type=pa.large_list(pa.int64())),
+        "tags": pa.array(
+            [None if i % 4 == 0 else [i % 2, 2] if i % 5 == 0 else [i % 2] for i in rows],
+            type=pa.large_list(pa.int64()),
+        ),
+    }
+    return tfma_util.record_batch_to_tensor_values(pa.RecordBatch.from_pydict(columns))
+
+
+def _batches(num_classes: int, model_names: list[str], seed: int) -> list[dict]:
+    """Three batches of examples, as TFMA's extractors leave them before unbatching; binary scores sit on 0.5 now
+    and then."""
     rng = np.random.default_rng(seed)
     out = []
-    for i in range(60):
-        label = int(rng.integers(num_classes))
+    for batch in range(3):
+        labels = rng.integers(num_classes, size=(BATCH, 1))
         predictions = {}
         for name in model_names:
             if num_classes == 2:
-                score = 0.5 if i % 7 == 0 else float(rng.random())
-                predictions[name] = {"score": np.array([score], dtype=np.float32)}
+                scores = rng.random((BATCH, 1)).astype(np.float32)
+                scores[::7] = 0.5
+                predictions[name] = {"score": scores}
             else:
-                predictions[name] = {"probabilities": rng.dirichlet(np.ones(num_classes)).astype(np.float32)}
-        keys = [(), (("bucket", f"b{i % 3}"),), (("rare", int(i == 5)),)]
+                predictions[name] = {"probabilities": rng.dirichlet(np.ones(num_classes), BATCH).astype(np.float32)}
         out.append(
             {
-                tfma_constants.SLICE_KEY_TYPES_KEY: slicer_lib.slice_keys_to_numpy_array(keys),
-                tfma_constants.LABELS_KEY: np.array([label], dtype=np.int64),
+                tfma_constants.FEATURES_KEY: _feature_columns(batch),
+                tfma_constants.LABELS_KEY: labels,
                 tfma_constants.PREDICTIONS_KEY: predictions[""] if model_names == [""] else predictions,
             }
         )
@@ -41,7 +62,7 @@ def _extracts(num_classes: int, model_names: list[str], seed: int) -> list[dict]
 
 
 def _config(num_classes: int, two_models: bool) -> tfma.EvalConfig:
-    config = make_eval_config(num_classes, EvaluationConfig(), slice_features=["bucket", "rare"])
+    config = make_eval_config(num_classes, EvaluationConfig(), slice_features=["bucket", "rare", "tags"])
     return tfma.utils.update_eval_config_with_defaults(config, has_baseline=two_models, rubber_stamp=True)
 
 
@@ -56,13 +77,22 @@ def _keep(rows) -> None:
     _COLLECTED.extend(rows)
 
 
-def _run(extracts: list[dict], transform) -> dict:
-    """{slice key: {metric key: value}} of the metrics `transform` computes from `extracts`."""
+def _run(batches: list[dict], transform) -> dict:
+    """{slice key: {metric key: value}} of the metrics `transform` computes from `batches`."""
     _COLLECTED.clear()
     with beam.Pipeline() as pipeline:
-        evaluation = pipeline | beam.Create(extracts, reshuffle=False) | transform
+        evaluation = pipeline | beam.Create(batches, reshuffle=False) | transform
         _ = evaluation[tfma_constants.METRICS_KEY] | beam.combiners.ToList() | beam.Map(_keep)
     return {key: {k: v for k, v in metrics.items() if not k.name.startswith("_")} for key, metrics in _COLLECTED}
+
+
+@beam.ptransform_fn
+def _tfma_slices(batches, config: tfma.EvalConfig, reference: tfma.EvalConfig):  # noqa: N802 (Beam's naming)
+    """TFMA itself: its unbatching, its slice keys and its evaluator with `reference`'s metrics."""
+    extractors = [unbatch_extractor.UnbatchExtractor(), slice_key_extractor.SliceKeyExtractor(eval_config=config)]
+    for extractor in extractors:
+        batches = batches | extractor.stage_name >> extractor.ptransform
+    return batches | mpv.MetricsPlotsAndValidationsEvaluator(reference).ptransform
 
 
 @pytest.mark.parametrize("num_classes", [2, 4])
@@ -70,9 +100,9 @@ def _run(extracts: list[dict], transform) -> dict:
 def test_the_feature_slices_figures_are_tfmas(num_classes, two_models):
     config = _config(num_classes, two_models)
     names = [spec.name for spec in config.model_specs] if two_models else [""]
-    extracts = _extracts(num_classes, names, seed=num_classes)
-    ours = _feature_slices(_run(extracts, slices.split_evaluators(config, None)[1].ptransform))
-    # TFMA itself: its evaluator with the same two metrics, on the same extracts.
+    batches = _batches(num_classes, names, seed=num_classes)
+    ours = _feature_slices(_run(batches, slices.feature_slices_evaluator(config, run_after="").ptransform))
+    # TFMA itself, with the same two metrics, on the same batches.
     reference = tfma.EvalConfig()
     reference.CopyFrom(config)
     del reference.metrics_specs[:]
@@ -81,10 +111,29 @@ def test_the_feature_slices_figures_are_tfmas(num_classes, two_models):
     reference.metrics_specs.add(model_names=config.metrics_specs[0].model_names).metrics.extend(
         [tfma.MetricConfig(class_name="ExampleCount"), tfma.MetricConfig(class_name=accuracy)]
     )
-    tfmas = _feature_slices(_run(extracts, mpv.MetricsPlotsAndValidationsEvaluator(reference).ptransform))
-    assert ours.keys() == tfmas.keys() and len(ours) == 5  # b0, b1, b2, rare=0, rare=1
+    tfmas = _feature_slices(_run(batches, _tfma_slices(config, reference)))  # pylint: disable=no-value-for-parameter
+    # b0, b1, b2, rare=0, rare=1, tags=0, tags=1, tags=2
+    assert ours.keys() == tfmas.keys() and len(ours) == 8
     for slice_key, metrics in tfmas.items():
         assert ours[slice_key].keys() == metrics.keys(), slice_key
         for key, value in metrics.items():
             # TFMA's SparseCategoricalAccuracy is Keras' metric, which divides in float32.
             assert ours[slice_key][key] == pytest.approx(value, rel=1e-6), (slice_key, key)
+
+
+def test_tfmas_slice_keys_are_the_overall_slice_alone():
+    """The feature slices are not TFMA's to compute: its slice key extractor gives every example the overall key."""
+    extractors, _ = slices.split_extractors_and_evaluators(_config(2, False), None)
+    (slicing,) = [e for e in extractors if e.stage_name == slice_key_extractor.SLICE_KEY_EXTRACTOR_STAGE_NAME]
+    _COLLECTED.clear()
+    with beam.Pipeline() as pipeline:
+        _ = (
+            pipeline
+            | beam.Create(_batches(2, [""], seed=0), reshuffle=False)
+            | unbatch_extractor.UnbatchExtractor().ptransform
+            | slicing.ptransform
+            | beam.Map(lambda extracts: list(extracts[tfma_constants.SLICE_KEY_TYPES_KEY]))
+            | beam.combiners.ToList()
+            | beam.Map(_keep)
+        )
+    assert len(_COLLECTED) == 3 * BATCH and all(keys == [slices.OVERALL_SLICE] for keys in _COLLECTED)
