@@ -8,11 +8,12 @@ BinaryAccuracy on the five feature slicings and 31.44 s with this; with a baseli
 (bench/NOTES.md, "The feature slices without TFMA's combiners"). Here the slices are tallied per batch, before
 TFMA unbatches the examples: each batch's labels and predictions give one (examples, right answers) pair per
 model and example, summed per slice key with numpy, and one Beam combine adds up the batches. TFMA's slice key
-extractor then gives each example the overall slice key alone: the feature slices' keys per example were 7.8%
-of the Evaluator's profile, and their Beam elements five per example (bench/NOTES.md, "The feature slices per
-batch"). The figures are TFMA's, key for key (tests/code/test_evaluator_slices.py compares the two):
-`example_count`, the accuracy under TFMA's name, and with a baseline, each model's under its name and the
-candidate's diff.
+extractor then gives each example the overall slice key alone (the feature slices' keys per example were 7.8%
+of the Evaluator's profile, and their Beam elements five per example), and the examples' inputs (features,
+records), which TFMA's metrics do not read, are dropped before TFMA splits each batch into examples
+(bench/NOTES.md, "The feature slices per batch"). The figures are TFMA's, key for key
+(tests/code/test_evaluator_slices.py compares the two): `example_count`, the accuracy under TFMA's name, and with
+a baseline, each model's under its name and the candidate's diff.
 """
 
 from __future__ import annotations
@@ -152,11 +153,23 @@ def _EvaluateFeatureSlices(batches, eval_config: tfma.EvalConfig, binary: bool):
     return {tfma_constants.METRICS_KEY: metrics}
 
 
+_DROP_INPUTS_STAGE = "DropTheExamplesInputs"
+# What TFMA's metrics on the overall slice never read: the examples' features and serialized records.
+_INPUTS = (tfma_constants.FEATURES_KEY, tfma_constants.INPUT_KEY, tfma_constants.ARROW_RECORD_BATCH_KEY)
+
+
+def _without_inputs(extracts):
+    """A batch's extracts without the examples' inputs, which TFMA's unbatching would otherwise split example by
+    example although its metrics on the overall slice never read them."""
+    return {key: value for key, value in extracts.items() if key not in _INPUTS}
+
+
 def split_extractors_and_evaluators(
     eval_config: tfma.EvalConfig, eval_shared_model
 ) -> tuple[list[tfma.extractors.Extractor], list[tfma.evaluators.Evaluator]]:
-    """TFMA's extractors, whose slice keys are the overall slice's alone; TFMA's evaluator with every metric, plot
-    and threshold, on the overall slice; counts and accuracy on the feature slices, per batch.
+    """TFMA's extractors, whose slice keys are the overall slice's alone and which drop the examples' inputs before
+    unbatching; TFMA's evaluator with every metric, plot and threshold, on the overall slice; counts and accuracy
+    on the feature slices, per batch.
 
     Both evaluators read the same predictions (the model runs once per example): the feature slices' before the
     examples are unbatched, TFMA's after. ExtractAndEvaluate merges their metrics, whose slices do not overlap.
@@ -167,7 +180,15 @@ def split_extractors_and_evaluators(
     overall_only.slicing_specs.add()
     extractors = tfma.default_extractors(eval_config=overall_only, eval_shared_model=eval_shared_model)
     stages = [extractor.stage_name for extractor in extractors]
-    batched = stages[stages.index(unbatch_extractor.UNBATCH_EXTRACTOR_STAGE_NAME) - 1]
+    unbatch = stages.index(unbatch_extractor.UNBATCH_EXTRACTOR_STAGE_NAME)
+    batched = stages[unbatch - 1]
+    extractors.insert(
+        unbatch,
+        tfma.extractors.Extractor(
+            stage_name=_DROP_INPUTS_STAGE,
+            ptransform=beam.Map(_without_inputs),
+        ),
+    )
     return extractors, [
         mpv.MetricsPlotsAndValidationsEvaluator(eval_config=eval_config, eval_shared_model=eval_shared_model),
         feature_slices_evaluator(eval_config, run_after=batched),

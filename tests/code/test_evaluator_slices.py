@@ -121,19 +121,33 @@ def test_the_feature_slices_figures_are_tfmas(num_classes, two_models):
             assert ours[slice_key][key] == pytest.approx(value, rel=1e-6), (slice_key, key)
 
 
-def test_tfmas_slice_keys_are_the_overall_slice_alone():
-    """The feature slices are not TFMA's to compute: its slice key extractor gives every example the overall key."""
-    extractors, _ = slices.split_extractors_and_evaluators(_config(2, False), None)
-    (slicing,) = [e for e in extractors if e.stage_name == slice_key_extractor.SLICE_KEY_EXTRACTOR_STAGE_NAME]
-    _COLLECTED.clear()
-    with beam.Pipeline() as pipeline:
-        _ = (
-            pipeline
-            | beam.Create(_batches(2, [""], seed=0), reshuffle=False)
-            | unbatch_extractor.UnbatchExtractor().ptransform
-            | slicing.ptransform
-            | beam.Map(lambda extracts: list(extracts[tfma_constants.SLICE_KEY_TYPES_KEY]))
-            | beam.combiners.ToList()
-            | beam.Map(_keep)
-        )
-    assert len(_COLLECTED) == 3 * BATCH and all(keys == [slices.OVERALL_SLICE] for keys in _COLLECTED)
+def _overall(batches: list[dict], config: tfma.EvalConfig, extractors: list) -> dict:
+    """TFMA's evaluator's metrics on the overall slice, after `extractors` (the ones from unbatching on)."""
+
+    @beam.ptransform_fn
+    def evaluate(pcoll):  # noqa: N802 (Beam's naming)
+        for extractor in extractors:
+            pcoll = pcoll | extractor.stage_name >> extractor.ptransform
+        return pcoll | mpv.MetricsPlotsAndValidationsEvaluator(config).ptransform
+
+    return _run(batches, evaluate())  # pylint: disable=no-value-for-parameter
+
+
+@pytest.mark.parametrize("num_classes", [2, 4])
+def test_tfmas_overall_figures_without_the_inputs_and_feature_slice_keys_are_the_same(num_classes):
+    """TFMA's extractors here give each example the overall slice key alone, and drop the examples' features
+    before unbatching: its metrics on the overall slice are those of its own extractors, and no feature slice
+    reaches it."""
+    config = _config(num_classes, False)
+    extractors, _ = slices.split_extractors_and_evaluators(config, None)
+    stages = [extractor.stage_name for extractor in extractors]
+    ours = _overall(_batches(num_classes, [""], 0), config, extractors[stages.index(slices._DROP_INPUTS_STAGE) :])
+    tfmas = _overall(
+        _batches(num_classes, [""], 0),
+        config,
+        [unbatch_extractor.UnbatchExtractor(), slice_key_extractor.SliceKeyExtractor(eval_config=config)],
+    )
+    assert list(ours) == [slices.OVERALL_SLICE] and len(tfmas) == 9  # the overall slice and eight feature slices
+    assert ours[slices.OVERALL_SLICE].keys() == tfmas[slices.OVERALL_SLICE].keys()
+    for key, value in tfmas[slices.OVERALL_SLICE].items():
+        assert ours[slices.OVERALL_SLICE][key] == pytest.approx(value, rel=1e-12), key
