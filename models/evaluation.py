@@ -19,7 +19,7 @@ from tensorflow_model_analysis import constants as tfma_constants
 
 from models.evaluation_settings import EvaluationConfig
 from models.features import LABEL_KEY, SLICE_FEATURES
-from models.histogram_calibration import HistogramCalibration
+from models.histogram_metrics import HistogramCalibration, HistogramExampleCount
 
 BINARY_ACCURACY = "binary_accuracy"
 MULTICLASS_ACCURACY = "sparse_categorical_accuracy"
@@ -59,7 +59,8 @@ def make_eval_config(
     gate = _accuracy_gate(settings)
     if binary:
         metrics: list[tfma.MetricConfig] = [
-            _metric("ExampleCount"),
+            # TFMA's ExampleCount and Calibration figures, from the histogram AUC fills (models/histogram_metrics.py).
+            _metric(HistogramExampleCount.__name__, module=HistogramExampleCount.__module__),
             _metric("BinaryAccuracy", per_slice_thresholds=gate),
             # TFMA's defaults (10,000 AUC thresholds and calibration buckets,
             # 1,000 plot thresholds) cost seconds per slice; these resolutions
@@ -67,7 +68,6 @@ def make_eval_config(
             _metric("AUC", config='{"num_thresholds": 1000}'),
             _metric("Precision"),
             _metric("Recall"),
-            # TFMA's Calibration figure, from the histogram AUC fills (models/histogram_calibration.py).
             _metric(HistogramCalibration.__name__, module=HistogramCalibration.__module__),
             _metric("CalibrationPlot", config='{"num_buckets": 100}'),
             _metric("ConfusionMatrixPlot", config='{"num_thresholds": 100}'),

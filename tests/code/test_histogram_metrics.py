@@ -1,5 +1,6 @@
-"""The calibration figure from the shared histogram (models/histogram_calibration.py): TFMA's Calibration's value,
-from the very histogram computation AUC declares (so TFMA runs one combiner for both)."""
+"""The calibration and example count figures from the shared histogram (models/histogram_metrics.py): TFMA's
+Calibration's and ExampleCount's values, from the very histogram computation AUC declares (so TFMA runs one
+combiner for all three)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from tensorflow_model_analysis.metrics import metric_types
 
 from models.evaluation import make_eval_config
 from models.evaluation_settings import EvaluationConfig
-from models.histogram_calibration import CALIBRATION, HistogramCalibration
+from models.histogram_metrics import CALIBRATION, EXAMPLE_COUNT, HistogramCalibration, HistogramExampleCount
 
 
-def _value(metric, inputs, config) -> float:
+def _value(metric, inputs, config, name: str = CALIBRATION) -> float:
     """Runs `metric`'s computations on `inputs` without Beam: each combiner over every input, then the derived."""
     results: dict = {}
     for computation in metric.computations(eval_config=config):
@@ -25,7 +26,7 @@ def _value(metric, inputs, config) -> float:
             results.update(combiner.extract_output(combiner.compact(accumulator)))
         else:
             results.update(computation.result(results))
-    [value] = [v for k, v in results.items() if k.name == CALIBRATION]
+    [value] = [v for k, v in results.items() if k.name == name]
     return value
 
 
@@ -38,16 +39,30 @@ def _inputs(labels, predictions):
     ]
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_the_figure_is_tfmas_calibration(seed):
+def _random_binary(seed: int):
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 2, 500).astype(float)
     predictions = np.clip(rng.normal(0.3 + 0.4 * labels, 0.25), 0.0, 1.0)
     predictions[:3] = [0.0, 0.5, 1.0]  # the histogram's edges
+    return labels, predictions
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_calibration_is_tfmas(seed):
+    labels, predictions = _random_binary(seed)
     config = make_eval_config(2, EvaluationConfig())
     ours = _value(HistogramCalibration(), _inputs(labels, predictions), config)
     tfmas = _value(tfma.metrics.Calibration(), _inputs(labels, predictions), config)
     assert ours == pytest.approx(tfmas, rel=1e-12) and ours == pytest.approx(predictions.sum() / labels.sum())
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_example_count_is_tfmas(seed):
+    labels, predictions = _random_binary(seed)
+    config = make_eval_config(2, EvaluationConfig())
+    ours = _value(HistogramExampleCount(), _inputs(labels, predictions), config, EXAMPLE_COUNT)
+    tfmas = _value(tfma.metrics.ExampleCount(), _inputs(labels, predictions), config, EXAMPLE_COUNT)
+    assert ours == tfmas == 500
 
 
 def test_no_positive_label_gives_nan_as_tfma_does():
@@ -55,11 +70,18 @@ def test_no_positive_label_gives_nan_as_tfma_does():
     assert np.isnan(_value(HistogramCalibration(), _inputs([0.0, 0.0], [0.2, 0.7]), config))
 
 
-def test_it_reads_the_histogram_auc_fills():
+@pytest.mark.parametrize("metric", [HistogramCalibration, HistogramExampleCount])
+def test_it_reads_the_histogram_auc_fills(metric):
     config = make_eval_config(2, EvaluationConfig())
     auc = next(m for m in config.metrics_specs[0].metrics if m.class_name == "AUC")
     auc_keys = {key for c in tfma.metrics.AUC(num_thresholds=1000).computations(eval_config=config) for key in c.keys}
     assert auc.config == '{"num_thresholds": 1000}'
-    ours = HistogramCalibration().computations(eval_config=config)
+    ours = metric().computations(eval_config=config)
     histograms = [c for c in ours if isinstance(c, metric_types.MetricComputation)]
     assert len(histograms) == 1 and set(histograms[0].keys) <= auc_keys
+
+
+def test_the_binary_config_runs_no_combiner_of_its_own_for_calibration_or_example_count():
+    config = make_eval_config(2, EvaluationConfig())
+    names = {m.class_name for m in config.metrics_specs[0].metrics}
+    assert {"HistogramCalibration", "HistogramExampleCount"} <= names and not {"Calibration", "ExampleCount"} & names

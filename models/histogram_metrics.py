@@ -1,0 +1,94 @@
+"""TFMA's `calibration` and `example_count` for a binary classifier, read from the calibration histogram that AUC
+and the confusion-matrix plot already fill, instead of from a combiner each.
+
+Each TFMA metric with a combiner of its own visits every example again (and looks up its label and prediction
+again). The default histogram's buckets keep exact sums of weighted labels, predictions and examples, so their
+totals are the same sums, added in another order:
+- calibration, the sum of predictions over the sum of labels (TFMA's Calibration). On IMDB's test split the
+  evaluation took 19.23 and 18.72 s with TFMA's Calibration and 18.27 and 18.06 s without it (bench/NOTES.md,
+  "Calibration from the shared histogram");
+- example_count, the sum of the examples' weights, 1 each when unweighted (TFMA's ExampleCount). The histogram
+  holds one entry per label and prediction pair, so this is the examples' count only where each example has one
+  score: the binary classifier's `score` (models/evaluation.make_eval_config uses it there alone). With TFMA's
+  ExampleCount 12.09 and 11.55 s, without it 11.68 and 11.08 s (bench/NOTES.md, "The feature slices per batch").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from tensorflow_model_analysis.metrics import calibration_histogram, metric_types, metric_util
+
+CALIBRATION = "calibration"  # TFMA's own names for the figures: reports and records read these keys
+EXAMPLE_COUNT = "example_count"
+
+
+def _from_histogram(figure: Callable[[list], float]):
+    """TFMA's per-key computations of a figure of the default histogram's buckets."""
+
+    def computations(
+        name: str,
+        eval_config=None,
+        model_name: str = "",
+        output_name: str = "",
+        sub_key=None,
+        aggregation_type=None,
+        class_weights=None,
+        example_weighted: bool = False,
+    ) -> metric_types.MetricComputations:
+        key = metric_types.MetricKey(
+            name=name,
+            model_name=model_name,
+            output_name=output_name,
+            sub_key=sub_key,
+            example_weighted=example_weighted,
+        )
+        # The arguments binary_confusion_matrices gives for AUC's thresholds: the same key, so TFMA runs one
+        # combiner.
+        histogram = calibration_histogram.calibration_histogram(
+            eval_config=eval_config,
+            model_name=model_name,
+            output_name=output_name,
+            sub_key=sub_key,
+            aggregation_type=aggregation_type,
+            class_weights=class_weights,
+            example_weighted=example_weighted,
+        )
+        histogram_key = histogram[-1].keys[-1]
+
+        def result(metrics: dict[metric_types.MetricKey, Any]) -> dict[metric_types.MetricKey, float]:
+            return {key: figure(metrics[histogram_key])}
+
+        return [*histogram, metric_types.DerivedMetricComputation(keys=[key], result=result)]
+
+    return computations
+
+
+def _calibration(buckets) -> float:
+    labels = sum(bucket.weighted_labels for bucket in buckets)
+    predictions = sum(bucket.weighted_predictions for bucket in buckets)
+    return float("nan") if np.isclose(labels, 0.0) else predictions / labels  # as TFMA's Calibration
+
+
+def _example_count(buckets) -> float:
+    return float(sum(bucket.weighted_examples for bucket in buckets))
+
+
+class HistogramCalibration(metric_types.Metric):
+    """TFMA's Calibration figure from the shared calibration histogram."""
+
+    def __init__(self, name: str = CALIBRATION):
+        super().__init__(metric_util.merge_per_key_computations(_from_histogram(_calibration)), name=name)
+
+
+class HistogramExampleCount(metric_types.Metric):
+    """TFMA's ExampleCount figure from the shared calibration histogram: one score per example only."""
+
+    def __init__(self, name: str = EXAMPLE_COUNT):
+        super().__init__(metric_util.merge_per_key_computations(_from_histogram(_example_count)), name=name)
+
+
+metric_types.register_metric(HistogramCalibration)
+metric_types.register_metric(HistogramExampleCount)
