@@ -38,23 +38,18 @@ def _from_histogram(figure: Callable[[list], float]):
         class_weights=None,
         example_weighted: bool = False,
     ) -> metric_types.MetricComputations:
-        key = metric_types.MetricKey(
-            name=name,
-            model_name=model_name,
-            output_name=output_name,
-            sub_key=sub_key,
-            example_weighted=example_weighted,
-        )
+        # What names a figure: the figure's own key and the histogram's share these.
+        per_key = {
+            "model_name": model_name,
+            "output_name": output_name,
+            "sub_key": sub_key,
+            "example_weighted": example_weighted,
+        }
+        key = metric_types.MetricKey(name=name, **per_key)
         # The arguments binary_confusion_matrices gives for AUC's thresholds: the same key, so TFMA runs one
         # combiner.
         histogram = calibration_histogram.calibration_histogram(
-            eval_config=eval_config,
-            model_name=model_name,
-            output_name=output_name,
-            sub_key=sub_key,
-            aggregation_type=aggregation_type,
-            class_weights=class_weights,
-            example_weighted=example_weighted,
+            eval_config=eval_config, aggregation_type=aggregation_type, class_weights=class_weights, **per_key
         )
         histogram_key = histogram[-1].keys[-1]
 
