@@ -87,12 +87,16 @@ def _run(batches: list[dict], transform) -> dict:
 
 
 @beam.ptransform_fn
-def _tfma_slices(batches, config: tfma.EvalConfig, reference: tfma.EvalConfig):  # noqa: N802 (Beam's naming)
-    """TFMA itself: its unbatching, its slice keys and its evaluator with `reference`'s metrics."""
-    extractors = [unbatch_extractor.UnbatchExtractor(), slice_key_extractor.SliceKeyExtractor(eval_config=config)]
+def _evaluated_after(batches, extractors: list, metrics: tfma.EvalConfig):  # noqa: N802 (Beam's naming)
+    """TFMA's evaluator with `metrics`' metrics, after `extractors` (the ones from unbatching on)."""
     for extractor in extractors:
         batches = batches | extractor.stage_name >> extractor.ptransform
-    return batches | mpv.MetricsPlotsAndValidationsEvaluator(reference).ptransform
+    return batches | mpv.MetricsPlotsAndValidationsEvaluator(metrics).ptransform
+
+
+def _tfmas_own_extractors(config: tfma.EvalConfig) -> list:
+    """TFMA's unbatching and its slice keys for every slicing of `config`."""
+    return [unbatch_extractor.UnbatchExtractor(), slice_key_extractor.SliceKeyExtractor(eval_config=config)]
 
 
 @pytest.mark.parametrize("num_classes", [2, 4])
@@ -111,7 +115,7 @@ def test_the_feature_slices_figures_are_tfmas(num_classes, two_models):
     reference.metrics_specs.add(model_names=config.metrics_specs[0].model_names).metrics.extend(
         [tfma.MetricConfig(class_name="ExampleCount"), tfma.MetricConfig(class_name=accuracy)]
     )
-    tfmas = _feature_slices(_run(batches, _tfma_slices(config, reference)))  # pylint: disable=no-value-for-parameter
+    tfmas = _feature_slices(_run(batches, _evaluated_after(_tfmas_own_extractors(config), reference)))
     # b0, b1, b2, rare=0, rare=1, tags=0, tags=1, tags=2
     assert ours.keys() == tfmas.keys() and len(ours) == 8
     for slice_key, metrics in tfmas.items():
@@ -119,18 +123,6 @@ def test_the_feature_slices_figures_are_tfmas(num_classes, two_models):
         for key, value in metrics.items():
             # TFMA's SparseCategoricalAccuracy is Keras' metric, which divides in float32.
             assert ours[slice_key][key] == pytest.approx(value, rel=1e-6), (slice_key, key)
-
-
-def _overall(batches: list[dict], config: tfma.EvalConfig, extractors: list) -> dict:
-    """TFMA's evaluator's metrics on the overall slice, after `extractors` (the ones from unbatching on)."""
-
-    @beam.ptransform_fn
-    def evaluate(pcoll):  # noqa: N802 (Beam's naming)
-        for extractor in extractors:
-            pcoll = pcoll | extractor.stage_name >> extractor.ptransform
-        return pcoll | mpv.MetricsPlotsAndValidationsEvaluator(config).ptransform
-
-    return _run(batches, evaluate())  # pylint: disable=no-value-for-parameter
 
 
 @pytest.mark.parametrize("num_classes", [2, 4])
@@ -141,12 +133,10 @@ def test_tfmas_overall_figures_without_the_inputs_and_feature_slice_keys_are_the
     config = _config(num_classes, False)
     extractors, _ = slices.split_extractors_and_evaluators(config, None)
     stages = [extractor.stage_name for extractor in extractors]
-    ours = _overall(_batches(num_classes, [""], 0), config, extractors[stages.index(slices._DROP_INPUTS_STAGE) :])
-    tfmas = _overall(
-        _batches(num_classes, [""], 0),
-        config,
-        [unbatch_extractor.UnbatchExtractor(), slice_key_extractor.SliceKeyExtractor(eval_config=config)],
+    ours = _run(
+        _batches(num_classes, [""], 0), _evaluated_after(extractors[stages.index(slices._DROP_INPUTS_STAGE) :], config)
     )
+    tfmas = _run(_batches(num_classes, [""], 0), _evaluated_after(_tfmas_own_extractors(config), config))
     assert list(ours) == [slices.OVERALL_SLICE] and len(tfmas) == 9  # the overall slice and eight feature slices
     assert ours[slices.OVERALL_SLICE].keys() == tfmas[slices.OVERALL_SLICE].keys()
     for key, value in tfmas[slices.OVERALL_SLICE].items():
