@@ -16,10 +16,12 @@ from collections.abc import Sequence
 
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis import constants as tfma_constants
+from tensorflow_model_analysis.metrics import metric_specs
 
 from models.evaluation_settings import EvaluationConfig
 from models.features import LABEL_KEY, SLICE_FEATURES
 from models.histogram_metrics import HistogramCalibration, HistogramExampleCount
+from models.threshold_metrics import BinaryAccuracyAtHalf, PrecisionAtHalf, RecallAtHalf
 
 BINARY_ACCURACY = "binary_accuracy"
 MULTICLASS_ACCURACY = "sparse_categorical_accuracy"
@@ -47,6 +49,12 @@ def _accuracy_gate(settings: EvaluationConfig) -> list[tfma.PerSliceMetricThresh
     ]
 
 
+def written_name(metric: tfma.MetricConfig) -> str:
+    """The name TFMA writes a configured metric's figures under: its instance's, not its class's
+    (models/threshold_metrics.BinaryAccuracyAtHalf writes `binary_accuracy`)."""
+    return metric_specs.metric_instance(metric).name
+
+
 def _metric(class_name: str, **kwargs) -> tfma.MetricConfig:
     return tfma.MetricConfig(class_name=class_name, **kwargs)
 
@@ -61,13 +69,14 @@ def make_eval_config(
         metrics: list[tfma.MetricConfig] = [
             # TFMA's ExampleCount and Calibration figures, from the histogram AUC fills (models/histogram_metrics.py).
             _metric(HistogramExampleCount.__name__, module=HistogramExampleCount.__module__),
-            _metric("BinaryAccuracy", per_slice_thresholds=gate),
+            # TFMA's BinaryAccuracy, Precision and Recall at 0.5, from one lean combiner (models/threshold_metrics.py).
+            _metric(BinaryAccuracyAtHalf.__name__, module=BinaryAccuracyAtHalf.__module__, per_slice_thresholds=gate),
             # TFMA's defaults (10,000 AUC thresholds and calibration buckets,
             # 1,000 plot thresholds) cost seconds per slice; these resolutions
             # are finer than any figure or decision here reads.
             _metric("AUC", config='{"num_thresholds": 1000}'),
-            _metric("Precision"),
-            _metric("Recall"),
+            _metric(PrecisionAtHalf.__name__, module=PrecisionAtHalf.__module__),
+            _metric(RecallAtHalf.__name__, module=RecallAtHalf.__module__),
             _metric(HistogramCalibration.__name__, module=HistogramCalibration.__module__),
             _metric("CalibrationPlot", config='{"num_buckets": 100}'),
             _metric("ConfusionMatrixPlot", config='{"num_thresholds": 100}'),

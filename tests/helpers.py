@@ -286,3 +286,22 @@ def evaluate_again_with_both_models(inputs, properties, out: Path):
     properties = {k: v for k, v in properties.items() if k != evaluator.METRICS_STORE_KEY}
     evaluator.Executor().Do(inputs, {"evaluation": [evaluation], "blessing": [blessing]}, properties)
     return out / "evaluation", (out / "blessing" / "BLESSED").exists()
+
+
+def metric_values(metric, inputs, eval_config, **keys) -> dict:
+    """A TFMA metric's figures on `inputs` (StandardMetricInputs) without Beam: each of its combiners over every
+    input, then its derived computations, in its own order. {MetricKey: value}, private keys included; `keys`
+    (model_names, example_weighted, ...) go to the metric's `computations`."""
+    from tensorflow_model_analysis.metrics import metric_types
+
+    results: dict = {}
+    for computation in metric.computations(eval_config=eval_config, **keys):
+        if isinstance(computation, metric_types.MetricComputation):
+            combiner = computation.combiner
+            accumulator = combiner.create_accumulator()
+            for element in inputs:
+                accumulator = combiner.add_input(accumulator, element)
+            results.update(combiner.extract_output(combiner.compact(accumulator)))
+        else:
+            results.update(computation.result(results))
+    return results

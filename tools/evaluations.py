@@ -96,6 +96,8 @@ def _threshold_metrics(eval_uri: str) -> dict[str, list[str]]:
     """{slice name: [metric names with a threshold]} from the evaluation's own config."""
     from tensorflow_model_analysis.writers import eval_config_writer
 
+    from models.evaluation import written_name
+
     config = eval_config_writer.load_eval_run(eval_uri)[0]
     out: dict[str, list[str]] = {}
     for spec in config.metrics_specs:
@@ -103,16 +105,10 @@ def _threshold_metrics(eval_uri: str) -> dict[str, list[str]]:
             for per_slice in metric.per_slice_thresholds:
                 for slicing in per_slice.slicing_specs:
                     name = ", ".join(slicing.feature_keys) or "overall"
-                    out.setdefault(name, []).append(_metric_short_name(metric.class_name))
+                    out.setdefault(name, []).append(written_name(metric))
             if metric.HasField("threshold"):
-                out.setdefault("*", []).append(_metric_short_name(metric.class_name))
+                out.setdefault("*", []).append(written_name(metric))
     return out
-
-
-def _metric_short_name(class_name: str) -> str:
-    import re
-
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower()
 
 
 def slices_table(

@@ -31,7 +31,7 @@ from tensorflow_model_analysis.metrics import metric_types
 from tensorflow_model_analysis.slicer import slicer_lib
 from tensorflow_model_analysis.utils import util as tfma_util
 
-from models.evaluation import BINARY_ACCURACY, MULTICLASS_ACCURACY
+from models.evaluation import BINARY_ACCURACY, MULTICLASS_ACCURACY, written_name
 
 OVERALL_SLICE = ()
 EXAMPLE_COUNT = "example_count"
@@ -197,7 +197,7 @@ def split_extractors_and_evaluators(
 
 def feature_slices_evaluator(eval_config: tfma.EvalConfig, run_after: str) -> tfma.evaluators.Evaluator:
     """Counts and accuracy on the config's feature slices, from the batches the extractor `run_after` leaves."""
-    binary = any(m.class_name == "BinaryAccuracy" for spec in eval_config.metrics_specs for m in spec.metrics)
+    binary = any(written_name(m) == BINARY_ACCURACY for spec in eval_config.metrics_specs for m in spec.metrics)
     return tfma.evaluators.Evaluator(
         stage_name="EvaluateFeatureSlices",
         run_after=run_after,

@@ -12,21 +12,11 @@ from tensorflow_model_analysis.metrics import metric_types
 from models.evaluation import make_eval_config
 from models.evaluation_settings import EvaluationConfig
 from models.histogram_metrics import CALIBRATION, EXAMPLE_COUNT, HistogramCalibration, HistogramExampleCount
+from tests.helpers import metric_values
 
 
 def _value(metric, inputs, config, name: str = CALIBRATION) -> float:
-    """Runs `metric`'s computations on `inputs` without Beam: each combiner over every input, then the derived."""
-    results: dict = {}
-    for computation in metric.computations(eval_config=config):
-        if isinstance(computation, metric_types.MetricComputation):
-            combiner = computation.combiner
-            accumulator = combiner.create_accumulator()
-            for element in inputs:
-                accumulator = combiner.add_input(accumulator, element)
-            results.update(combiner.extract_output(combiner.compact(accumulator)))
-        else:
-            results.update(computation.result(results))
-    [value] = [v for k, v in results.items() if k.name == name]
+    [value] = [v for k, v in metric_values(metric, inputs, config).items() if k.name == name]
     return value
 
 

@@ -114,8 +114,8 @@ def test_the_verdict_is_read_from_the_records_not_from_prose():
     from tools.report.page import verdict_lines
 
     bounds = [
-        {"metric": "BinaryAccuracy", "slice": "overall", "kind": "lower_bound", "bound": 0.85},
-        {"metric": "BinaryAccuracy", "slice": "overall", "kind": "change", "bound": -0.01},
+        {"metric": "binary_accuracy", "slice": "overall", "kind": "lower_bound", "bound": 0.85},
+        {"metric": "binary_accuracy", "slice": "overall", "kind": "change", "bound": -0.01},
     ]
 
     def outcomes(value, diff, served="1796278794"):

@@ -41,6 +41,7 @@ def gate_bounds(evaluator) -> list[dict]:
     from google.protobuf import json_format
 
     from components.evaluator.component import CUSTOM_CONFIG_KEY, NUM_CLASSES_KEY, eval_config_of
+    from models.evaluation import written_name
 
     properties = {key: mlmd.custom_property(evaluator, key) for key in (CUSTOM_CONFIG_KEY, NUM_CLASSES_KEY)}
     if all(value not in (None, "") for value in properties.values()):
@@ -57,7 +58,7 @@ def gate_bounds(evaluator) -> list[dict]:
                     if threshold.HasField("value_threshold") and threshold.value_threshold.HasField("lower_bound"):
                         bounds.append(
                             {
-                                "metric": metric.class_name,
+                                "metric": written_name(metric),
                                 "slice": slice_name,
                                 "kind": "lower_bound",
                                 "bound": threshold.value_threshold.lower_bound.value,
@@ -66,7 +67,7 @@ def gate_bounds(evaluator) -> list[dict]:
                     if threshold.HasField("change_threshold") and threshold.change_threshold.HasField("absolute"):
                         bounds.append(
                             {
-                                "metric": metric.class_name,
+                                "metric": written_name(metric),
                                 "slice": slice_name,
                                 "kind": "change",
                                 "bound": threshold.change_threshold.absolute.value,

@@ -27,18 +27,12 @@ from tools.report import why as report_why
 _E = html.escape
 
 
-def metric_short_name(class_name: str) -> str:
-    import re
-
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower()
-
-
 def verdict_lines(table: dict, facts: dict) -> list[dict]:
     """One line per bound of the gate: what it asks, the value, pass / FAIL / not applied."""
     overall = next(s for s in table["slices"] if s["slice"] == "overall")
     lines = []
     for bound in facts["bounds"]:
-        metric = metric_short_name(bound["metric"])
+        metric = bound["metric"]
         values = overall["metrics"].get(metric, {}) if bound["slice"] == "overall" else {}
         # From the records (metric, kind, bound, value), as TFMA's validator compares them (metrics_validator:
         # value >= lower_bound, diff >= absolute change; NaN fails).
@@ -146,11 +140,7 @@ report made {_E(time.strftime("%Y-%m-%d %H:%M:%S %Z"))}; corpus
 
 def overall_rows(overall: dict, facts: dict) -> list[list[str]]:
     """The overall slice's metrics: candidate, baseline, diff, and each gated metric's bound and outcome."""
-    bound_text = {
-        metric_short_name(b["metric"]): f"at least {b['bound']:g}"
-        for b in facts["bounds"]
-        if b["kind"] == "lower_bound"
-    }
+    bound_text = {b["metric"]: f"at least {b['bound']:g}" for b in facts["bounds"] if b["kind"] == "lower_bound"}
     return [
         [
             _E(m),
