@@ -26,12 +26,15 @@ def needs_s3(argv) -> bool:
 
 
 def main(argv) -> int:
-    if needs_s3(argv):
-        import tensorflow_io  # noqa: F401 (registers the s3:// file system with tf.io.gfile)
-    from absl import app
-    from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor as tfx_entrypoint
+    from pipeline import startup
 
-    from pipeline import executor_process
+    with startup.imports_without_gc():
+        if needs_s3(argv):
+            import tensorflow_io  # noqa: F401 (registers the s3:// file system with tf.io.gfile)
+        from absl import app
+        from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor as tfx_entrypoint
+
+        from pipeline import executor_process
 
     executor_process.install()  # as the local runner does: no package build per task, Beam signatures read once
     sys.argv = [sys.argv[0], *argv]

@@ -10,7 +10,7 @@ import traceback
 from pathlib import Path
 
 from components.retention_policy import RetentionPolicy
-from pipeline import configs, executor_process, quiet, run_lock, run_request, run_summary, temp_folder
+from pipeline import configs, executor_process, quiet, run_lock, run_request, run_summary, startup, temp_folder
 from pipeline.corpora import datasets, downloads
 
 DESCRIPTION = """Train, check, gate and push a text classifier from a folder of labelled text (one folder per class),
@@ -101,7 +101,8 @@ def resolve_corpus(args: argparse.Namespace) -> tuple[Path, str, configs.Dataset
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     quiet.setup(args.verbose)
-    from components.example_gen import corpus, corpus_layout  # corpus imports TensorFlow: after the log settings
+    with startup.imports_without_gc():
+        from components.example_gen import corpus, corpus_layout  # corpus imports TensorFlow: after the log settings
 
     try:
         root, name, dataset = resolve_corpus(args)
@@ -129,10 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     for line in run_request.notices(request):
         print(line, file=sys.stderr)
 
-    from tfx.orchestration import metadata
-    from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+    with startup.imports_without_gc():
+        from tfx.orchestration import metadata
+        from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
-    from pipeline.pipeline import create_pipeline
+        from pipeline.pipeline import create_pipeline
 
     pipeline = create_pipeline(
         pipeline_name=pipeline_name,
