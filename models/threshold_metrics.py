@@ -151,30 +151,29 @@ def _computations(figure: confusion_matrix_metrics.ConfusionMatrixMetric):
     return computations
 
 
-class BinaryAccuracyAtHalf(metric_types.Metric):
-    """TFMA's BinaryAccuracy (threshold 0.5), from the shared lean combiner."""
+class _AtHalf(metric_types.Metric):
+    """A TFMA confusion-matrix metric at 0.5 (`tfma_class`), its figure from the shared lean combiner, under its
+    TFMA name."""
 
-    def __init__(self, name: str = confusion_matrix_metrics.BINARY_ACCURACY_NAME):
-        formula = confusion_matrix_metrics.BinaryAccuracy()
-        super().__init__(metric_util.merge_per_key_computations(_computations(formula)), name=name)
+    tfma_class: type[confusion_matrix_metrics.ConfusionMatrixMetric]
 
-
-class PrecisionAtHalf(metric_types.Metric):
-    """TFMA's Precision (threshold 0.5), from the shared lean combiner."""
-
-    def __init__(self, name: str = confusion_matrix_metrics.PRECISION_NAME):
-        formula = confusion_matrix_metrics.Precision()
-        super().__init__(metric_util.merge_per_key_computations(_computations(formula)), name=name)
+    def __init__(self, name: str | None = None):
+        formula = self.tfma_class()  # its `result(tp, tn, fp, fn)` and its default name
+        computations = metric_util.merge_per_key_computations(_computations(formula))
+        super().__init__(computations, name=name or formula.name)
 
 
-class RecallAtHalf(metric_types.Metric):
-    """TFMA's Recall (threshold 0.5), from the shared lean combiner."""
-
-    def __init__(self, name: str = confusion_matrix_metrics.RECALL_NAME):
-        formula = confusion_matrix_metrics.Recall()
-        super().__init__(metric_util.merge_per_key_computations(_computations(formula)), name=name)
+class BinaryAccuracyAtHalf(_AtHalf):
+    tfma_class = confusion_matrix_metrics.BinaryAccuracy
 
 
-metric_types.register_metric(BinaryAccuracyAtHalf)
-metric_types.register_metric(PrecisionAtHalf)
-metric_types.register_metric(RecallAtHalf)
+class PrecisionAtHalf(_AtHalf):
+    tfma_class = confusion_matrix_metrics.Precision
+
+
+class RecallAtHalf(_AtHalf):
+    tfma_class = confusion_matrix_metrics.Recall
+
+
+for _metric_class in (BinaryAccuracyAtHalf, PrecisionAtHalf, RecallAtHalf):
+    metric_types.register_metric(_metric_class)

@@ -14,8 +14,11 @@ from models.evaluation_settings import EvaluationConfig
 from models.threshold_metrics import BinaryAccuracyAtHalf, PrecisionAtHalf, RecallAtHalf
 from tests.helpers import metric_values
 
-PAIRS = [(BinaryAccuracyAtHalf, tfma.metrics.BinaryAccuracy), (PrecisionAtHalf, tfma.metrics.Precision)]
-PAIRS += [(RecallAtHalf, tfma.metrics.Recall)]
+PAIRS = [
+    (BinaryAccuracyAtHalf, tfma.metrics.BinaryAccuracy),
+    (PrecisionAtHalf, tfma.metrics.Precision),
+    (RecallAtHalf, tfma.metrics.Recall),
+]
 NAMES = ("binary_accuracy", "precision", "recall")
 
 
@@ -33,6 +36,10 @@ def _same(ours: dict, tfmas: dict) -> bool:
     return ours.keys() == tfmas.keys() and all(
         ours[k] == tfmas[k] or (np.isnan(ours[k]) and np.isnan(tfmas[k])) for k in ours
     )
+
+
+def _refused(*args, **kwargs):
+    raise AssertionError("TFMA's lookup was called for an input ours reads directly")
 
 
 def _scores(seed: int, n: int = 400):
@@ -63,10 +70,6 @@ def test_read_directly_the_figures_are_tfmas(seed, as_dict, ours, theirs, monkey
     tfmas = _figures(theirs(), inputs, config)
     monkeypatch.setattr(metric_util, "to_label_prediction_example_weight", _refused)
     assert _figures(ours(), inputs, config) == tfmas and len(tfmas) == 1
-
-
-def _refused(*args, **kwargs):
-    raise AssertionError("TFMA's lookup was called for an input ours reads directly")
 
 
 @pytest.mark.parametrize("labels_per_model", [False, True], ids=["one label", "a label per model"])
