@@ -19,7 +19,9 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from tensorflow_model_analysis.metrics import calibration_histogram, metric_types, metric_util
+from tensorflow_model_analysis.metrics import calibration_histogram, metric_types
+
+from models.metric_keys import KeyParts, per_key_computations
 
 CALIBRATION = "calibration"  # TFMA's own names for the figures: reports and records read these keys
 EXAMPLE_COUNT = "example_count"
@@ -28,29 +30,11 @@ EXAMPLE_COUNT = "example_count"
 def _from_histogram(figure: Callable[[list], float]):
     """TFMA's per-key computations of a figure of the default histogram's buckets."""
 
-    def computations(
-        name: str,
-        eval_config=None,
-        model_name: str = "",
-        output_name: str = "",
-        sub_key=None,
-        aggregation_type=None,
-        class_weights=None,
-        example_weighted: bool = False,
-    ) -> metric_types.MetricComputations:
-        # What names a figure: the figure's own key and the histogram's share these.
-        per_key = {
-            "model_name": model_name,
-            "output_name": output_name,
-            "sub_key": sub_key,
-            "example_weighted": example_weighted,
-        }
-        key = metric_types.MetricKey(name=name, **per_key)
+    def build(name: str, eval_config, parts: KeyParts) -> metric_types.MetricComputations:
+        key = parts.key(name, with_aggregation=False)  # TFMA's Calibration and ExampleCount keys carry none
         # The arguments binary_confusion_matrices gives for AUC's thresholds: the same key, so TFMA runs one
         # combiner.
-        histogram = calibration_histogram.calibration_histogram(
-            eval_config=eval_config, aggregation_type=aggregation_type, class_weights=class_weights, **per_key
-        )
+        histogram = calibration_histogram.calibration_histogram(eval_config=eval_config, **parts.as_kwargs())
         histogram_key = histogram[-1].keys[-1]
 
         def result(metrics: dict[metric_types.MetricKey, Any]) -> dict[metric_types.MetricKey, float]:
@@ -58,7 +42,7 @@ def _from_histogram(figure: Callable[[list], float]):
 
         return [*histogram, metric_types.DerivedMetricComputation(keys=[key], result=result)]
 
-    return computations
+    return per_key_computations(build)
 
 
 def _calibration(buckets) -> float:
@@ -75,14 +59,14 @@ class HistogramCalibration(metric_types.Metric):
     """TFMA's Calibration figure from the shared calibration histogram."""
 
     def __init__(self, name: str = CALIBRATION):
-        super().__init__(metric_util.merge_per_key_computations(_from_histogram(_calibration)), name=name)
+        super().__init__(_from_histogram(_calibration), name=name)
 
 
 class HistogramExampleCount(metric_types.Metric):
     """TFMA's ExampleCount figure from the shared calibration histogram: one score per example only."""
 
     def __init__(self, name: str = EXAMPLE_COUNT):
-        super().__init__(metric_util.merge_per_key_computations(_from_histogram(_example_count)), name=name)
+        super().__init__(_from_histogram(_example_count), name=name)
 
 
 metric_types.register_metric(HistogramCalibration)

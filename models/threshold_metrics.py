@@ -27,6 +27,8 @@ from tensorflow_model_analysis.metrics import (
     metric_util,
 )
 
+from models.metric_keys import KeyParts, per_key_computations
+
 THRESHOLD = 0.5  # TFMA's default for its confusion-matrix metrics: a score above it is the positive class
 _TP, _TN, _FP, _FN = range(4)
 
@@ -34,14 +36,20 @@ _TP, _TN, _FP, _FN = range(4)
 class _ConfusionAtThreshold(beam.CombineFn):
     """The weighted true/false positive/negative sums at `THRESHOLD`, as TFMA's `Matrices` of one threshold."""
 
-    def __init__(self, key: metric_types.MetricKey, eval_config, example_weighted: bool, **lookup):
+    def __init__(self, key: metric_types.MetricKey, eval_config, parts: KeyParts):
         self._key = key
         self._eval_config = eval_config
-        self._example_weighted = example_weighted
-        self._lookup = lookup  # model_name, output_name, sub_key, aggregation_type, class_weights
-        # Read directly: unweighted, no output name or sub key (the binary classifier's score, of each model).
-        self._direct = not example_weighted and not any(v for k, v in lookup.items() if k != "model_name")
-        self._model_name = lookup["model_name"]
+        self._parts = parts
+        # Read directly: unweighted, no output name, sub key, aggregation or class weights (the binary
+        # classifier's score, of each model).
+        self._direct = not (
+            parts.example_weighted
+            or parts.output_name
+            or parts.sub_key
+            or parts.aggregation_type
+            or parts.class_weights
+        )
+        self._model_name = parts.model_name
         specs = eval_config.model_specs if eval_config is not None else []
         spec = next((s for s in specs if (s.name if len(specs) > 1 else "") == self._model_name), None)
         self._label_key = spec.label_key if spec else ""
@@ -84,8 +92,7 @@ class _ConfusionAtThreshold(beam.CombineFn):
             eval_config=self._eval_config,
             fractional_labels=True,
             flatten=True,
-            example_weighted=self._example_weighted,
-            **self._lookup,
+            **self._parts.as_kwargs(),
         ):
             positive = metric_util.safe_to_scalar(prediction) > THRESHOLD
             if metric_util.safe_to_scalar(label) == 1.0:
@@ -112,43 +119,22 @@ class _ConfusionAtThreshold(beam.CombineFn):
 def _computations(figure: confusion_matrix_metrics.ConfusionMatrixMetric):
     """TFMA's per-key computations of `figure`'s formula over the one combiner's sums."""
 
-    def computations(
-        name: str,
-        eval_config=None,
-        model_name: str = "",
-        output_name: str = "",
-        sub_key=None,
-        aggregation_type=None,
-        class_weights=None,
-        example_weighted: bool = False,
-    ) -> metric_types.MetricComputations:
-        lookup = {
-            "model_name": model_name,
-            "output_name": output_name,
-            "sub_key": sub_key,
-            "aggregation_type": aggregation_type,
-            "class_weights": class_weights,
-        }
-        per_key = {k: lookup[k] for k in ("model_name", "output_name", "sub_key")}
+    def build(name: str, eval_config, parts: KeyParts) -> metric_types.MetricComputations:
         # Private (a leading "_", as TFMA names its matrices): computed, shared by the three, not written.
-        matrices_key = metric_types.MetricKey(
-            name=f"_confusion_at_{THRESHOLD}", example_weighted=example_weighted, **per_key
-        )
-        key = metric_types.MetricKey(
-            name=name, aggregation_type=aggregation_type, example_weighted=example_weighted, **per_key
-        )
+        matrices_key = parts.key(f"_confusion_at_{THRESHOLD}", with_aggregation=False)
+        key = parts.key(name)
 
         def result(metrics: dict[metric_types.MetricKey, object]) -> dict[metric_types.MetricKey, float]:
             m = metrics[matrices_key]
             return {key: figure.result(m.tp[0], m.tn[0], m.fp[0], m.fn[0])}
 
-        combiner = _ConfusionAtThreshold(matrices_key, eval_config, example_weighted, **lookup)
+        combiner = _ConfusionAtThreshold(matrices_key, eval_config, parts)
         return [
             metric_types.MetricComputation(keys=[matrices_key], preprocessors=None, combiner=combiner),
             metric_types.DerivedMetricComputation(keys=[key], result=result),
         ]
 
-    return computations
+    return per_key_computations(build)
 
 
 class _AtHalf(metric_types.Metric):
@@ -159,8 +145,7 @@ class _AtHalf(metric_types.Metric):
 
     def __init__(self, name: str | None = None):
         formula = self.tfma_class()  # its `result(tp, tn, fp, fn)` and its default name
-        computations = metric_util.merge_per_key_computations(_computations(formula))
-        super().__init__(computations, name=name or formula.name)
+        super().__init__(_computations(formula), name=name or formula.name)
 
 
 class BinaryAccuracyAtHalf(_AtHalf):
