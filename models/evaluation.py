@@ -20,7 +20,13 @@ from tensorflow_model_analysis.metrics import metric_specs
 
 from models.evaluation_settings import EvaluationConfig
 from models.features import LABEL_KEY, SLICE_FEATURES
-from models.histogram_metrics import HistogramCalibration, HistogramExampleCount
+from models.histogram_metrics import (
+    HistogramCalibration,
+    HistogramExampleCount,
+    LeanAUC,
+    LeanCalibrationPlot,
+    LeanConfusionMatrixPlot,
+)
 from models.threshold_metrics import BinaryAccuracyAtHalf, PrecisionAtHalf, RecallAtHalf
 
 BINARY_ACCURACY = "binary_accuracy"
@@ -74,12 +80,16 @@ def make_eval_config(
             # TFMA's defaults (10,000 AUC thresholds and calibration buckets,
             # 1,000 plot thresholds) cost seconds per slice; these resolutions
             # are finer than any figure or decision here reads.
-            _metric("AUC", config='{"num_thresholds": 1000}'),
+            _metric(LeanAUC.__name__, module=LeanAUC.__module__, config='{"num_thresholds": 1000}'),
             _metric(PrecisionAtHalf.__name__, module=PrecisionAtHalf.__module__),
             _metric(RecallAtHalf.__name__, module=RecallAtHalf.__module__),
             _metric(HistogramCalibration.__name__, module=HistogramCalibration.__module__),
-            _metric("CalibrationPlot", config='{"num_buckets": 100}'),
-            _metric("ConfusionMatrixPlot", config='{"num_thresholds": 100}'),
+            _metric(LeanCalibrationPlot.__name__, module=LeanCalibrationPlot.__module__, config='{"num_buckets": 100}'),
+            _metric(
+                LeanConfusionMatrixPlot.__name__,
+                module=LeanConfusionMatrixPlot.__module__,
+                config='{"num_thresholds": 100}',
+            ),
         ]
         metrics_specs = [tfma.MetricsSpec(metrics=metrics)]
     else:

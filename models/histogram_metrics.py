@@ -19,9 +19,18 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from tensorflow_model_analysis.metrics import calibration_histogram, metric_types
+from tensorflow_model_analysis.metrics import (
+    calibration_histogram,
+    calibration_plot,
+    confusion_matrix_metrics,
+    confusion_matrix_plot,
+    metric_types,
+)
 
-from models.metric_keys import KeyParts, per_key_computations
+from models.metric_keys import KeyParts, ScoreReader, per_key_computations
+
+# TFMA's histogram combiner (pinned TFMA 0.47): _LeanHistogram keeps its buckets, merging and output.
+_TFMA_HISTOGRAM = calibration_histogram._CalibrationHistogramCombiner  # noqa: SLF001
 
 CALIBRATION = "calibration"  # TFMA's own names for the figures: reports and records read these keys
 EXAMPLE_COUNT = "example_count"
@@ -40,7 +49,7 @@ def _from_histogram(figure: Callable[[list], float]):
         def result(metrics: dict[metric_types.MetricKey, Any]) -> dict[metric_types.MetricKey, float]:
             return {key: figure(metrics[histogram_key])}
 
-        return [*histogram, metric_types.DerivedMetricComputation(keys=[key], result=result)]
+        return [*with_lean_histograms(histogram), metric_types.DerivedMetricComputation(keys=[key], result=result)]
 
     return per_key_computations(build)
 
@@ -69,5 +78,76 @@ class HistogramExampleCount(metric_types.Metric):
         super().__init__(_from_histogram(_example_count), name=name)
 
 
-metric_types.register_metric(HistogramCalibration)
-metric_types.register_metric(HistogramExampleCount)
+class _LeanHistogram(_TFMA_HISTOGRAM):
+    """TFMA's calibration histogram, each usual example's label and score read directly (ScoreReader) and added
+    as TFMA adds them (weight 1: the label, the score and 1.0 to the score's bucket); any other example through
+    TFMA's own `add_input`."""
+
+    def __init__(self, tfma_combiner: _TFMA_HISTOGRAM):
+        self.__dict__.update(tfma_combiner.__dict__)  # its key, config, number of buckets and range
+        key = self._key
+        parts = KeyParts(
+            key.model_name,
+            key.output_name,
+            key.sub_key,
+            self._aggregation_type,
+            self._class_weights,
+            self._example_weighted,
+        )
+        self._read = ScoreReader(self._eval_config, parts)
+
+    def add_input(self, accumulator: dict, element: metric_types.StandardMetricInputs) -> dict:
+        read = self._read(element)
+        if read is None:
+            return super().add_input(accumulator, element)
+        label, score = read
+        index = self._bucket_index(score if self._prediction_based_bucketing else label)
+        bucket = accumulator.get(index)
+        if bucket is None:
+            accumulator[index] = calibration_histogram.Bucket(index, label, score, 1.0)
+        else:
+            bucket.weighted_labels += label
+            bucket.weighted_predictions += score
+            bucket.weighted_examples += 1.0
+        return accumulator
+
+
+def with_lean_histograms(computations: metric_types.MetricComputations) -> metric_types.MetricComputations:
+    """`computations` with each of TFMA's calibration histograms counted by _LeanHistogram. Same keys: every
+    metric here that reads one histogram still shares one combiner (TFMA tells computations apart by combiner
+    class name, keys and preprocessors)."""
+    return [
+        metric_types.MetricComputation(c.keys, c.preprocessors, _LeanHistogram(c.combiner))
+        if isinstance(c, metric_types.MetricComputation) and type(c.combiner) is _TFMA_HISTOGRAM
+        else c
+        for c in computations
+    ]
+
+
+class _FromLeanHistograms:
+    """A TFMA metric whose histograms are counted by _LeanHistogram: its figures and name are TFMA's."""
+
+    def computations(self, *args, **kwargs) -> metric_types.MetricComputations:
+        return with_lean_histograms(super().computations(*args, **kwargs))
+
+
+class LeanAUC(_FromLeanHistograms, confusion_matrix_metrics.AUC):
+    """TFMA's AUC."""
+
+
+class LeanCalibrationPlot(_FromLeanHistograms, calibration_plot.CalibrationPlot):
+    """TFMA's CalibrationPlot."""
+
+
+class LeanConfusionMatrixPlot(_FromLeanHistograms, confusion_matrix_plot.ConfusionMatrixPlot):
+    """TFMA's ConfusionMatrixPlot."""
+
+
+for _metric_class in (
+    HistogramCalibration,
+    HistogramExampleCount,
+    LeanAUC,
+    LeanCalibrationPlot,
+    LeanConfusionMatrixPlot,
+):
+    metric_types.register_metric(_metric_class)

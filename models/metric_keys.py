@@ -1,12 +1,14 @@
 """TFMA's per-key computations of a metric of this project's own (models/histogram_metrics.py,
-models/threshold_metrics.py), from one function of the metric's name, TFMA's config and the key's parts."""
+models/threshold_metrics.py), from one function of the metric's name, TFMA's config and the key's parts; and the
+direct reading of an example's label and score that their combiners share."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
 
@@ -60,3 +62,48 @@ def per_key_computations(
         return build(name, eval_config, parts)
 
     return metric_util.merge_per_key_computations(computations)
+
+
+class ScoreReader:
+    """An example's label and score, read directly where TFMA's per-example lookup
+    (`metric_util.to_label_prediction_example_weight`, tens of microseconds each) would find one label 0 or 1 and
+    one score in [0, 1]: the binary classifier's `score`, of each model. None for anything else, which the caller
+    then hands to TFMA's lookup."""
+
+    def __init__(self, eval_config, parts: KeyParts):
+        # Direct only unweighted, without output name, sub key, aggregation or class weights.
+        self.direct = not (
+            parts.example_weighted
+            or parts.output_name
+            or parts.sub_key
+            or parts.aggregation_type
+            or parts.class_weights
+        )
+        self._model_name = parts.model_name
+        specs = eval_config.model_specs if eval_config is not None else []
+        spec = next((s for s in specs if (s.name if len(specs) > 1 else "") == self._model_name), None)
+        self._label_key = spec.label_key if spec else ""
+        self._prediction_key = spec.prediction_key if spec else ""
+
+    def __call__(self, element: metric_types.StandardMetricInputs) -> tuple[float, float] | None:
+        if not self.direct:
+            return None
+        label, prediction = element.label, element.prediction
+        # TFMA's lookups, in its order (metric_util.to_label_prediction_example_weight): the label key, then the
+        # model's name; the prediction key last.
+        if self._label_key and isinstance(label, Mapping):
+            label = label.get(self._label_key, label)
+        if self._model_name:
+            if not isinstance(prediction, Mapping):
+                return None
+            prediction = prediction.get(self._model_name)
+            if isinstance(label, Mapping):
+                label = label.get(self._model_name, label)
+        if isinstance(prediction, Mapping):
+            prediction = prediction.get(self._prediction_key) if self._prediction_key else None
+        if not (isinstance(label, np.ndarray) and isinstance(prediction, np.ndarray)):
+            return None
+        if label.size != 1 or prediction.size != 1 or label.dtype.kind not in "biuf" or prediction.dtype.kind != "f":
+            return None
+        label_value, score = float(label.flat[0]), float(prediction.flat[0])
+        return (label_value, score) if label_value in (0.0, 1.0) and 0.0 <= score <= 1.0 else None

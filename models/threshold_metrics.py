@@ -16,10 +16,7 @@ four sums, added in the same order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import apache_beam as beam
-import numpy as np
 from tensorflow_model_analysis.metrics import (
     binary_confusion_matrices,
     confusion_matrix_metrics,
@@ -27,7 +24,7 @@ from tensorflow_model_analysis.metrics import (
     metric_util,
 )
 
-from models.metric_keys import KeyParts, per_key_computations
+from models.metric_keys import KeyParts, ScoreReader, per_key_computations
 
 THRESHOLD = 0.5  # TFMA's default for its confusion-matrix metrics: a score above it is the positive class
 _TP, _TN, _FP, _FN = range(4)
@@ -40,48 +37,13 @@ class _ConfusionAtThreshold(beam.CombineFn):
         self._key = key
         self._eval_config = eval_config
         self._parts = parts
-        # Read directly: unweighted, no output name, sub key, aggregation or class weights (the binary
-        # classifier's score, of each model).
-        self._direct = not (
-            parts.example_weighted
-            or parts.output_name
-            or parts.sub_key
-            or parts.aggregation_type
-            or parts.class_weights
-        )
-        self._model_name = parts.model_name
-        specs = eval_config.model_specs if eval_config is not None else []
-        spec = next((s for s in specs if (s.name if len(specs) > 1 else "") == self._model_name), None)
-        self._label_key = spec.label_key if spec else ""
-        self._prediction_key = spec.prediction_key if spec else ""
+        self._read = ScoreReader(eval_config, parts)
 
     def create_accumulator(self) -> list[float]:
         return [0.0, 0.0, 0.0, 0.0]
 
-    def _label_and_score(self, element: metric_types.StandardMetricInputs) -> tuple[float, float] | None:
-        """The example's label and score, when each is one number and the label is 0 or 1; else None."""
-        label, prediction = element.label, element.prediction
-        # TFMA's lookups, in its order (metric_util.to_label_prediction_example_weight): the label key, then the
-        # model's name; the prediction key last.
-        if self._label_key and isinstance(label, Mapping):
-            label = label.get(self._label_key, label)
-        if self._model_name:
-            if not isinstance(prediction, Mapping):
-                return None
-            prediction = prediction.get(self._model_name)
-            if isinstance(label, Mapping):
-                label = label.get(self._model_name, label)
-        if isinstance(prediction, Mapping):
-            prediction = prediction.get(self._prediction_key) if self._prediction_key else None
-        if not (isinstance(label, np.ndarray) and isinstance(prediction, np.ndarray)):
-            return None
-        if label.size != 1 or prediction.size != 1 or label.dtype.kind not in "biuf" or prediction.dtype.kind != "f":
-            return None
-        label_value, score = float(label.flat[0]), float(prediction.flat[0])
-        return (label_value, score) if label_value in (0.0, 1.0) and 0.0 <= score <= 1.0 else None
-
     def add_input(self, accumulator: list[float], element: metric_types.StandardMetricInputs) -> list[float]:
-        read = self._label_and_score(element) if self._direct else None
+        read = self._read(element)
         if read is not None:
             label, score = read
             cell = (_TP if score > THRESHOLD else _FN) if label == 1.0 else (_FP if score > THRESHOLD else _TN)
