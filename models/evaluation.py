@@ -65,6 +65,11 @@ def _metric(class_name: str, **kwargs) -> tfma.MetricConfig:
     return tfma.MetricConfig(class_name=class_name, **kwargs)
 
 
+def _own(metric_class: type, **kwargs) -> tfma.MetricConfig:
+    """The config of one of this project's metric classes: TFMA imports it from its module."""
+    return tfma.MetricConfig(class_name=metric_class.__name__, module=metric_class.__module__, **kwargs)
+
+
 def make_eval_config(
     num_classes: int, settings: EvaluationConfig, slice_features: Sequence[str] = SLICE_FEATURES
 ) -> tfma.EvalConfig:
@@ -72,24 +77,22 @@ def make_eval_config(
     binary = num_classes == 2
     gate = _accuracy_gate(settings)
     if binary:
+        # TFMA's figures under TFMA's names, from two combiners that read each example's label and score directly:
+        # one calibration histogram for the example count, AUC, the calibration and both plots
+        # (models/histogram_metrics.py), one confusion matrix at 0.5 for accuracy, precision and recall
+        # (models/threshold_metrics.py).
         metrics: list[tfma.MetricConfig] = [
-            # TFMA's ExampleCount and Calibration figures, from the histogram AUC fills (models/histogram_metrics.py).
-            _metric(HistogramExampleCount.__name__, module=HistogramExampleCount.__module__),
-            # TFMA's BinaryAccuracy, Precision and Recall at 0.5, from one lean combiner (models/threshold_metrics.py).
-            _metric(BinaryAccuracyAtHalf.__name__, module=BinaryAccuracyAtHalf.__module__, per_slice_thresholds=gate),
+            _own(HistogramExampleCount),
+            _own(BinaryAccuracyAtHalf, per_slice_thresholds=gate),
             # TFMA's defaults (10,000 AUC thresholds and calibration buckets,
             # 1,000 plot thresholds) cost seconds per slice; these resolutions
             # are finer than any figure or decision here reads.
-            _metric(LeanAUC.__name__, module=LeanAUC.__module__, config='{"num_thresholds": 1000}'),
-            _metric(PrecisionAtHalf.__name__, module=PrecisionAtHalf.__module__),
-            _metric(RecallAtHalf.__name__, module=RecallAtHalf.__module__),
-            _metric(HistogramCalibration.__name__, module=HistogramCalibration.__module__),
-            _metric(LeanCalibrationPlot.__name__, module=LeanCalibrationPlot.__module__, config='{"num_buckets": 100}'),
-            _metric(
-                LeanConfusionMatrixPlot.__name__,
-                module=LeanConfusionMatrixPlot.__module__,
-                config='{"num_thresholds": 100}',
-            ),
+            _own(LeanAUC, config='{"num_thresholds": 1000}'),
+            _own(PrecisionAtHalf),
+            _own(RecallAtHalf),
+            _own(HistogramCalibration),
+            _own(LeanCalibrationPlot, config='{"num_buckets": 100}'),
+            _own(LeanConfusionMatrixPlot, config='{"num_thresholds": 100}'),
         ]
         metrics_specs = [tfma.MetricsSpec(metrics=metrics)]
     else:
