@@ -27,7 +27,7 @@ from tensorflow_model_analysis.metrics import (
     metric_types,
 )
 
-from models.metric_keys import KeyParts, ScoreReader, per_key_computations
+from models.metric_inputs import KeyParts, ScoreReader, per_key_computations
 
 # TFMA's histogram combiner (pinned TFMA 0.47): _LeanHistogram keeps its buckets, merging and output.
 _TFMA_HISTOGRAM = calibration_histogram._CalibrationHistogramCombiner  # noqa: SLF001

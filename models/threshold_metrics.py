@@ -24,7 +24,7 @@ from tensorflow_model_analysis.metrics import (
     metric_util,
 )
 
-from models.metric_keys import KeyParts, ScoreReader, per_key_computations
+from models.metric_inputs import KeyParts, ScoreReader, per_key_computations
 
 THRESHOLD = 0.5  # TFMA's default for its confusion-matrix metrics: a score above it is the positive class
 _TP, _TN, _FP, _FN = range(4)

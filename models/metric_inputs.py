@@ -1,6 +1,6 @@
-"""TFMA's per-key computations of a metric of this project's own (models/histogram_metrics.py,
-models/threshold_metrics.py), from one function of the metric's name, TFMA's config and the key's parts; and the
-direct reading of an example's label and score that their combiners share."""
+"""What TFMA hands this project's own metrics (models/histogram_metrics.py, models/threshold_metrics.py): each
+key's parts, to one function that builds the key's computations; and each example's label and score, read
+directly by their combiners where TFMA's per-example lookup is not needed."""
 
 from __future__ import annotations
 
